@@ -1,0 +1,406 @@
+/* Delivery profile: INI parsed by inih; every key is checked here, and a
+ * mistake names the line, the key and what was expected. */
+#include "namfs/profile.h"
+
+#include "namfs/exr.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BIT(n) (1u << (n))
+
+/* Required keys are tracked so a profile that forgets one fails to load. */
+enum { SEEN_FORMATS = 1, SEEN_RESOLUTION = 2, SEEN_COLOUR = 4, SEEN_ALL = 7 };
+
+struct loader {
+    struct profile *p;
+    const char *name;
+    int line, next_line;
+    unsigned seen;
+    char *err;
+    size_t err_len;
+    bool failed;
+    FILE *file;       /* reading a file, or ... */
+    const char *text; /* ... reading from memory */
+};
+
+static const char *const hash_names[HASH_ALGO_COUNT] = {
+    "xxh128", "xxh64", "xxh3", "md5", "sha1", "c4",
+};
+
+const char *hash_algo_name(enum hash_algo algo)
+{
+    return (unsigned)algo < HASH_ALGO_COUNT ? hash_names[algo] : "?";
+}
+
+void profile_default(struct profile *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->source, sizeof p->source, "built-in default");
+    p->allow_dpx = p->allow_exr = true;
+    p->floor_width = PROFILE_UHD_WIDTH;
+    p->floor_height = PROFILE_UHD_HEIGHT;
+    p->dpx_transfers = BIT(1) | BIT(3); /* printing density, logarithmic */
+    p->colour = COLOUR_CAMERA_NATIVE;
+    p->exr_codecs =
+        BIT(EXR_CODEC_NONE) | BIT(EXR_CODEC_ZIP) | BIT(EXR_CODEC_ZIPS) | BIT(EXR_CODEC_PIZ);
+    p->checksum_hash = HASH_XXH128;
+    p->mhl_hashes = BIT(HASH_XXH128);
+}
+
+bool profile_enforces(const struct profile *p, enum rule_id rule)
+{
+    return !(p->relaxed & ((uint64_t)1 << rule));
+}
+
+bool profile_allows_codec(const struct profile *p, enum exr_codec codec)
+{
+    return (unsigned)codec < EXR_CODEC_COUNT && (p->exr_codecs & BIT(codec));
+}
+
+void profile_codec_list(const struct profile *p, char *out, size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (int c = 0; c < EXR_CODEC_COUNT && used < len; c++)
+        if (p->exr_codecs & BIT(c))
+            used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "",
+                                     exr_codec_name((enum exr_codec)c));
+}
+
+void profile_transfer_list(const struct profile *p, char *out, size_t len)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (int t = 0; t < 32 && used < len; t++)
+        if (p->dpx_transfers & BIT(t))
+            used += (size_t)snprintf(out + used, len - used, "%s%d", used ? ", " : "", t);
+}
+
+static bool fail(struct loader *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool fail(struct loader *l, const char *key, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (!l->failed)
+        snprintf(l->err, l->err_len, "%s:%d: key '%s': %s", l->name, l->line, key, why);
+    l->failed = true;
+    return false;
+}
+
+static bool parse_bool(struct loader *l, const char *key, const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0)
+            return *out = true;
+        if (strcasecmp(v, no[i]) == 0)
+            return !(*out = false);
+    }
+    return fail(l, key, "expected true or false, found '%s'", v);
+}
+
+static bool parse_size(const char *v, uint32_t *w, uint32_t *h)
+{
+    char *end;
+    unsigned long a = strtoul(v, &end, 10);
+    if (end == v || (*end != 'x' && *end != 'X'))
+        return false;
+    const char *second = end + 1;
+    unsigned long b = strtoul(second, &end, 10);
+    if (end == second || *end || a == 0 || b == 0 || a > 65536 || b > 65536)
+        return false;
+    *w = (uint32_t)a;
+    *h = (uint32_t)b;
+    return true;
+}
+
+/* Calls each(item) for every comma-separated, trimmed item of v. */
+static bool for_each_item(struct loader *l, const char *key, const char *v,
+                          bool (*each)(struct loader *, const char *, const char *))
+{
+    char buf[256], *save = NULL;
+
+    if (strlen(v) >= sizeof buf)
+        return fail(l, key, "list longer than %zu characters", sizeof buf - 1);
+    strcpy(buf, v);
+    int count = 0;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        char *end = item + strlen(item);
+        while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
+            *--end = '\0';
+        if (!each(l, key, item))
+            return false;
+        count++;
+    }
+    return count > 0 || fail(l, key, "expected a comma-separated list, found nothing");
+}
+
+static bool add_format(struct loader *l, const char *key, const char *item)
+{
+    if (strcasecmp(item, "dpx") == 0)
+        return l->p->allow_dpx = true;
+    if (strcasecmp(item, "exr") == 0)
+        return l->p->allow_exr = true;
+    return fail(l, key, "expected dpx and/or exr, found '%s'", item);
+}
+
+static bool add_codec(struct loader *l, const char *key, const char *item)
+{
+    int c = exr_codec_from_name(item);
+    if (c < 0)
+        return fail(l, key,
+                    "expected OpenEXR compression names (none, zip, zips, piz, ...), "
+                    "found '%s'",
+                    item);
+    l->p->exr_codecs |= BIT(c);
+    return true;
+}
+
+static bool add_transfer(struct loader *l, const char *key, const char *item)
+{
+    char *end;
+    long t = strtol(item, &end, 10);
+    if (end == item || *end || t < 0 || t > 13)
+        return fail(l, key, "expected DPX transfer codes 0..13, found '%s'", item);
+    l->p->dpx_transfers |= BIT(t);
+    return true;
+}
+
+static bool add_relaxed(struct loader *l, const char *key, const char *item)
+{
+    enum rule_id r = rule_from_name(item);
+    if (r != RULE_R9 && (r < RULE_N1 || r > RULE_N6))
+        return fail(l, key, "expected rule ids that may be relaxed (R9, N1..N6), found '%s'", item);
+    l->p->relaxed |= (uint64_t)1 << r;
+    return true;
+}
+
+static bool add_mhl_hash(struct loader *l, const char *key, const char *item)
+{
+    for (int a = 0; a < HASH_ALGO_COUNT; a++)
+        if (strcasecmp(item, hash_names[a]) == 0)
+            return (l->p->mhl_hashes |= BIT(a)), true;
+    return fail(l, key,
+                "expected ASC MHL hash formats (xxh128, xxh64, xxh3, md5, sha1, c4), "
+                "found '%s'",
+                item);
+}
+
+static bool set_choice(struct loader *l, const char *key, const char *v, const char *a,
+                       const char *b, bool *is_b)
+{
+    if (strcasecmp(v, a) == 0)
+        return !(*is_b = false);
+    if (strcasecmp(v, b) == 0)
+        return *is_b = true;
+    return fail(l, key, "expected %s or %s, found '%s'", a, b, v);
+}
+
+static bool set_delivery(struct loader *l, const char *key, const char *v)
+{
+    struct profile *p = l->p;
+    bool aces = false;
+
+    if (strcmp(key, "formats") == 0) {
+        l->seen |= SEEN_FORMATS;
+        p->allow_dpx = p->allow_exr = false;
+        return for_each_item(l, key, v, add_format);
+    }
+    if (strcmp(key, "resolution") == 0) {
+        l->seen |= SEEN_RESOLUTION;
+        if (strcasecmp(v, "any") == 0)
+            return (p->width = p->height = 0), true;
+        return parse_size(v, &p->width, &p->height) ||
+               fail(l, key, "expected WIDTHxHEIGHT (e.g. 4096x2160) or 'any', found '%s'", v);
+    }
+    if (strcmp(key, "colour") == 0) {
+        l->seen |= SEEN_COLOUR;
+        if (!set_choice(l, key, v, "camera-native", "aces", &aces))
+            return false;
+        p->colour = aces ? COLOUR_ACES : COLOUR_CAMERA_NATIVE;
+        return true;
+    }
+    if (strcmp(key, "allow_dpx10") == 0)
+        return parse_bool(l, key, v, &p->allow_dpx10);
+    if (strcmp(key, "dpx_transfer") == 0)
+        return (p->dpx_transfers = 0), for_each_item(l, key, v, add_transfer);
+    if (strcmp(key, "exr_compression") == 0)
+        return (p->exr_codecs = 0), for_each_item(l, key, v, add_codec);
+    if (strcmp(key, "aces_container_flag") == 0)
+        return set_choice(l, key, v, "optional", "required", &p->aces_flag_required);
+    if (strcmp(key, "allow_quicktime") == 0)
+        return parse_bool(l, key, v, &p->allow_quicktime);
+    if (strcmp(key, "reels") == 0)
+        return parse_bool(l, key, v, &p->reels);
+    return fail(l, key, "unknown key in [delivery]");
+}
+
+static bool set_naming(struct loader *l, const char *key, const char *v)
+{
+    bool on;
+
+    if (strcmp(key, "checks") != 0)
+        return fail(l, key, "unknown key in [naming] (expected checks)");
+    if (!parse_bool(l, key, v, &on))
+        return false;
+    for (int r = RULE_N1; r <= RULE_N5; r++)
+        if (!on)
+            l->p->relaxed |= (uint64_t)1 << r;
+    return true;
+}
+
+static bool set_manifest(struct loader *l, const char *key, const char *v)
+{
+    if (strcmp(key, "checksum") == 0) {
+        if (strcasecmp(v, "xxh128") == 0)
+            return (l->p->checksum_hash = HASH_XXH128), true;
+        if (strcasecmp(v, "xxh64be") == 0)
+            return (l->p->checksum_hash = HASH_XXH64), true;
+        if (strcasecmp(v, "md5") == 0)
+            return (l->p->checksum_hash = HASH_MD5), true;
+        return fail(l, key, "expected xxh128, xxh64be or md5, found '%s'", v);
+    }
+    if (strcmp(key, "mhl") == 0)
+        return (l->p->mhl_hashes = 0), for_each_item(l, key, v, add_mhl_hash);
+    return fail(l, key, "unknown key in [manifest] (expected checksum, mhl)");
+}
+
+static bool set_testing(struct loader *l, const char *key, const char *v)
+{
+    if (strcmp(key, "resolution_floor") != 0)
+        return fail(l, key, "unknown key in [testing] (expected resolution_floor)");
+    if (!parse_size(v, &l->p->floor_width, &l->p->floor_height))
+        return fail(l, key, "expected WIDTHxHEIGHT, found '%s'", v);
+    l->p->testing = true;
+    return true;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    struct loader *l = user;
+
+    if (l->failed)
+        return 0;
+    if (strcmp(section, "delivery") == 0)
+        return set_delivery(l, key, value);
+    if (strcmp(section, "rules") == 0) {
+        if (strcmp(key, "relax") != 0)
+            return fail(l, key, "unknown key in [rules] (expected relax)");
+        return for_each_item(l, key, value, add_relaxed);
+    }
+    if (strcmp(section, "naming") == 0)
+        return set_naming(l, key, value);
+    if (strcmp(section, "manifest") == 0)
+        return set_manifest(l, key, value);
+    if (strcmp(section, "testing") == 0)
+        return set_testing(l, key, value);
+    return fail(l, key,
+                "unknown section [%s] (expected delivery, rules, naming, manifest, "
+                "testing)",
+                section);
+}
+
+/* inih hands lines to the handler without their numbers (Debian builds it
+ * without INI_HANDLER_LINENO), so the reader counts them. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct loader *l = stream;
+    char *got = NULL;
+
+    if (l->file) {
+        got = fgets(str, num, l->file);
+    } else if (*l->text) {
+        size_t n = strcspn(l->text, "\n");
+        if (n < (size_t)num - 1 && l->text[n] == '\n')
+            n++;
+        if (n > (size_t)num - 1)
+            n = (size_t)num - 1;
+        memcpy(str, l->text, n);
+        str[n] = '\0';
+        l->text += n;
+        got = str;
+    }
+    if (got) {
+        l->line = l->next_line;
+        if (strchr(got, '\n'))
+            l->next_line++;
+    }
+    return got;
+}
+
+static bool check_whole(struct loader *l)
+{
+    struct profile *p = l->p;
+    static const char *const required[] = {"delivery.formats", "delivery.resolution",
+                                           "delivery.colour"};
+
+    for (int i = 0; i < 3; i++)
+        if (!(l->seen & (1u << i))) {
+            snprintf(l->err, l->err_len, "%s:%d: missing required key '%s'", l->name,
+                     l->next_line - 1, required[i]);
+            return false;
+        }
+    if (p->width && (p->width < p->floor_width || p->height < p->floor_height)) {
+        snprintf(l->err, l->err_len,
+                 "%s: key 'delivery.resolution': expected at least %ux%u (R1), found %ux%u",
+                 l->name, p->floor_width, p->floor_height, p->width, p->height);
+        return false;
+    }
+    return true;
+}
+
+static bool load(struct loader *l)
+{
+    profile_default(l->p);
+    l->next_line = 1;
+    snprintf(l->p->source, sizeof l->p->source, "%s", l->name);
+    int rc = ini_parse_stream(read_line, l, on_key, l);
+    if (l->failed)
+        return false;
+    if (rc > 0) {
+        snprintf(l->err, l->err_len, "%s:%d: syntax error: expected '[section]' or 'key = value'",
+                 l->name, rc);
+        return false;
+    }
+    return check_whole(l);
+}
+
+bool profile_load_string(const char *name, const char *text, struct profile *p, char *err,
+                         size_t err_len)
+{
+    struct loader l = {.p = p, .name = name, .text = text, .err = err, .err_len = err_len};
+
+    return load(&l);
+}
+
+bool profile_load(const char *path, struct profile *p, char *err, size_t err_len)
+{
+    struct loader l = {.p = p, .name = path, .err = err, .err_len = err_len};
+
+    l.file = fopen(path, "r");
+    if (!l.file) {
+        snprintf(err, err_len, "%s: cannot open profile: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = load(&l);
+    fclose(l.file);
+    return ok;
+}

@@ -1,0 +1,354 @@
+/* Per-asset sequence state. Assets are few (one per sequence folder, or
+ * reel), frames many: assets live in a small array searched from the last
+ * hit, frames in a hash set. */
+#include "namfs/sequence.h"
+
+#include "frameset.h"
+#include "namfs/exr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct asset {
+    char key[NAMING_KEY_MAX];
+    char title[NAMING_KEY_MAX];
+    char texted[NAMING_KEY_MAX];
+    bool textless;
+    struct frame_props props;
+    int padding;
+    struct frameset frames;
+};
+
+struct title_numbering {
+    char title[NAMING_KEY_MAX];
+    int padding;
+};
+
+struct seqset {
+    struct asset **assets;
+    size_t count, cap, last_hit;
+    struct title_numbering *titles;
+    size_t title_count;
+};
+
+void frame_props_from_info(const struct frame_info *info, struct frame_props *props)
+{
+    memset(props, 0, sizeof *props);
+    props->format = info->format;
+    props->width = info->width;
+    props->height = info->height;
+    props->bit_depth = info->bit_depth;
+    props->components = info->components;
+    props->codec = props->packing = props->transfer = props->colorimetric = -1;
+    if (info->format == FRAME_DPX) {
+        snprintf(props->channels, sizeof props->channels, "descriptor %u", info->dpx.descriptor);
+        props->packing = info->dpx.packing;
+        props->transfer = info->dpx.transfer;
+        props->colorimetric = info->dpx.colorimetric;
+        return;
+    }
+    size_t used = 0;
+    for (int i = 0; i < info->exr.channel_count && used < sizeof props->channels; i++)
+        used += (size_t)snprintf(props->channels + used, sizeof props->channels - used, "%s%s:%s",
+                                 i ? " " : "", info->exr.channels[i].name,
+                                 exr_sample_name(info->exr.channels[i].sample));
+    props->codec = info->exr.codec;
+    if (info->exr.has_chromaticities)
+        memcpy(props->chromaticities, info->exr.chromaticities, sizeof props->chromaticities);
+}
+
+void frame_props_describe(const struct frame_props *p, char *out, size_t len)
+{
+    if (p->format == FRAME_DPX)
+        snprintf(out, len, "DPX %ux%u %d-bit %s packing %d transfer %d colorimetric %d", p->width,
+                 p->height, p->bit_depth, p->channels, p->packing, p->transfer, p->colorimetric);
+    else
+        snprintf(out, len, "EXR %ux%u %s %s%s", p->width, p->height, p->channels,
+                 exr_codec_name((enum exr_codec)p->codec),
+                 p->chromaticities[0] != 0.0f ? "" : " no-chromaticities");
+}
+
+static bool differs(char *why, size_t len, const char *what, long want, long got)
+{
+    snprintf(why, len, "%s: expected %ld, found %ld", what, want, got);
+    return false;
+}
+
+bool frame_props_same(const struct frame_props *a, const struct frame_props *b, char *why,
+                      size_t len)
+{
+    if (a->format != b->format) {
+        snprintf(why, len, "format: expected %s, found %s", frame_format_name(a->format),
+                 frame_format_name(b->format));
+        return false;
+    }
+    if (a->width != b->width || a->height != b->height) {
+        snprintf(why, len, "resolution: expected %ux%u, found %ux%u", a->width, a->height, b->width,
+                 b->height);
+        return false;
+    }
+    if (a->bit_depth != b->bit_depth)
+        return differs(why, len, "bit depth", a->bit_depth, b->bit_depth);
+    if (strcmp(a->channels, b->channels) != 0) {
+        snprintf(why, len, "channels: expected %s, found %s", a->channels, b->channels);
+        return false;
+    }
+    if (a->codec != b->codec) {
+        snprintf(why, len, "compression: expected %s, found %s",
+                 exr_codec_name((enum exr_codec)a->codec),
+                 exr_codec_name((enum exr_codec)b->codec));
+        return false;
+    }
+    if (a->packing != b->packing)
+        return differs(why, len, "packing", a->packing, b->packing);
+    if (a->transfer != b->transfer)
+        return differs(why, len, "transfer", a->transfer, b->transfer);
+    if (a->colorimetric != b->colorimetric)
+        return differs(why, len, "colorimetric", a->colorimetric, b->colorimetric);
+    if (memcmp(a->chromaticities, b->chromaticities, sizeof a->chromaticities) != 0) {
+        snprintf(why, len, "chromaticities differ (red %.4f,%.4f vs %.4f,%.4f)",
+                 a->chromaticities[0], a->chromaticities[1], b->chromaticities[0],
+                 b->chromaticities[1]);
+        return false;
+    }
+    return true;
+}
+
+struct seqset *seqset_new(void)
+{
+    return calloc(1, sizeof(struct seqset));
+}
+
+void seqset_free(struct seqset *set)
+{
+    if (!set)
+        return;
+    for (size_t i = 0; i < set->count; i++) {
+        frameset_free(&set->assets[i]->frames);
+        free(set->assets[i]);
+    }
+    free(set->assets);
+    free(set->titles);
+    free(set);
+}
+
+size_t seqset_asset_count(const struct seqset *set)
+{
+    return set->count;
+}
+
+/* Index of the asset with this key, or -1; starts from the last hit
+ * because frames of one sequence usually arrive together. */
+static long find_asset(const struct seqset *set, const char *key)
+{
+    for (size_t n = 0; n < set->count; n++) {
+        size_t i = (set->last_hit + n) % set->count;
+        if (strcmp(set->assets[i]->key, key) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+static struct asset *new_asset(struct seqset *set, const struct frame_name *name,
+                               const struct frame_props *props)
+{
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        struct asset **grown = realloc(set->assets, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        set->assets = grown;
+        set->cap = cap;
+    }
+    struct asset *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    snprintf(a->key, sizeof a->key, "%s", name->asset);
+    snprintf(a->title, sizeof a->title, "%s", name->title);
+    snprintf(a->texted, sizeof a->texted, "%s", name->texted_asset);
+    a->textless = name->textless;
+    a->padding = name->padding;
+    a->props = *props;
+    set->assets[set->count++] = a;
+    return a;
+}
+
+static int significant_digits(uint64_t n)
+{
+    int d = 1;
+    while (n >= 10)
+        n /= 10, d++;
+    return d;
+}
+
+/* A fixed padding P allows P digits, or more when the number needs them. */
+static bool padding_fits(int fixed, int digits, uint64_t frame)
+{
+    return digits == fixed || (digits > fixed && digits == significant_digits(frame));
+}
+
+/* S3: one numbering width across the picture assets of a title. */
+static bool title_padding(struct seqset *set, const struct frame_name *name, struct verdict *v)
+{
+    for (size_t i = 0; i < set->title_count; i++) {
+        struct title_numbering *t = &set->titles[i];
+        if (strcmp(t->title, name->title) != 0)
+            continue;
+        if (padding_fits(t->padding, name->padding, name->frame))
+            return true;
+        return verdict_fail(v, RULE_S3,
+                            "title %s: expected frame numbers padded to %d digits, "
+                            "found %d",
+                            name->title, t->padding, name->padding);
+    }
+    struct title_numbering *grown =
+        realloc(set->titles, (set->title_count + 1) * sizeof *set->titles);
+    if (!grown)
+        return verdict_fail(v, RULE_S3, "out of memory recording title numbering");
+    set->titles = grown;
+    snprintf(grown[set->title_count].title, sizeof grown->title, "%s", name->title);
+    grown[set->title_count++].padding = name->padding;
+    return true;
+}
+
+/* S4 as a textless asset's first frame lands: same properties as the
+ * texted asset, when that is known already. */
+static bool textless_props(const struct seqset *set, const struct frame_name *name,
+                           const struct frame_props *props, struct verdict *v)
+{
+    char why[200];
+    long texted = name->textless ? find_asset(set, name->texted_asset) : -1;
+
+    if (texted < 0 || frame_props_same(&set->assets[texted]->props, props, why, sizeof why))
+        return true;
+    return verdict_fail(v, RULE_S4, "textless insert differs from its texted asset: %s", why);
+}
+
+/* S1, S5 and the asset's own numbering width (S3) for a known asset. */
+static bool fits_asset(const struct asset *a, const struct frame_name *name,
+                       const struct frame_props *props, struct verdict *v)
+{
+    char why[200];
+
+    if (!frame_props_same(&a->props, props, why, sizeof why))
+        return verdict_fail(v, RULE_S1, "differs from the asset's first frame: %s", why);
+    if (frameset_contains(&a->frames, name->frame))
+        return verdict_fail(v, RULE_S5, "frame %llu of %s is already present under another name",
+                            (unsigned long long)name->frame, a->key);
+    if (!padding_fits(a->padding, name->padding, name->frame))
+        return verdict_fail(v, RULE_S3, "expected frame numbers padded to %d digits, found %d",
+                            a->padding, name->padding);
+    return true;
+}
+
+bool seqset_add(struct seqset *set, const struct frame_name *name, const struct frame_info *info,
+                struct verdict *v)
+{
+    struct frame_props props;
+    long i = find_asset(set, name->asset);
+
+    verdict_pass(v);
+    frame_props_from_info(info, &props);
+    if (i >= 0 && !fits_asset(set->assets[i], name, &props, v))
+        return false;
+    if (i < 0 && !textless_props(set, name, &props, v))
+        return false;
+    if (!title_padding(set, name, v))
+        return false;
+    if (i < 0) {
+        if (!new_asset(set, name, &props))
+            return verdict_fail(v, RULE_S1, "out of memory recording asset %s", name->asset);
+        i = (long)set->count - 1;
+    }
+    if (!frameset_add(&set->assets[i]->frames, name->frame))
+        return verdict_fail(v, RULE_S2, "out of memory recording frame %llu",
+                            (unsigned long long)name->frame);
+    set->last_hit = (size_t)i;
+    return true;
+}
+
+static bool collect_gaps(const struct asset *a, struct asset_report *out)
+{
+    uint64_t *sorted = frameset_sorted(&a->frames);
+
+    if (!sorted)
+        return false;
+    for (size_t i = 1; i < a->frames.count; i++) {
+        if (sorted[i] == sorted[i - 1] + 1)
+            continue;
+        struct frame_gap *grown = realloc(out->gaps, (out->gap_count + 1) * sizeof *grown);
+        if (!grown) {
+            free(sorted);
+            return false;
+        }
+        out->gaps = grown;
+        out->gaps[out->gap_count++] = (struct frame_gap){sorted[i - 1] + 1, sorted[i] - 1};
+    }
+    free(sorted);
+    return true;
+}
+
+/* S4 once every frame is known: the texted asset exists, has the same
+ * properties and numbering, and holds every frame the insert has. */
+static void judge_textless(const struct seqset *set, const struct asset *a,
+                           struct asset_report *out)
+{
+    char why[200];
+    long t = find_asset(set, a->texted);
+
+    if (t < 0) {
+        verdict_fail(&out->issue, RULE_S4,
+                     "textless insert: expected its texted asset %s in "
+                     "the delivery, found none",
+                     a->texted);
+        return;
+    }
+    const struct asset *texted = set->assets[t];
+    if (!frame_props_same(&texted->props, &a->props, why, sizeof why)) {
+        verdict_fail(&out->issue, RULE_S4, "textless insert differs from its texted asset: %s",
+                     why);
+        return;
+    }
+    if (texted->padding != a->padding) {
+        verdict_fail(&out->issue, RULE_S4,
+                     "textless insert: expected %d-digit frame numbers "
+                     "like its texted asset, found %d",
+                     texted->padding, a->padding);
+        return;
+    }
+    uint64_t *frames = frameset_sorted(&a->frames);
+    for (size_t i = 0; frames && i < a->frames.count; i++)
+        if (!frameset_contains(&texted->frames, frames[i])) {
+            verdict_fail(&out->issue, RULE_S4,
+                         "textless frame %llu: expected a texted frame "
+                         "with the same number (texted range %llu-%llu), found none",
+                         (unsigned long long)frames[i], (unsigned long long)texted->frames.min,
+                         (unsigned long long)texted->frames.max);
+            break;
+        }
+    free(frames);
+}
+
+bool seqset_report(const struct seqset *set, size_t i, struct asset_report *out)
+{
+    const struct asset *a = set->assets[i];
+
+    memset(out, 0, sizeof *out);
+    out->asset = a->key;
+    out->textless = a->textless;
+    out->props = a->props;
+    out->padding = a->padding;
+    out->first = a->frames.min;
+    out->last = a->frames.max;
+    out->count = a->frames.count;
+    if (!collect_gaps(a, out))
+        return false;
+    if (a->textless)
+        judge_textless(set, a, out);
+    if (verdict_passed(&out->issue) && out->gap_count)
+        verdict_fail(&out->issue, RULE_S2, "%zu gap(s) in frames %llu-%llu, first missing %llu",
+                     out->gap_count, (unsigned long long)out->first, (unsigned long long)out->last,
+                     (unsigned long long)out->gaps[0].first);
+    return true;
+}

@@ -1,0 +1,246 @@
+/* `namctl check`: judge every file of a delivery folder offline, reading
+ * only headers (plus the EXR chunk table and leaders, and the file size),
+ * then the sequence rules over the frames that passed. */
+#include "check.h"
+
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Covers a DPX header and a typical EXR header plus its chunk table. */
+#define HEAD_BYTES (32 * 1024)
+
+struct open_frame {
+    int fd;
+    uint8_t head[HEAD_BYTES];
+    struct frame_source src;
+};
+
+static ssize_t read_at(void *ctx, void *buf, size_t n, uint64_t off)
+{
+    return pread(*(int *)ctx, buf, n, (off_t)off);
+}
+
+static bool open_frame(const char *root_path, int root, const char *relpath, struct open_frame *f,
+                       struct verdict *v)
+{
+    struct stat st;
+
+    f->fd = openat(root, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
+        fprintf(stderr, "namctl check: %s/%s: %s\n", root_path, relpath, strerror(errno));
+        return false;
+    }
+    ssize_t n = pread(f->fd, f->head, sizeof f->head, 0);
+    if (n < 0) {
+        fprintf(stderr, "namctl check: %s/%s: %s\n", root_path, relpath, strerror(errno));
+        return false;
+    }
+    f->src = (struct frame_source){.head = f->head,
+                                   .head_len = (size_t)n,
+                                   .complete = true,
+                                   .file_size = (uint64_t)st.st_size,
+                                   .read = read_at,
+                                   .read_ctx = &f->fd};
+    verdict_pass(v);
+    return true;
+}
+
+/* Judges one file, then its sequence rules if it passed. A textless frame
+ * may be deferred to a second pass. Returns false on an I/O error. */
+static bool check_file(struct check_run *run, int root, size_t i, struct seqset *seq,
+                       bool defer_textless, bool *deferred)
+{
+    struct open_frame f;
+    struct judgement j;
+    struct file_result *r = &run->results[i];
+    const struct walk_entry *e = &run->files.entries[i];
+
+    *deferred = false;
+    if (e->is_symlink) {
+        r->outcome = JUDGED_FAIL;
+        verdict_fail(&r->verdict, RULE_R8, "expected a regular file, found a symbolic link");
+        return true;
+    }
+    if (!open_frame(run->root, root, e->relpath, &f, &r->verdict)) {
+        if (f.fd >= 0)
+            close(f.fd);
+        return false;
+    }
+    r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
+    close(f.fd);
+    r->verdict = j.verdict;
+    if (r->outcome != JUDGED_PASS || !j.is_frame)
+        return true;
+    if (defer_textless && j.name.textless) {
+        *deferred = true;
+        return true;
+    }
+    if (!seqset_add(seq, &j.name, &j.info, &r->verdict))
+        r->outcome = JUDGED_FAIL;
+    return true;
+}
+
+static void progress(size_t done, size_t total, bool force)
+{
+    static struct timespec last;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (now.tv_sec - last.tv_sec) * 1000 + (now.tv_nsec - last.tv_nsec) / 1000000;
+    if (!force && ms < 100)
+        return;
+    last = now;
+    fprintf(stderr, "\rnamctl check: %zu/%zu files", done, total);
+    if (done == total)
+        fputs("\r\033[K", stderr);
+}
+
+/* Texted assets first, so textless inserts are compared with them (S4). */
+static bool judge_all(struct check_run *run, int root, struct seqset *seq)
+{
+    size_t n = run->files.count;
+    bool *deferred = calloc(n ? n : 1, sizeof *deferred);
+    bool show = isatty(STDERR_FILENO), ok = deferred != NULL;
+
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = check_file(run, root, i, seq, true, &deferred[i]);
+        if (show)
+            progress(i + 1, n, i + 1 == n);
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        if (deferred[i])
+            ok = check_file(run, root, i, seq, false, &deferred[i]);
+    free(deferred);
+    return ok;
+}
+
+static bool collect_assets(struct check_run *run, const struct seqset *seq)
+{
+    run->asset_count = seqset_asset_count(seq);
+    run->assets = calloc(run->asset_count ? run->asset_count : 1, sizeof *run->assets);
+    for (size_t i = 0; run->assets && i < run->asset_count; i++)
+        if (!seqset_report(seq, i, &run->assets[i]))
+            return false;
+    return run->assets != NULL;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] DIR\n"
+          "Judges every file and sequence of the delivery folder DIR against the NAM rules.\n"
+          "Exit status: 0 all good, 1 violations found, 2 usage or I/O error.\n",
+          out);
+}
+
+static int parse_args(int argc, char **argv, const char **profile, bool *json, bool *verbose)
+{
+    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "p:jvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            *profile = optarg;
+            break;
+        case 'j':
+            *json = true;
+            break;
+        case 'v':
+            *verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            usage(stderr);
+            return -1;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "namctl check: expected one folder, found %d arguments\n", argc - optind);
+        usage(stderr);
+        return -1;
+    }
+    return optind;
+}
+
+static bool load_profile(const char *path, struct profile *p)
+{
+    char err[400];
+
+    if (!path) {
+        profile_default(p);
+        return true;
+    }
+    if (!profile_load(path, p, err, sizeof err)) {
+        fprintf(stderr, "namctl check: %s\n", err);
+        return false;
+    }
+    if (p->testing)
+        fprintf(stderr,
+                "namctl check: warning: %s lowers the resolution floor to %ux%u "
+                "([testing]); not a delivery profile\n",
+                path, p->floor_width, p->floor_height);
+    return true;
+}
+
+static void free_run(struct check_run *run)
+{
+    for (size_t i = 0; run->assets && i < run->asset_count; i++)
+        free(run->assets[i].gaps);
+    free(run->assets);
+    free(run->results);
+    walk_free(&run->files);
+}
+
+int cmd_check(int argc, char **argv)
+{
+    const char *profile_path = NULL;
+    bool json = false;
+    struct profile profile;
+    struct check_run run = {0};
+    char err[4200];
+
+    int dir_arg = parse_args(argc, argv, &profile_path, &json, &run.verbose);
+    if (dir_arg < 0 || !load_profile(profile_path, &profile))
+        return 2;
+    run.root = argv[dir_arg];
+    run.profile = &profile;
+    if (!walk_tree(run.root, &run.files, err, sizeof err)) {
+        fprintf(stderr, "namctl check: %s\n", err);
+        return 2;
+    }
+    int root = open(run.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct seqset *seq = seqset_new();
+    run.results = calloc(run.files.count ? run.files.count : 1, sizeof *run.results);
+    bool ok =
+        root >= 0 && seq && run.results && judge_all(&run, root, seq) && collect_assets(&run, seq);
+    if (root >= 0)
+        close(root);
+    seqset_free(seq);
+    if (!ok) {
+        free_run(&run);
+        return 2;
+    }
+    if (json)
+        report_json(stdout, &run);
+    else
+        report_table(stdout, &run);
+    int status = report_all_good(&run) ? 0 : 1;
+    free_run(&run);
+    return status;
+}

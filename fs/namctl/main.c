@@ -1,0 +1,41 @@
+/* namctl: the offline and status tool beside the namfs mount. */
+#include "check.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"check", cmd_check, "judge a delivery folder against the NAM rules"},
+};
+
+static void usage(FILE *out)
+{
+    fputs("usage: namctl COMMAND [ARGS]\n\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n'namctl COMMAND --help' for a command's options; man namctl for more.\n", out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "namctl: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

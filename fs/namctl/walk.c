@@ -1,0 +1,116 @@
+/* Directory walk with openat/fdopendir relative to the root, never
+ * following symlinks, so a link cannot lead the check outside the tree. */
+#include "walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool add(struct walk_list *out, const char *relpath, bool is_symlink)
+{
+    if (out->count == out->cap) {
+        size_t cap = out->cap ? out->cap * 2 : 256;
+        struct walk_entry *grown = realloc(out->entries, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        out->entries = grown;
+        out->cap = cap;
+    }
+    char *copy = strdup(relpath);
+    if (!copy)
+        return false;
+    out->entries[out->count++] = (struct walk_entry){copy, is_symlink};
+    return true;
+}
+
+static bool walk_dir(int dirfd, const char *prefix, struct walk_list *out, char *err,
+                     size_t err_len);
+
+static bool visit(int dirfd, const char *prefix, const char *name, unsigned char type,
+                  struct walk_list *out, char *err, size_t err_len)
+{
+    char rel[4096];
+    struct stat st;
+
+    snprintf(rel, sizeof rel, "%s%s%s", prefix, *prefix ? "/" : "", name);
+    if (type == DT_UNKNOWN) {
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            snprintf(err, err_len, "%s: %s", rel, strerror(errno));
+            return false;
+        }
+        type = S_ISDIR(st.st_mode)   ? DT_DIR
+               : S_ISLNK(st.st_mode) ? DT_LNK
+               : S_ISREG(st.st_mode) ? DT_REG
+                                     : DT_UNKNOWN;
+    }
+    if (type == DT_DIR) {
+        int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            snprintf(err, err_len, "%s: %s", rel, strerror(errno));
+            return false;
+        }
+        return walk_dir(fd, rel, out, err, err_len);
+    }
+    if (type == DT_REG || type == DT_LNK)
+        return add(out, rel, type == DT_LNK) ||
+               (snprintf(err, err_len, "%s: out of memory", rel), false);
+    return true; /* devices, sockets, fifos: not delivery content */
+}
+
+/* Takes ownership of dirfd. */
+static bool walk_dir(int dirfd, const char *prefix, struct walk_list *out, char *err,
+                     size_t err_len)
+{
+    DIR *dir = fdopendir(dirfd);
+    bool ok = true;
+
+    if (!dir) {
+        snprintf(err, err_len, "%s: %s", *prefix ? prefix : ".", strerror(errno));
+        close(dirfd);
+        return false;
+    }
+    for (struct dirent *e; ok && (errno = 0, e = readdir(dir));) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        ok = visit(dirfd, prefix, e->d_name, e->d_type, out, err, err_len);
+    }
+    if (ok && errno) {
+        snprintf(err, err_len, "%s: %s", *prefix ? prefix : ".", strerror(errno));
+        ok = false;
+    }
+    closedir(dir);
+    return ok;
+}
+
+static int compare_paths(const void *a, const void *b)
+{
+    return strcmp(((const struct walk_entry *)a)->relpath, ((const struct walk_entry *)b)->relpath);
+}
+
+bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_len)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    memset(out, 0, sizeof *out);
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", root, strerror(errno));
+        return false;
+    }
+    if (!walk_dir(fd, "", out, err, err_len))
+        return false;
+    qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
+    return true;
+}
+
+void walk_free(struct walk_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->entries[i].relpath);
+    free(list->entries);
+    memset(list, 0, sizeof *list);
+}

@@ -1,0 +1,24 @@
+/* Lists the regular files under a delivery root, relative paths, sorted. */
+#ifndef NAMCTL_WALK_H
+#define NAMCTL_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct walk_entry {
+    char *relpath;
+    bool is_symlink; /* listed so the check can refuse it */
+};
+
+struct walk_list {
+    struct walk_entry *entries;
+    size_t count, cap;
+};
+
+/* Walks root without following symbolic links. On error returns false and
+ * writes the path and reason into err. */
+bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_len);
+
+void walk_free(struct walk_list *list);
+
+#endif

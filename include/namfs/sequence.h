@@ -1,0 +1,69 @@
+/* Sequence rules across frames (SPEC.md S1-S5): per asset, the first frame
+ * fixes the image properties; frame numbers, gaps and duplicates. */
+#ifndef NAMFS_SEQUENCE_H
+#define NAMFS_SEQUENCE_H
+
+#include "namfs/frame.h"
+#include "namfs/naming.h"
+#include "namfs/verdict.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The image properties S1 and S4 compare. */
+struct frame_props {
+    enum frame_format format;
+    uint32_t width, height;
+    int bit_depth;
+    int components;
+    char channels[96];       /* EXR "B:half G:half R:half"; DPX descriptor */
+    int codec;               /* EXR compression, -1 for DPX */
+    int packing;             /* DPX packing, -1 for EXR */
+    int transfer;            /* DPX transfer code, -1 for EXR */
+    int colorimetric;        /* DPX colorimetric code, -1 for EXR */
+    float chromaticities[8]; /* EXR; all zero when absent */
+};
+
+void frame_props_from_info(const struct frame_info *info, struct frame_props *props);
+
+/* One line such as "EXR 3840x2160 half B:half G:half R:half PIZ". */
+void frame_props_describe(const struct frame_props *props, char *out, size_t len);
+
+/* Writes the first difference ("bit depth: expected 16, found 10") and
+ * returns false, or returns true when equal. */
+bool frame_props_same(const struct frame_props *want, const struct frame_props *got, char *why,
+                      size_t len);
+
+struct seqset;
+
+struct frame_gap {
+    uint64_t first, last; /* missing frames, inclusive */
+};
+
+struct asset_report {
+    const char *asset;
+    bool textless;
+    struct frame_props props;
+    int padding;
+    uint64_t first, last, count;
+    size_t gap_count;
+    struct frame_gap *gaps; /* caller frees */
+    struct verdict issue;   /* S2 (gaps) or S4 (textless vs texted), else pass */
+};
+
+struct seqset *seqset_new(void);
+void seqset_free(struct seqset *set);
+
+/* Judges S1, S3, S4 (properties) and S5 for a frame that passed the frame
+ * rules, and records it when it passes. */
+bool seqset_add(struct seqset *set, const struct frame_name *name, const struct frame_info *info,
+                struct verdict *v);
+
+size_t seqset_asset_count(const struct seqset *set);
+
+/* Fills out for asset i (in order of first appearance), including its
+ * gaps (S2) and the textless checks that need every frame (S4). Returns
+ * false when out of memory. */
+bool seqset_report(const struct seqset *set, size_t i, struct asset_report *out);
+
+#endif
