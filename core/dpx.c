@@ -61,23 +61,26 @@ int dpx_components(uint8_t descriptor)
     }
 }
 
-/* Bytes one row takes before end-of-line padding, rounded to 32 bits. */
+/* Bytes one row takes before end-of-line padding: the least a complete
+ * frame holds. SPEC.md gives 16-bit rows as w*c*2; writers disagree on
+ * padding 8/16-bit rows to 32 bits (FFmpeg does, OpenImageIO and
+ * ImageMagick do not, whatever packing they declare), so those are taken
+ * unpadded. 10- and 12-bit packed rows are real bit streams in words. */
 static uint64_t row_bytes(uint64_t samples, int bit_size, int packing)
 {
-    if (packing == 0) /* packed: a bit stream cut into 32-bit words */
-        return (samples * (uint64_t)bit_size + 31) / 32 * 4;
     switch (bit_size) {
     case 8:
-        return (samples + 3) / 4 * 4;
-    case 10: /* three samples per 32-bit word, 2 bits of padding */
-        return (samples + 2) / 3 * 4;
-    case 12:
+        return samples;
     case 16:
-        return (samples * 2 + 3) / 4 * 4;
+        return samples * 2;
     case 32:
         return samples * 4;
     case 64:
         return samples * 8;
+    case 10:
+        return packing == 0 ? (samples * 10 + 31) / 32 * 4 : (samples + 2) / 3 * 4;
+    case 12:
+        return packing == 0 ? (samples * 12 + 31) / 32 * 4 : samples * 2;
     default:
         return 0;
     }

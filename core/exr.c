@@ -7,11 +7,16 @@
 #include <openexr.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Bounds what a hostile header can make the library allocate. */
+/* Bound what a hostile header can make the library allocate: a header
+ * claiming a huge attribute or image would otherwise cost gigabytes of
+ * memory before any check fails. Real headers and chunk tables of UHD and
+ * larger frames need far less. */
 #define EXR_MAX_DIMENSION 65536
+#define EXR_MAX_ALLOCATION (16u << 20)
 
 struct exr_stream {
     const struct frame_source *src;
@@ -103,6 +108,11 @@ static int64_t stream_size(exr_const_context_t ctxt, void *userdata)
 
     (void)ctxt;
     return s->src->complete ? (int64_t)s->src->file_size : -1;
+}
+
+static void *bounded_alloc(size_t bytes)
+{
+    return bytes > EXR_MAX_ALLOCATION ? NULL : malloc(bytes);
 }
 
 static void stream_error(exr_const_context_t ctxt, exr_result_t code, const char *msg)
@@ -308,6 +318,8 @@ enum parse_status exr_parse(const struct frame_source *src, struct frame_info *i
     init.read_fn = stream_read;
     init.size_fn = stream_size;
     init.error_handler_fn = stream_error;
+    init.alloc_fn = bounded_alloc;
+    init.free_fn = free;
     init.max_image_width = init.max_image_height = EXR_MAX_DIMENSION;
     init.max_tile_width = init.max_tile_height = EXR_MAX_DIMENSION;
     init.flags = EXR_CONTEXT_FLAG_STRICT_HEADER | EXR_CONTEXT_FLAG_DISABLE_CHUNK_RECONSTRUCTION;

@@ -73,11 +73,17 @@ static bool check_components(const char *relpath, const struct profile *p, struc
 
 static bool valid_date(const char *s)
 {
+    static const int days_in[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
     if (strlen(s) != 8 || !all_digits(s))
         return false;
+    int year = atoi(s) / 10000;
     int month = (s[4] - '0') * 10 + (s[5] - '0');
     int day = (s[6] - '0') * 10 + (s[7] - '0');
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+    if (month < 1 || month > 12 || day < 1 || day > days_in[month - 1])
+        return false;
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month != 2 || day <= 28 || leap;
 }
 
 static bool parse_resolution(const char *s, uint32_t *w, uint32_t *h)
@@ -104,7 +110,7 @@ static bool field_error(char *why, size_t len, int index, const char *field, con
 /* fields[0..9] are the ten fixed fields, left to right. */
 static bool check_fixed_fields(char **f, struct declared *d, char *why, size_t len)
 {
-    if (!all_chars(f[0], "-"))
+    if (!*f[0] || !all_chars(f[0], "-"))
         return field_error(why, len, 2, "season-episode or segment", "sNNeNN or a segment", f[0]);
     if (strcmp(f[1], "nam") != 0 && strcmp(f[1], "nam-txtls") != 0)
         return field_error(why, len, 3, "asset type", "nam or nam-txtls", f[1]);
@@ -229,6 +235,8 @@ static void texted_key(const struct frame_name *out, char *key, size_t len)
     }
 }
 
+/* N3 on the sequence folder, N4 on the file name: each enforced on its
+ * own, so relaxing one still checks the other. */
 static bool check_sequence_name(const char *dir, const char *stem, const char *name,
                                 const struct profile *p, struct frame_name *out, struct verdict *v)
 {
@@ -243,11 +251,9 @@ static bool check_sequence_name(const char *dir, const char *stem, const char *n
             return verdict_fail(v, RULE_N3, "%s: %s", name, why);
         return true;
     }
-    if (!naming_parse_folder(folder, &out->declared, why, sizeof why)) {
-        if (profile_enforces(p, RULE_N3))
-            return verdict_fail(v, RULE_N3, "sequence folder '%s': %s", folder, why);
-        return true;
-    }
+    if (!naming_parse_folder(folder, &out->declared, why, sizeof why) &&
+        profile_enforces(p, RULE_N3))
+        return verdict_fail(v, RULE_N3, "sequence folder '%s': %s", folder, why);
     if (strcmp(stem, folder) != 0 && profile_enforces(p, RULE_N4))
         return verdict_fail(v, RULE_N4, "'%s': expected the name %s.<frame>.%s, found stem '%s'",
                             name, folder, out->named_format == FRAME_DPX ? "dpx" : "exr", stem);

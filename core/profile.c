@@ -21,6 +21,8 @@ struct loader {
     struct profile *p;
     const char *name;
     int line, next_line;
+    int failed_line;     /* where the first handler error was */
+    int resolution_line; /* for the R1 floor check after parsing */
     unsigned seen;
     char *err;
     size_t err_len;
@@ -95,8 +97,10 @@ static bool fail(struct loader *l, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    if (!l->failed)
+    if (!l->failed) {
         snprintf(l->err, l->err_len, "%s:%d: key '%s': %s", l->name, l->line, key, why);
+        l->failed_line = l->line;
+    }
     l->failed = true;
     return false;
 }
@@ -162,16 +166,20 @@ static bool add_format(struct loader *l, const char *key, const char *item)
     return fail(l, key, "expected dpx and/or exr, found '%s'", item);
 }
 
+/* R4 cannot be relaxed: a profile may narrow the lossless codecs, never
+ * admit a lossy one (or RLE, which SPEC.md does not list). */
 static bool add_codec(struct loader *l, const char *key, const char *item)
 {
+    static const enum exr_codec lossless[] = {EXR_CODEC_NONE, EXR_CODEC_ZIP, EXR_CODEC_ZIPS,
+                                              EXR_CODEC_PIZ};
     int c = exr_codec_from_name(item);
-    if (c < 0)
-        return fail(l, key,
-                    "expected OpenEXR compression names (none, zip, zips, piz, ...), "
-                    "found '%s'",
-                    item);
-    l->p->exr_codecs |= BIT(c);
-    return true;
+
+    for (size_t i = 0; i < sizeof lossless / sizeof lossless[0]; i++)
+        if (c == (int)lossless[i]) {
+            l->p->exr_codecs |= BIT(c);
+            return true;
+        }
+    return fail(l, key, "expected none, zip, zips and/or piz (R4), found '%s'", item);
 }
 
 static bool add_transfer(struct loader *l, const char *key, const char *item)
@@ -226,6 +234,7 @@ static bool set_delivery(struct loader *l, const char *key, const char *v)
     }
     if (strcmp(key, "resolution") == 0) {
         l->seen |= SEEN_RESOLUTION;
+        l->resolution_line = l->line;
         if (strcasecmp(v, "any") == 0)
             return (p->width = p->height = 0), true;
         return parse_size(v, &p->width, &p->height) ||
@@ -250,7 +259,10 @@ static bool set_delivery(struct loader *l, const char *key, const char *v)
         return parse_bool(l, key, v, &p->allow_quicktime);
     if (strcmp(key, "reels") == 0)
         return parse_bool(l, key, v, &p->reels);
-    return fail(l, key, "unknown key in [delivery]");
+    return fail(l, key,
+                "unknown key in [delivery] (expected formats, resolution, colour, "
+                "allow_dpx10, dpx_transfer, exr_compression, aces_container_flag, "
+                "allow_quicktime, reels)");
 }
 
 static bool set_naming(struct loader *l, const char *key, const char *v)
@@ -360,8 +372,8 @@ static bool check_whole(struct loader *l)
         }
     if (p->width && (p->width < p->floor_width || p->height < p->floor_height)) {
         snprintf(l->err, l->err_len,
-                 "%s: key 'delivery.resolution': expected at least %ux%u (R1), found %ux%u",
-                 l->name, p->floor_width, p->floor_height, p->width, p->height);
+                 "%s:%d: key 'delivery.resolution': expected at least %ux%u (R1), found %ux%u",
+                 l->name, l->resolution_line, p->floor_width, p->floor_height, p->width, p->height);
         return false;
     }
     return true;
@@ -373,14 +385,14 @@ static bool load(struct loader *l)
     l->next_line = 1;
     snprintf(l->p->source, sizeof l->p->source, "%s", l->name);
     int rc = ini_parse_stream(read_line, l, on_key, l);
-    if (l->failed)
-        return false;
-    if (rc > 0) {
+    /* inih reports only the first syntax error's line, after reading on;
+     * the earlier of that and a key error is the one to show. */
+    if (rc > 0 && (!l->failed || rc < l->failed_line)) {
         snprintf(l->err, l->err_len, "%s:%d: syntax error: expected '[section]' or 'key = value'",
                  l->name, rc);
         return false;
     }
-    return check_whole(l);
+    return !l->failed && check_whole(l);
 }
 
 bool profile_load_string(const char *name, const char *text, struct profile *p, char *err,

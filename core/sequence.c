@@ -10,19 +10,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the frame names seen so far say about the padding width P: a
+ * zero-padded number fixes P exactly; an unpadded one (1001, or 10000 in
+ * a 4-digit sequence) only says P is at most its digit count. Frames come
+ * in any order, so both are kept. */
+struct numbering {
+    int exact;   /* 0: not fixed yet */
+    int at_most; /* 0: unbounded */
+};
+
 struct asset {
     char key[NAMING_KEY_MAX];
     char title[NAMING_KEY_MAX];
     char texted[NAMING_KEY_MAX];
     bool textless;
     struct frame_props props;
-    int padding;
+    struct numbering numbering;
     struct frameset frames;
 };
 
 struct title_numbering {
     char title[NAMING_KEY_MAX];
-    int padding;
+    struct numbering numbering;
 };
 
 struct seqset {
@@ -168,7 +177,6 @@ static struct asset *new_asset(struct seqset *set, const struct frame_name *name
     snprintf(a->title, sizeof a->title, "%s", name->title);
     snprintf(a->texted, sizeof a->texted, "%s", name->texted_asset);
     a->textless = name->textless;
-    a->padding = name->padding;
     a->props = *props;
     set->assets[set->count++] = a;
     return a;
@@ -182,10 +190,24 @@ static int significant_digits(uint64_t n)
     return d;
 }
 
-/* A fixed padding P allows P digits, or more when the number needs them. */
-static bool padding_fits(int fixed, int digits, uint64_t frame)
+static int numbering_width(const struct numbering *n)
 {
-    return digits == fixed || (digits > fixed && digits == significant_digits(frame));
+    return n->exact ? n->exact : n->at_most;
+}
+
+static bool numbering_allows(const struct numbering *n, int digits, uint64_t frame)
+{
+    if (digits > significant_digits(frame)) /* zero-padded */
+        return (!n->exact || n->exact == digits) && (!n->at_most || digits <= n->at_most);
+    return !n->exact || n->exact <= digits;
+}
+
+static void numbering_record(struct numbering *n, int digits, uint64_t frame)
+{
+    if (digits > significant_digits(frame))
+        n->exact = digits;
+    else if (!n->at_most || digits < n->at_most)
+        n->at_most = digits;
 }
 
 /* S3: one numbering width across the picture assets of a title. */
@@ -195,20 +217,24 @@ static bool title_padding(struct seqset *set, const struct frame_name *name, str
         struct title_numbering *t = &set->titles[i];
         if (strcmp(t->title, name->title) != 0)
             continue;
-        if (padding_fits(t->padding, name->padding, name->frame))
+        if (numbering_allows(&t->numbering, name->padding, name->frame)) {
+            numbering_record(&t->numbering, name->padding, name->frame);
             return true;
+        }
         return verdict_fail(v, RULE_S3,
                             "title %s: expected frame numbers padded to %d digits, "
                             "found %d",
-                            name->title, t->padding, name->padding);
+                            name->title, numbering_width(&t->numbering), name->padding);
     }
     struct title_numbering *grown =
         realloc(set->titles, (set->title_count + 1) * sizeof *set->titles);
     if (!grown)
         return verdict_fail(v, RULE_S3, "out of memory recording title numbering");
     set->titles = grown;
-    snprintf(grown[set->title_count].title, sizeof grown->title, "%s", name->title);
-    grown[set->title_count++].padding = name->padding;
+    struct title_numbering *t = &grown[set->title_count++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->title, sizeof t->title, "%s", name->title);
+    numbering_record(&t->numbering, name->padding, name->frame);
     return true;
 }
 
@@ -236,9 +262,9 @@ static bool fits_asset(const struct asset *a, const struct frame_name *name,
     if (frameset_contains(&a->frames, name->frame))
         return verdict_fail(v, RULE_S5, "frame %llu of %s is already present under another name",
                             (unsigned long long)name->frame, a->key);
-    if (!padding_fits(a->padding, name->padding, name->frame))
+    if (!numbering_allows(&a->numbering, name->padding, name->frame))
         return verdict_fail(v, RULE_S3, "expected frame numbers padded to %d digits, found %d",
-                            a->padding, name->padding);
+                            numbering_width(&a->numbering), name->padding);
     return true;
 }
 
@@ -261,6 +287,7 @@ bool seqset_add(struct seqset *set, const struct frame_name *name, const struct 
             return verdict_fail(v, RULE_S1, "out of memory recording asset %s", name->asset);
         i = (long)set->count - 1;
     }
+    numbering_record(&set->assets[i]->numbering, name->padding, name->frame);
     if (!frameset_add(&set->assets[i]->frames, name->frame))
         return verdict_fail(v, RULE_S2, "out of memory recording frame %llu",
                             (unsigned long long)name->frame);
@@ -310,11 +337,11 @@ static void judge_textless(const struct seqset *set, const struct asset *a,
                      why);
         return;
     }
-    if (texted->padding != a->padding) {
+    if (numbering_width(&texted->numbering) != numbering_width(&a->numbering)) {
         verdict_fail(&out->issue, RULE_S4,
-                     "textless insert: expected %d-digit frame numbers "
-                     "like its texted asset, found %d",
-                     texted->padding, a->padding);
+                     "textless insert: expected %d-digit frame numbers like its texted asset, "
+                     "found %d",
+                     numbering_width(&texted->numbering), numbering_width(&a->numbering));
         return;
     }
     uint64_t *frames = frameset_sorted(&a->frames);
@@ -338,15 +365,17 @@ bool seqset_report(const struct seqset *set, size_t i, struct asset_report *out)
     out->asset = a->key;
     out->textless = a->textless;
     out->props = a->props;
-    out->padding = a->padding;
+    out->padding = numbering_width(&a->numbering);
     out->first = a->frames.min;
     out->last = a->frames.max;
     out->count = a->frames.count;
     if (!collect_gaps(a, out))
         return false;
+    /* Textless inserts are segments of the texted numbering (partner
+     * spec), so their gaps are expected; S4 judges them instead. */
     if (a->textless)
         judge_textless(set, a, out);
-    if (verdict_passed(&out->issue) && out->gap_count)
+    else if (out->gap_count)
         verdict_fail(&out->issue, RULE_S2, "%zu gap(s) in frames %llu-%llu, first missing %llu",
                      out->gap_count, (unsigned long long)out->first, (unsigned long long)out->last,
                      (unsigned long long)out->gaps[0].first);

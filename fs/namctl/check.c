@@ -3,6 +3,7 @@
  * then the sequence rules over the frames that passed. */
 #include "check.h"
 
+#include "frame_file.h"
 #include "report.h"
 
 #include <errno.h>
@@ -15,52 +16,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Covers a DPX header and a typical EXR header plus its chunk table. */
-#define HEAD_BYTES (32 * 1024)
-
-struct open_frame {
-    int fd;
-    uint8_t head[HEAD_BYTES];
-    struct frame_source src;
-};
-
-static ssize_t read_at(void *ctx, void *buf, size_t n, uint64_t off)
-{
-    return pread(*(int *)ctx, buf, n, (off_t)off);
-}
-
-static bool open_frame(const char *root_path, int root, const char *relpath, struct open_frame *f,
-                       struct verdict *v)
-{
-    struct stat st;
-
-    f->fd = openat(root, relpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (f->fd < 0 || fstat(f->fd, &st) != 0) {
-        fprintf(stderr, "namctl check: %s/%s: %s\n", root_path, relpath, strerror(errno));
-        return false;
-    }
-    ssize_t n = pread(f->fd, f->head, sizeof f->head, 0);
-    if (n < 0) {
-        fprintf(stderr, "namctl check: %s/%s: %s\n", root_path, relpath, strerror(errno));
-        return false;
-    }
-    f->src = (struct frame_source){.head = f->head,
-                                   .head_len = (size_t)n,
-                                   .complete = true,
-                                   .file_size = (uint64_t)st.st_size,
-                                   .read = read_at,
-                                   .read_ctx = &f->fd};
-    verdict_pass(v);
-    return true;
-}
-
 /* Judges one file, then its sequence rules if it passed. A textless frame
  * may be deferred to a second pass. Returns false on an I/O error. */
 static bool check_file(struct check_run *run, int root, size_t i, struct seqset *seq,
                        bool defer_textless, bool *deferred)
 {
-    struct open_frame f;
+    struct frame_file f;
     struct judgement j;
+    char err[4200];
     struct file_result *r = &run->results[i];
     const struct walk_entry *e = &run->files.entries[i];
 
@@ -70,13 +33,12 @@ static bool check_file(struct check_run *run, int root, size_t i, struct seqset 
         verdict_fail(&r->verdict, RULE_R8, "expected a regular file, found a symbolic link");
         return true;
     }
-    if (!open_frame(run->root, root, e->relpath, &f, &r->verdict)) {
-        if (f.fd >= 0)
-            close(f.fd);
+    if (!frame_file_open(root, e->relpath, &f, err, sizeof err)) {
+        fprintf(stderr, "namctl check: %s/%s\n", run->root, err);
         return false;
     }
     r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
-    close(f.fd);
+    frame_file_close(&f);
     r->verdict = j.verdict;
     if (r->outcome != JUDGED_PASS || !j.is_frame)
         return true;

@@ -1,5 +1,6 @@
 /* namctl: the offline and status tool beside the namfs mount. */
 #include "check.h"
+#include "info.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@ struct command {
 
 static const struct command commands[] = {
     {"check", cmd_check, "judge a delivery folder against the NAM rules"},
+    {"info", cmd_info, "print what namfs reads in frame headers"},
 };
 
 static void usage(FILE *out)

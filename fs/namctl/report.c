@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include "json.h"
+
 #include "namfs/exr.h"
 
 #include <string.h>
@@ -96,21 +98,6 @@ void report_table(FILE *out, const struct check_run *run)
             report_all_good(run) ? "OK" : "NOT A VALID NAM", run->files.count, counts[JUDGED_PASS],
             counts[JUDGED_FAIL], counts[JUDGED_SKIP], run->asset_count, bad_assets,
             run->profile->source);
-}
-
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
 }
 
 static void json_verdict(FILE *out, const char *outcome, const struct verdict *v)

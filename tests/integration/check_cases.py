@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""namctl check on generated deliveries: every rule it judges, both ways.
+
+Usage: check_cases.py NAMCTL NAMGEN
+Each case builds a small delivery (test profile: 64x32 floor) with the
+project's generator, runs `namctl check --json` and asserts the exit
+status and the rule id named for the file or asset under test.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+NAMCTL, NAMGEN = sys.argv[1], sys.argv[2]
+SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+EXR_SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_linear_20261124_178_64x32"
+TXT_SEQ = "show_s01e01_nam-txtls_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+UHD_SEQ = "show_s01e02_nam_16b_sdr_aces110_ap0_log_20261124_178_3840x2160"
+
+PROFILE = """[delivery]
+formats = dpx, exr
+resolution = any
+colour = camera-native
+{extra}
+[testing]
+resolution_floor = 64x32
+"""
+
+failures = []
+work = tempfile.mkdtemp(prefix="namfs-check-")
+
+
+def gen(kind, path, *args):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    subprocess.run([NAMGEN, kind, path, *args], check=True)
+
+
+def profile(extra=""):
+    path = os.path.join(work, "profile-%d.ini" % abs(hash(extra)))
+    with open(path, "w") as f:
+        f.write(PROFILE.format(extra=extra))
+    return path
+
+
+def frame(seq, number, ext="dpx", pad=6):
+    return "%s/%s.%0*d.%s" % (seq, seq, pad, number, ext)
+
+
+def fresh_delivery(name):
+    """Three good 16-bit DPX frames, 1001-1003."""
+    root = os.path.join(work, name)
+    for n in (1001, 1002, 1003):
+        gen("dpx", os.path.join(root, frame(SEQ, n)), "--seed", str(n))
+    return root
+
+
+def check(root, prof=None, default_profile=False):
+    cmd = [NAMCTL, "check", "--json", root]
+    if not default_profile:
+        cmd[2:2] = ["--profile", prof or profile()]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        report = json.loads(run.stdout)
+    except ValueError:
+        report = None
+    return run.returncode, report, run.stderr
+
+
+def file_rule(report, rel):
+    for f in report["files"]:
+        if f["path"] == rel:
+            return f["rule"], f["message"]
+    raise KeyError(rel)
+
+
+def expect(name, root, rel, rule, prof=None, status=None, default_profile=False):
+    """rel's verdict names `rule` (None: passes); exit status follows."""
+    code, report, err = check(root, prof, default_profile)
+    want = status if status is not None else (0 if rule is None else 1)
+    try:
+        got, message = file_rule(report, rel)
+    except (KeyError, TypeError):
+        failures.append("%s: %s not reported (exit %d, %s)" % (name, rel, code, err.strip()))
+        return
+    if got != rule or code != want:
+        failures.append("%s: expected rule %s exit %d, found %s exit %d (%s)"
+                        % (name, rule, want, got, code, message))
+    else:
+        print("ok   %-28s %-4s %s" % (name, rule or "pass", message))
+
+
+def case(name, rule, kind, args, prof=None, ext=None, seq=SEQ, number=1004):
+    root = fresh_delivery(name)
+    rel = frame(seq, number, ext or kind)
+    gen(kind, os.path.join(root, rel), *args)
+    expect(name, root, rel, rule, prof)
+
+
+def asset_issue(name, root, rule, prof=None):
+    code, report, err = check(root, prof)
+    issues = [a["rule"] for a in report["assets"] if a["rule"]] if report else None
+    want = 0 if rule is None else 1
+    if report is None or (rule is None and issues) or (rule and rule not in issues) \
+            or code != want:
+        failures.append("%s: expected asset rule %s exit %d, found %s exit %d %s"
+                        % (name, rule, want, issues, code, err.strip()))
+    else:
+        print("ok   %-28s %-4s asset" % (name, rule or "pass"))
+    return report
+
+
+def dpx_cases():
+    case("dpx 16-bit", None, "dpx", [])
+    case("dpx little-endian", None, "dpx", ["--endian", "little"])
+    case("dpx 8-bit", "R2", "dpx", ["--bits", "8"])
+    case("dpx 12-bit", "R2", "dpx", ["--bits", "12"])
+    case("dpx 10-bit", "R3", "dpx", ["--bits", "10"])
+    case("dpx 10-bit allowed", "S1", "dpx", ["--bits", "10"],
+         prof=profile("allow_dpx10 = true"))
+    case("dpx transfer linear", "R2", "dpx", ["--transfer", "2"])
+    case("dpx printing density", None, "dpx", ["--transfer", "1"])
+    case("dpx truncated", "R7", "dpx", ["--truncate", "100"])
+    case("dpx header cut", "R7", "dpx", ["--truncate", "13000"])
+    case("dpx size field", "R9", "dpx", ["--filesize-field", "1234"])
+    case("dpx size field relaxed", None, "dpx", ["--filesize-field", "1234"],
+         prof=profile("[rules]\nrelax = R9"))
+    case("dpx version", "R9", "dpx", ["--version", "V3.0"])
+    case("dpx two elements", "R9", "dpx", ["--elements", "2"])
+    case("dpx RLE", "R9", "dpx", ["--encoding", "1"])
+    case("dpx bad magic", "R8", "dpx", ["--poke", "0=00000000"])
+    case("dpx zero width", "R9", "dpx", ["--poke", "772=00000000"])
+    case("dpx size differs", "S1", "dpx", ["--size", "128x64"])
+    case("dpx named 10b", "N5", "dpx", ["--bits", "10"],
+         prof=profile("allow_dpx10 = true"),
+         seq="show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32")
+    case("exr in a DPX name", "R8", "exr", [], ext="dpx")
+
+
+def exr_case(name, rule, args, prof=None):
+    root = os.path.join(work, name)
+    for n in (1001, 1002):
+        gen("exr", os.path.join(root, frame(EXR_SEQ, n, "exr")), "--chroma", "ap0",
+            "--compression", "zip")
+    rel = frame(EXR_SEQ, 1003, "exr")
+    gen("exr", os.path.join(root, rel), *args)
+    expect(name, root, rel, rule, prof)
+
+
+def exr_cases():
+    zip_ap0 = ["--chroma", "ap0", "--compression", "zip"]
+    exr_case("exr zip ap0", None, zip_ap0)
+    exr_case("exr zips", "S1", ["--chroma", "ap0", "--compression", "zips"])
+    for codec in ("dwaa", "dwab", "b44", "b44a", "pxr24", "rle"):
+        exr_case("exr " + codec, "R4", ["--chroma", "ap0", "--compression", codec])
+    exr_case("exr float", "R4", zip_ap0 + ["--type", "float"])
+    exr_case("exr uint", "R4", zip_ap0 + ["--type", "uint"])
+    exr_case("exr rec709 named ap0", "N5", ["--chroma", "rec709", "--compression", "zip"])
+    exr_case("exr no chroma aces", "R5", ["--compression", "zip"],
+             prof=profile("colour = aces"))
+    exr_case("exr truncated", "R7", zip_ap0 + ["--truncate", "1"])
+    exr_case("exr zero table", "R7", zip_ap0 + ["--zero-table"])
+    exr_case("exr bad magic", "R8", zip_ap0 + ["--poke", "0=00000000"])
+    exr_case("exr bad version", "R9", zip_ap0 + ["--poke", "4=09"])
+    exr_case("exr tiled", "S1", zip_ap0 + ["--storage", "tiled"])
+    for codec in ("none", "zips", "piz"):
+        root = os.path.join(work, "exr all " + codec)
+        for n in (1, 2):
+            gen("exr", os.path.join(root, frame(EXR_SEQ, n, "exr")), "--chroma", "ap0",
+                "--compression", codec, "--seed", str(n))
+        expect("exr all " + codec, root, frame(EXR_SEQ, 2, "exr"), None)
+
+
+def naming_cases():
+    root = fresh_delivery("naming")
+    for rel, rule in ((SEQ + "/.DS_Store", "N6"), (SEQ + "/other.001004.dpx", "N4"),
+                      ("show_s01e01_nam_12b_sdr_x_ap0_log_20261124_178_64x32/a.1.dpx", "N3"),
+                      (SEQ + "/" + SEQ + ".001004.DPX", "N4"),
+                      (SEQ + "/delivery.zip", "R6"), (SEQ + "/master.mov", "R6")):
+        if rel.endswith((".zip", ".mov")):
+            with open(os.path.join(root, rel), "wb") as f:
+                f.write(b"PK\x03\x04" + bytes(600) if rel.endswith(".zip")
+                        else bytes(4) + b"ftyp" + bytes(600))
+        else:
+            gen("dpx", os.path.join(root, rel))
+        expect("name " + os.path.basename(rel), root, rel, rule)
+        os.unlink(os.path.join(root, rel))
+    shutil.rmtree(os.path.join(root, "show_s01e01_nam_12b_sdr_x_ap0_log_20261124_178_64x32"))
+    expect("naming clean again", root, frame(SEQ, 1001), None)
+
+
+def sequence_cases():
+    root = fresh_delivery("gap")
+    gen("dpx", os.path.join(root, frame(SEQ, 1005)))
+    report = asset_issue("S2 gap", root, "S2")
+    gaps = report["assets"][0]["gaps"] if report else None
+    if gaps != [[1004, 1004]]:
+        failures.append("S2 gap: expected gaps [[1004, 1004]], found %s" % gaps)
+    root = fresh_delivery("duplicate")
+    gen("dpx", os.path.join(root, frame(SEQ, 1002, pad=5)))
+    expect("S5 duplicate", root, frame(SEQ, 1002, pad=5), "S5")
+    root = fresh_delivery("textless")
+    for n in (1002, 1003):
+        gen("dpx", os.path.join(root, frame(TXT_SEQ, n)))
+    asset_issue("S4 textless ok", root, None)
+    gen("dpx", os.path.join(root, frame(TXT_SEQ, 1007)))
+    asset_issue("S4 textless outside", root, "S4")
+    root = fresh_delivery("textless-props")
+    gen("dpx", os.path.join(root, frame(TXT_SEQ, 1001)), "--transfer", "1")
+    expect("S4 textless props", root, frame(TXT_SEQ, 1001), "S4")
+    root = os.path.join(work, "textless-alone")
+    gen("dpx", os.path.join(root, frame(TXT_SEQ, 1)))
+    asset_issue("S4 no texted asset", root, "S4")
+
+
+def uhd_cases():
+    root = os.path.join(work, "uhd")
+    gen("dpx", os.path.join(root, frame(UHD_SEQ, 1, pad=4)), "--size", "3840x2160")
+    gen("dpx", os.path.join(root, frame(UHD_SEQ, 2, pad=4)), "--size", "3840x2160",
+        "--seed", "2")
+    expect("uhd dpx default profile", root, frame(UHD_SEQ, 2, pad=4), None,
+           default_profile=True)
+    gen("dpx", os.path.join(root, frame(UHD_SEQ, 3, pad=4)), "--size", "3840x2160",
+        "--bits", "10")
+    expect("uhd dpx 10-bit default", root, frame(UHD_SEQ, 3, pad=4), "R3",
+           default_profile=True)
+    os.unlink(os.path.join(root, frame(UHD_SEQ, 3, pad=4)))
+    gen("dpx", os.path.join(root, frame(UHD_SEQ, 3, pad=4)))
+    expect("sub-uhd default profile", root, frame(UHD_SEQ, 3, pad=4), "R1",
+           default_profile=True)
+
+
+def cli_cases():
+    code, _, err = check(os.path.join(work, "missing"))
+    if code != 2 or "missing" not in err:
+        failures.append("missing folder: expected exit 2 naming it, found %d %s" % (code, err))
+    bad = os.path.join(work, "bad.ini")
+    with open(bad, "w") as f:
+        f.write("[delivery]\nformats = dpx\nresolution = any\ncolour = camera-native\n"
+                "allow_dpx10 = maybe\n")
+    run = subprocess.run([NAMCTL, "check", "--profile", bad, work], capture_output=True,
+                         text=True)
+    if run.returncode != 2 or "bad.ini:5: key 'allow_dpx10'" not in run.stderr:
+        failures.append("bad profile: expected exit 2 naming line 5, found %d %s"
+                        % (run.returncode, run.stderr))
+    run = subprocess.run([NAMCTL, "check"], capture_output=True, text=True)
+    if run.returncode != 2:
+        failures.append("no folder: expected exit 2, found %d" % run.returncode)
+    root = fresh_delivery("table")
+    run = subprocess.run([NAMCTL, "check", "--profile", profile(), root], capture_output=True,
+                         text=True)
+    if run.returncode != 0 or not run.stdout.startswith("ASSET") or "OK: 3 files" not in run.stdout:
+        failures.append("table output: unexpected %d %r" % (run.returncode, run.stdout))
+    print("ok   command line and table")
+
+
+try:
+    dpx_cases()
+    exr_cases()
+    naming_cases()
+    sequence_cases()
+    uhd_cases()
+    cli_cases()
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+
+for f in failures:
+    print("FAIL " + f)
+print("%d failed" % len(failures))
+sys.exit(1 if failures else 0)
