@@ -4,6 +4,8 @@
  * or table-less file reads as fine). */
 #include "namfs/exr.h"
 
+#include "exr_table.h"
+
 #include <openexr.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,22 +58,6 @@ const char *exr_sample_name(enum exr_sample sample)
     return "unknown";
 }
 
-static ssize_t read_beyond_head(const struct frame_source *src, uint8_t *buf, size_t n,
-                                uint64_t off)
-{
-    size_t got = 0;
-
-    while (src->read && got < n) {
-        ssize_t r = src->read(src->read_ctx, buf + got, n - got, off + got);
-        if (r < 0)
-            return -1;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 /* Short reads are fine for the library's header scanner, which reads in
  * blocks; they only mean "need more" if the parse then fails. */
 static int64_t stream_read(exr_const_context_t ctxt, void *userdata, void *buffer, uint64_t sz,
@@ -79,27 +65,19 @@ static int64_t stream_read(exr_const_context_t ctxt, void *userdata, void *buffe
 {
     struct exr_stream *s = userdata;
     const struct frame_source *src = s->src;
-    size_t from_head = 0;
 
     (void)ctxt;
     (void)error_cb;
     if (offset + sz > s->wanted)
         s->wanted = offset + sz;
-    if (offset < src->head_len) {
-        from_head = src->head_len - offset < sz ? src->head_len - offset : sz;
-        memcpy(buffer, src->head + offset, from_head);
+    ssize_t got = frame_source_pread(src, buffer, sz, offset);
+    if (got >= 0 && (uint64_t)got < sz) {
+        if (src->complete)
+            s->hit_end = true;
+        else
+            s->ran_short = true;
     }
-    if (from_head == sz)
-        return (int64_t)sz;
-    if (!src->complete) {
-        s->ran_short = true;
-        return (int64_t)from_head;
-    }
-    ssize_t more =
-        read_beyond_head(src, (uint8_t *)buffer + from_head, sz - from_head, offset + from_head);
-    if (offset + sz > src->file_size)
-        s->hit_end = true;
-    return more < 0 ? -1 : (int64_t)(from_head + (size_t)more);
+    return got;
 }
 
 static int64_t stream_size(exr_const_context_t ctxt, void *userdata)
@@ -195,97 +173,19 @@ static void read_header(exr_const_context_t ctxt, struct frame_info *info)
     read_colour(ctxt, e);
 }
 
-static bool chunk_inside(const exr_chunk_info_t *ci, uint64_t file_size, char *why, size_t len)
-{
-    if (ci->data_offset + ci->packed_size <= file_size)
-        return true;
-    snprintf(why, len, "chunk %d expected to end at byte %llu, file has %llu bytes", ci->idx,
-             (unsigned long long)(ci->data_offset + ci->packed_size),
-             (unsigned long long)file_size);
-    return false;
-}
-
-static bool scanline_chunks_complete(exr_const_context_t ctxt, const struct frame_info *info,
-                                     char *why, size_t len)
+/* R7 from the chunk offset table (exr_table.c); deep and multi-part files
+ * are refused by R4 before completeness matters. */
+static void judge_completeness(exr_const_context_t ctxt, const struct frame_source *src,
+                               struct frame_info *info)
 {
     int32_t lines = 1;
-    exr_chunk_info_t ci;
 
+    if (info->exr.parts != 1 ||
+        (info->exr.storage != EXR_SCANLINE && info->exr.storage != EXR_TILED))
+        return;
     exr_get_scanlines_per_chunk(ctxt, 0, &lines);
-    for (int64_t y = info->exr.data_window[1]; y <= info->exr.data_window[3]; y += lines) {
-        if (exr_read_scanline_chunk_info(ctxt, 0, (int)y, &ci) != EXR_ERR_SUCCESS) {
-            snprintf(why, len, "chunk for scanline %lld missing or unreadable", (long long)y);
-            return false;
-        }
-        if (!chunk_inside(&ci, info->file_size, why, len))
-            return false;
-    }
-    return true;
-}
-
-static bool level_tiles_complete(exr_const_context_t ctxt, const struct frame_info *info, int lx,
-                                 int ly, char *why, size_t len)
-{
-    int32_t tw = 0, th = 0, lw = 0, lh = 0;
-    exr_chunk_info_t ci;
-
-    if (exr_get_tile_sizes(ctxt, 0, lx, ly, &tw, &th) != EXR_ERR_SUCCESS ||
-        exr_get_level_sizes(ctxt, 0, lx, ly, &lw, &lh) != EXR_ERR_SUCCESS || tw <= 0 || th <= 0) {
-        snprintf(why, len, "tile level %d,%d has no readable size", lx, ly);
-        return false;
-    }
-    for (int ty = 0; ty < (lh + th - 1) / th; ty++)
-        for (int tx = 0; tx < (lw + tw - 1) / tw; tx++) {
-            if (exr_read_tile_chunk_info(ctxt, 0, tx, ty, lx, ly, &ci) != EXR_ERR_SUCCESS) {
-                snprintf(why, len, "tile %d,%d of level %d,%d missing or unreadable", tx, ty, lx,
-                         ly);
-                return false;
-            }
-            if (!chunk_inside(&ci, info->file_size, why, len))
-                return false;
-        }
-    return true;
-}
-
-static bool tiled_chunks_complete(exr_const_context_t ctxt, const struct frame_info *info,
-                                  char *why, size_t len)
-{
-    uint32_t xs, ys;
-    exr_tile_level_mode_t mode = EXR_TILE_ONE_LEVEL;
-    exr_tile_round_mode_t round;
-    int32_t nx = 1, ny = 1;
-
-    exr_get_tile_descriptor(ctxt, 0, &xs, &ys, &mode, &round);
-    exr_get_tile_levels(ctxt, 0, &nx, &ny);
-    for (int ly = 0; ly < ny; ly++)
-        for (int lx = 0; lx < nx; lx++) {
-            if (mode != EXR_TILE_RIPMAP_LEVELS && lx != ly)
-                continue; /* one-level and mipmap files only have square levels */
-            if (!level_tiles_complete(ctxt, info, lx, ly, why, len))
-                return false;
-        }
-    return true;
-}
-
-/* R7: every chunk the offset table promises is there and inside the file. */
-static void judge_completeness(exr_const_context_t ctxt, struct frame_info *info)
-{
-    struct exr_fields *e = &info->exr;
-    char *why = info->incomplete_why;
-    size_t len = sizeof info->incomplete_why;
-    bool ok;
-
-    if ((uint64_t)e->chunk_count * 8 > info->file_size) {
-        snprintf(why, len, "offset table of %d chunks cannot fit in %llu bytes", e->chunk_count,
-                 (unsigned long long)info->file_size);
-        ok = false;
-    } else if (e->storage == EXR_SCANLINE) {
-        ok = scanline_chunks_complete(ctxt, info, why, len);
-    } else if (e->storage == EXR_TILED) {
-        ok = tiled_chunks_complete(ctxt, info, why, len);
-    } else {
-        return; /* deep data is refused by the rules before completeness matters */
-    }
+    bool ok =
+        exr_table_complete(src, info, lines, info->incomplete_why, sizeof info->incomplete_why);
     info->completeness = ok ? COMPLETENESS_YES : COMPLETENESS_NO;
 }
 
@@ -332,7 +232,7 @@ enum parse_status exr_parse(const struct frame_source *src, struct frame_info *i
     read_header(ctxt, info);
     if (src->complete) {
         info->file_size = src->file_size;
-        judge_completeness(ctxt, info);
+        judge_completeness(ctxt, src, info);
     }
     exr_finish(&ctxt);
     return PARSE_OK;

@@ -9,6 +9,25 @@
 
 static const uint8_t exr_magic[4] = {0x76, 0x2f, 0x31, 0x01};
 
+ssize_t frame_source_pread(const struct frame_source *src, void *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+
+    if (off < src->head_len) {
+        got = src->head_len - off < n ? src->head_len - (size_t)off : n;
+        memcpy(buf, src->head + off, got);
+    }
+    while (src->complete && src->read && got < n) {
+        ssize_t r = src->read(src->read_ctx, (uint8_t *)buf + got, n - got, off + got);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
 enum frame_format frame_sniff(const uint8_t *head, size_t len)
 {
     if (len < 4)

@@ -193,16 +193,15 @@ int cmd_check(int argc, char **argv)
         root >= 0 && seq && run.results && judge_all(&run, root, seq) && collect_assets(&run, seq);
     if (root >= 0)
         close(root);
-    seqset_free(seq);
-    if (!ok) {
-        free_run(&run);
-        return 2;
+    int status = 2;
+    if (ok) {
+        if (json)
+            report_json(stdout, &run);
+        else
+            report_table(stdout, &run);
+        status = report_all_good(&run) ? 0 : 1;
     }
-    if (json)
-        report_json(stdout, &run);
-    else
-        report_table(stdout, &run);
-    int status = report_all_good(&run) ? 0 : 1;
     free_run(&run);
+    seqset_free(seq); /* after the report: asset reports point into it */
     return status;
 }

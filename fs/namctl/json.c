@@ -1,16 +1,44 @@
 #include "json.h"
 
-void json_string(FILE *out, const char *s)
+#include <stddef.h>
+
+/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
+static size_t utf8_length(const unsigned char *s)
 {
+    size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+
+    if (s[0] > 0xf4 || s[0] == 0xc0 || s[0] == 0xc1)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* Paths and header text can hold any bytes; JSON must be UTF-8, so bytes
+ * that are not become U+FFFD. */
+void json_string(FILE *out, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
+    while (*s) {
+        if (*s == '"' || *s == '\\') {
+            fprintf(out, "\\%c", *s++);
+        } else if (*s < 0x20) {
+            fprintf(out, "\\u%04x", *s++);
+        } else if (*s < 0x80) {
+            fputc(*s++, out);
+        } else {
+            size_t n = utf8_length(s);
+            if (n == 0) {
+                fputs("\\ufffd", out);
+                s++;
+            } else {
+                fwrite(s, 1, n, out);
+                s += n;
+            }
+        }
     }
     fputc('"', out);
 }

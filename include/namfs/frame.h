@@ -124,6 +124,11 @@ struct parse_result {
     char message[PARSE_MESSAGE_MAX];
 };
 
+/* Reads up to n bytes at off from the head and, past it, through the read
+ * callback of a complete source. Returns the bytes read (fewer at the end
+ * of what is available) or -1 on an I/O error. */
+ssize_t frame_source_pread(const struct frame_source *src, void *buf, size_t n, uint64_t off);
+
 /* Sniffs the first bytes: which format the file really is (R8). */
 enum frame_format frame_sniff(const uint8_t *head, size_t len);
 

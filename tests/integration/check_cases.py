@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """namctl check on generated deliveries: every rule it judges, both ways.
 
-Usage: check_cases.py NAMCTL NAMGEN
+Usage: check_cases.py NAMCTL NAMGEN EXAMPLE_PROFILE
 Each case builds a small delivery (test profile: 64x32 floor) with the
 project's generator, runs `namctl check --json` and asserts the exit
 status and the rule id named for the file or asset under test.
@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 
-NAMCTL, NAMGEN = sys.argv[1], sys.argv[2]
+NAMCTL, NAMGEN, EXAMPLE_PROFILE = sys.argv[1], sys.argv[2], sys.argv[3]
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
 EXR_SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_linear_20261124_178_64x32"
 TXT_SEQ = "show_s01e01_nam-txtls_16b_sdr_aces110_ap0_log_20261124_178_64x32"
@@ -117,10 +117,10 @@ def dpx_cases():
     case("dpx 8-bit", "R2", "dpx", ["--bits", "8"])
     case("dpx 12-bit", "R2", "dpx", ["--bits", "12"])
     case("dpx 10-bit", "R3", "dpx", ["--bits", "10"])
-    case("dpx 10-bit allowed", "S1", "dpx", ["--bits", "10"],
+    case("dpx 10-bit in 16b folder", "N5", "dpx", ["--bits", "10"],
          prof=profile("allow_dpx10 = true"))
     case("dpx transfer linear", "R2", "dpx", ["--transfer", "2"])
-    case("dpx printing density", None, "dpx", ["--transfer", "1"])
+    case("dpx transfer differs", "S1", "dpx", ["--transfer", "1"])
     case("dpx truncated", "R7", "dpx", ["--truncate", "100"])
     case("dpx header cut", "R7", "dpx", ["--truncate", "13000"])
     case("dpx size field", "R9", "dpx", ["--filesize-field", "1234"])
@@ -131,10 +131,14 @@ def dpx_cases():
     case("dpx RLE", "R9", "dpx", ["--encoding", "1"])
     case("dpx bad magic", "R8", "dpx", ["--poke", "0=00000000"])
     case("dpx zero width", "R9", "dpx", ["--poke", "772=00000000"])
-    case("dpx size differs", "S1", "dpx", ["--size", "128x64"])
-    case("dpx named 10b", "N5", "dpx", ["--bits", "10"],
-         prof=profile("allow_dpx10 = true"),
-         seq="show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32")
+    case("dpx size differs", "N5", "dpx", ["--size", "128x64"])
+    case("dpx colorimetry differs", "S1", "dpx", ["--colorimetric", "2"])
+    ten = SEQ.replace("_16b_", "_10b_")
+    root = os.path.join(work, "dpx 10-bit allowed")
+    for n in (1, 2):
+        gen("dpx", os.path.join(root, frame(ten, n)), "--bits", "10", "--transfer", "1")
+    expect("dpx 10-bit allowed", root, frame(ten, 2), None, prof=profile("allow_dpx10 = true"))
+    expect("dpx 10-bit not allowed", root, frame(ten, 2), "R3")
     case("exr in a DPX name", "R8", "exr", [], ext="dpx")
 
 
@@ -152,7 +156,7 @@ def exr_cases():
     zip_ap0 = ["--chroma", "ap0", "--compression", "zip"]
     exr_case("exr zip ap0", None, zip_ap0)
     exr_case("exr zips", "S1", ["--chroma", "ap0", "--compression", "zips"])
-    for codec in ("dwaa", "dwab", "b44", "b44a", "pxr24", "rle"):
+    for codec in ("b44", "b44a", "pxr24", "rle"):
         exr_case("exr " + codec, "R4", ["--chroma", "ap0", "--compression", codec])
     exr_case("exr float", "R4", zip_ap0 + ["--type", "float"])
     exr_case("exr uint", "R4", zip_ap0 + ["--type", "uint"])
@@ -163,7 +167,8 @@ def exr_cases():
     exr_case("exr zero table", "R7", zip_ap0 + ["--zero-table"])
     exr_case("exr bad magic", "R8", zip_ap0 + ["--poke", "0=00000000"])
     exr_case("exr bad version", "R9", zip_ap0 + ["--poke", "4=09"])
-    exr_case("exr tiled", "S1", zip_ap0 + ["--storage", "tiled"])
+    # S1 lists image properties; tiled vs scanline is file layout, not one
+    exr_case("exr tiled", None, zip_ap0 + ["--storage", "tiled"])
     for codec in ("none", "zips", "piz"):
         root = os.path.join(work, "exr all " + codec)
         for n in (1, 2):
@@ -252,7 +257,12 @@ def cli_cases():
                          text=True)
     if run.returncode != 0 or not run.stdout.startswith("ASSET") or "OK: 3 files" not in run.stdout:
         failures.append("table output: unexpected %d %r" % (run.returncode, run.stdout))
-    print("ok   command line and table")
+    code, report, err = check(root, EXAMPLE_PROFILE)
+    if code != 1 or report["profile"] != EXAMPLE_PROFILE or "R1" not in err + run.stdout + \
+            json.dumps(report):
+        failures.append("docs/profile.example.ini: expected it to load and judge (R1 on "
+                        "64x32 frames), found exit %d %s" % (code, err))
+    print("ok   command line, table and the documented example profile")
 
 
 try:

@@ -149,6 +149,57 @@ static void truncated_is_incomplete(void **state)
     free(g.bytes);
 }
 
+static uint64_t get64(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return v;
+}
+
+static void put64(unsigned char *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        b[i] = (unsigned char)v;
+}
+
+/* Where the offset table starts, found without parsing the header: the
+ * first chunk of a freshly written file sits right after the table. */
+static size_t find_table(const struct generated *g, int32_t count)
+{
+    for (size_t p = 8; p + 8 <= g->len; p++)
+        if (get64(g->bytes + p) == p + (uint64_t)count * 8)
+            return p;
+    fail_msg("no offset table found");
+    return 0;
+}
+
+/* Damaged tables: entries swapped so the chunk furthest into the file is
+ * not the one its leader names, and entries that overlap. */
+static void damaged_tables(void **state)
+{
+    struct generated g = generate("exr", "--size 64x48 --compression zip"); /* 3 chunks */
+    struct frame_info info;
+    struct parse_result res;
+
+    (void)state;
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_YES);
+    size_t table = find_table(&g, info.exr.chunk_count);
+    uint64_t t1 = get64(g.bytes + table + 8), t2 = get64(g.bytes + table + 16);
+    put64(g.bytes + table + 8, t2);
+    put64(g.bytes + table + 16, t1);
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_NO);
+    assert_non_null(strstr(info.incomplete_why, "expected scanline 16"));
+    put64(g.bytes + table + 8, t1);
+    put64(g.bytes + table + 16, t1 + 4);
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_NO);
+    assert_non_null(strstr(info.incomplete_why, "overlap"));
+    free(g.bytes);
+}
+
 static struct generated *reader_file;
 
 static ssize_t read_from_file(void *ctx, void *buf, size_t n, uint64_t off)
@@ -213,6 +264,7 @@ int main(void)
         cmocka_unit_test(prefix_needs_more),
         cmocka_unit_test(truncated_is_incomplete),
         cmocka_unit_test(head_plus_reader),
+        cmocka_unit_test(damaged_tables),
         cmocka_unit_test(corrupt_header_is_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,13 @@
+/* Internal: R7 for a single-part OpenEXR from its chunk offset table. */
+#ifndef NAMFS_CORE_EXR_TABLE_H
+#define NAMFS_CORE_EXR_TABLE_H
+
+#include "namfs/frame.h"
+
+/* True when every entry of the offset table points inside the file's
+ * chunk area, no two chunks overlap, and the chunk furthest into the file
+ * (read from its leader) ends inside it. Otherwise false, with why. */
+bool exr_table_complete(const struct frame_source *src, const struct frame_info *info,
+                        int lines_per_chunk, char *why, size_t why_len);
+
+#endif
