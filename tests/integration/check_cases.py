@@ -156,7 +156,7 @@ def exr_cases():
     zip_ap0 = ["--chroma", "ap0", "--compression", "zip"]
     exr_case("exr zip ap0", None, zip_ap0)
     exr_case("exr zips", "S1", ["--chroma", "ap0", "--compression", "zips"])
-    for codec in ("b44", "b44a", "pxr24", "rle"):
+    for codec in ("dwaa", "dwab", "b44", "b44a", "pxr24", "rle"):
         exr_case("exr " + codec, "R4", ["--chroma", "ap0", "--compression", codec])
     exr_case("exr float", "R4", zip_ap0 + ["--type", "float"])
     exr_case("exr uint", "R4", zip_ap0 + ["--type", "uint"])
