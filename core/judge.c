@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define COUNT(array) (sizeof(array) / sizeof((array)[0]))
+
 enum container { CONTAINER_NONE, CONTAINER_ARCHIVE, CONTAINER_MOVIE };
 
 struct signature {
@@ -58,14 +60,14 @@ static bool has_extension(const char *path, const char *const *exts, size_t n)
 
 static enum container sniff_container(const char *relpath, const uint8_t *head, size_t len)
 {
-    for (size_t i = 0; i < sizeof signatures / sizeof signatures[0]; i++) {
+    for (size_t i = 0; i < COUNT(signatures); i++) {
         const struct signature *s = &signatures[i];
         if (len >= s->offset + s->len && memcmp(head + s->offset, s->bytes, s->len) == 0)
             return s->kind;
     }
-    if (has_extension(relpath, archive_extensions, 9))
+    if (has_extension(relpath, archive_extensions, COUNT(archive_extensions)))
         return CONTAINER_ARCHIVE;
-    if (has_extension(relpath, movie_extensions, 4))
+    if (has_extension(relpath, movie_extensions, COUNT(movie_extensions)))
         return CONTAINER_MOVIE;
     return CONTAINER_NONE;
 }

@@ -111,10 +111,10 @@ static bool parse_bool(struct loader *l, const char *key, const char *v, bool *o
     static const char *const no[] = {"false", "no", "off", "0"};
 
     for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return *out = true;
-        if (strcasecmp(v, no[i]) == 0)
-            return !(*out = false);
+        if (strcasecmp(v, yes[i]) == 0 || strcasecmp(v, no[i]) == 0) {
+            *out = strcasecmp(v, yes[i]) == 0;
+            return true;
+        }
     }
     return fail(l, key, "expected true or false, found '%s'", v);
 }
@@ -160,10 +160,12 @@ static bool for_each_item(struct loader *l, const char *key, const char *v,
 static bool add_format(struct loader *l, const char *key, const char *item)
 {
     if (strcasecmp(item, "dpx") == 0)
-        return l->p->allow_dpx = true;
-    if (strcasecmp(item, "exr") == 0)
-        return l->p->allow_exr = true;
-    return fail(l, key, "expected dpx and/or exr, found '%s'", item);
+        l->p->allow_dpx = true;
+    else if (strcasecmp(item, "exr") == 0)
+        l->p->allow_exr = true;
+    else
+        return fail(l, key, "expected dpx and/or exr, found '%s'", item);
+    return true;
 }
 
 /* R4 cannot be relaxed: a profile may narrow the lossless codecs, never
@@ -204,22 +206,24 @@ static bool add_relaxed(struct loader *l, const char *key, const char *item)
 static bool add_mhl_hash(struct loader *l, const char *key, const char *item)
 {
     for (int a = 0; a < HASH_ALGO_COUNT; a++)
-        if (strcasecmp(item, hash_names[a]) == 0)
-            return (l->p->mhl_hashes |= BIT(a)), true;
+        if (strcasecmp(item, hash_names[a]) == 0) {
+            l->p->mhl_hashes |= BIT(a);
+            return true;
+        }
     return fail(l, key,
                 "expected ASC MHL hash formats (xxh128, xxh64, xxh3, md5, sha1, c4), "
                 "found '%s'",
                 item);
 }
 
+/* Sets *is_b for one of two words a or b. */
 static bool set_choice(struct loader *l, const char *key, const char *v, const char *a,
                        const char *b, bool *is_b)
 {
-    if (strcasecmp(v, a) == 0)
-        return !(*is_b = false);
-    if (strcasecmp(v, b) == 0)
-        return *is_b = true;
-    return fail(l, key, "expected %s or %s, found '%s'", a, b, v);
+    if (strcasecmp(v, a) != 0 && strcasecmp(v, b) != 0)
+        return fail(l, key, "expected %s or %s, found '%s'", a, b, v);
+    *is_b = strcasecmp(v, b) == 0;
+    return true;
 }
 
 static bool set_delivery(struct loader *l, const char *key, const char *v)
@@ -235,8 +239,9 @@ static bool set_delivery(struct loader *l, const char *key, const char *v)
     if (strcmp(key, "resolution") == 0) {
         l->seen |= SEEN_RESOLUTION;
         l->resolution_line = l->line;
+        p->width = p->height = 0;
         if (strcasecmp(v, "any") == 0)
-            return (p->width = p->height = 0), true;
+            return true;
         return parse_size(v, &p->width, &p->height) ||
                fail(l, key, "expected WIDTHxHEIGHT (e.g. 4096x2160) or 'any', found '%s'", v);
     }
@@ -249,10 +254,14 @@ static bool set_delivery(struct loader *l, const char *key, const char *v)
     }
     if (strcmp(key, "allow_dpx10") == 0)
         return parse_bool(l, key, v, &p->allow_dpx10);
-    if (strcmp(key, "dpx_transfer") == 0)
-        return (p->dpx_transfers = 0), for_each_item(l, key, v, add_transfer);
-    if (strcmp(key, "exr_compression") == 0)
-        return (p->exr_codecs = 0), for_each_item(l, key, v, add_codec);
+    if (strcmp(key, "dpx_transfer") == 0) {
+        p->dpx_transfers = 0; /* the list replaces the default */
+        return for_each_item(l, key, v, add_transfer);
+    }
+    if (strcmp(key, "exr_compression") == 0) {
+        p->exr_codecs = 0;
+        return for_each_item(l, key, v, add_codec);
+    }
     if (strcmp(key, "aces_container_flag") == 0)
         return set_choice(l, key, v, "optional", "required", &p->aces_flag_required);
     if (strcmp(key, "allow_quicktime") == 0)
@@ -281,17 +290,23 @@ static bool set_naming(struct loader *l, const char *key, const char *v)
 
 static bool set_manifest(struct loader *l, const char *key, const char *v)
 {
+    static const struct {
+        const char *label;
+        enum hash_algo algo;
+    } checksums[] = {{"xxh128", HASH_XXH128}, {"xxh64be", HASH_XXH64}, {"md5", HASH_MD5}};
+
     if (strcmp(key, "checksum") == 0) {
-        if (strcasecmp(v, "xxh128") == 0)
-            return (l->p->checksum_hash = HASH_XXH128), true;
-        if (strcasecmp(v, "xxh64be") == 0)
-            return (l->p->checksum_hash = HASH_XXH64), true;
-        if (strcasecmp(v, "md5") == 0)
-            return (l->p->checksum_hash = HASH_MD5), true;
+        for (size_t i = 0; i < sizeof checksums / sizeof checksums[0]; i++)
+            if (strcasecmp(v, checksums[i].label) == 0) {
+                l->p->checksum_hash = checksums[i].algo;
+                return true;
+            }
         return fail(l, key, "expected xxh128, xxh64be or md5, found '%s'", v);
     }
-    if (strcmp(key, "mhl") == 0)
-        return (l->p->mhl_hashes = 0), for_each_item(l, key, v, add_mhl_hash);
+    if (strcmp(key, "mhl") == 0) {
+        l->p->mhl_hashes = 0;
+        return for_each_item(l, key, v, add_mhl_hash);
+    }
     return fail(l, key, "unknown key in [manifest] (expected checksum, mhl)");
 }
 

@@ -119,7 +119,12 @@ def dpx_cases():
     case("dpx 10-bit", "R3", "dpx", ["--bits", "10"])
     case("dpx 10-bit in 16b folder", "N5", "dpx", ["--bits", "10"],
          prof=profile("allow_dpx10 = true"))
-    case("dpx transfer linear", "R2", "dpx", ["--transfer", "2"])
+    # every transfer code: the default profile takes printing density (1) and
+    # logarithmic (3) as log; a single-frame sequence so S1 stays out of it
+    for code in range(14):
+        root = os.path.join(work, "transfer-%d" % code)
+        gen("dpx", os.path.join(root, frame(SEQ, 1)), "--transfer", str(code))
+        expect("dpx transfer %d" % code, root, frame(SEQ, 1), None if code in (1, 3) else "R2")
     case("dpx transfer differs", "S1", "dpx", ["--transfer", "1"])
     case("dpx truncated", "R7", "dpx", ["--truncate", "100"])
     case("dpx header cut", "R7", "dpx", ["--truncate", "13000"])
