@@ -31,15 +31,6 @@ struct loader {
     const char *text; /* ... reading from memory */
 };
 
-static const char *const hash_names[HASH_ALGO_COUNT] = {
-    "xxh128", "xxh64", "xxh3", "md5", "sha1", "c4",
-};
-
-const char *hash_algo_name(enum hash_algo algo)
-{
-    return (unsigned)algo < HASH_ALGO_COUNT ? hash_names[algo] : "?";
-}
-
 void profile_default(struct profile *p)
 {
     memset(p, 0, sizeof *p);
@@ -206,7 +197,7 @@ static bool add_relaxed(struct loader *l, const char *key, const char *item)
 static bool add_mhl_hash(struct loader *l, const char *key, const char *item)
 {
     for (int a = 0; a < HASH_ALGO_COUNT; a++)
-        if (strcasecmp(item, hash_names[a]) == 0) {
+        if (strcasecmp(item, hash_algo_name((enum hash_algo)a)) == 0) {
             l->p->mhl_hashes |= BIT(a);
             return true;
         }

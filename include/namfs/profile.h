@@ -4,6 +4,7 @@
 #define NAMFS_PROFILE_H
 
 #include "namfs/frame.h"
+#include "namfs/hash.h"
 #include "namfs/verdict.h"
 
 #include <stdbool.h>
@@ -11,18 +12,6 @@
 #include <stdint.h>
 
 enum colour_mode { COLOUR_CAMERA_NATIVE = 0, COLOUR_ACES };
-
-/* Digest algorithms a manifest can carry (ASC MHL names; checksum.txt
- * writes xxh64 under the label "xxh64be"). */
-enum hash_algo {
-    HASH_XXH128 = 0,
-    HASH_XXH64,
-    HASH_XXH3,
-    HASH_MD5,
-    HASH_SHA1,
-    HASH_C4,
-    HASH_ALGO_COUNT
-};
 
 #define PROFILE_UHD_WIDTH 3840
 #define PROFILE_UHD_HEIGHT 2160
@@ -68,6 +57,5 @@ void profile_codec_list(const struct profile *p, char *out, size_t len);
 /* "1, 3": the accepted DPX transfer codes, for messages. */
 void profile_transfer_list(const struct profile *p, char *out, size_t len);
 
-const char *hash_algo_name(enum hash_algo algo);
 
 #endif
