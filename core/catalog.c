@@ -1,0 +1,359 @@
+/* Catalog on SQLite: WAL, synchronous=NORMAL, schema versioned with
+ * user_version. Statements are prepared once per connection. */
+#include "namfs/catalog.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEMA_VERSION 1
+
+enum statement {
+    ST_PUT_FILE,
+    ST_GET_FILE,
+    ST_DELETE_FILE,
+    ST_EACH_FILE_IN_DIR,
+    ST_EACH_FILE,
+    ST_EACH_FRAME_DIR,
+    ST_PUT_ASSET,
+    ST_ADD_GENERATION,
+    ST_LAST_GENERATION,
+    ST_COUNT
+};
+
+static const char *const statements[ST_COUNT] = {
+    [ST_PUT_FILE] =
+        "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    [ST_GET_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+                    " state, rule, message, asset, frame FROM files WHERE path = ?1",
+    [ST_DELETE_FILE] = "DELETE FROM files WHERE path = ?1",
+    [ST_EACH_FILE_IN_DIR] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5,"
+                            " sha1, c4, state, rule, message, asset, frame FROM files"
+                            " WHERE dir = ?1 AND state = ?2 ORDER BY path",
+    [ST_EACH_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+                     " state, rule, message, asset, frame FROM files WHERE state = ?2"
+                     " ORDER BY path",
+    [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
+                          " ORDER BY dir",
+    [ST_PUT_ASSET] = "INSERT OR REPLACE INTO assets (key, properties, padding) VALUES (?1, ?2, ?3)",
+    [ST_ADD_GENERATION] = "INSERT INTO generations (sequence, file, c4, created)"
+                          " VALUES (?1, ?2, ?3, ?4)",
+    [ST_LAST_GENERATION] = "SELECT sequence, file, c4, created FROM generations"
+                           " ORDER BY sequence DESC LIMIT 1",
+};
+
+/* Each entry moves the schema from version i to i + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+    "CREATE TABLE files ("
+    "  path TEXT PRIMARY KEY,"
+    "  dir TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL,"
+    "  hashed_at INTEGER NOT NULL,"
+    "  xxh128 TEXT, xxh64 TEXT, xxh3 TEXT, md5 TEXT, sha1 TEXT, c4 TEXT,"
+    "  state INTEGER NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    "  message TEXT NOT NULL,"
+    "  asset TEXT NOT NULL,"
+    "  frame INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX files_by_dir ON files (dir, state, path);"
+    "CREATE TABLE assets (key TEXT PRIMARY KEY, properties TEXT NOT NULL,"
+    "  padding INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE generations (sequence INTEGER PRIMARY KEY, file TEXT NOT NULL,"
+    "  c4 TEXT NOT NULL, created INTEGER NOT NULL);",
+};
+
+struct catalog {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    char error[300];
+};
+
+static bool failed(struct catalog *cat, const char *what)
+{
+    snprintf(cat->error, sizeof cat->error, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+    return false;
+}
+
+const char *catalog_error(const struct catalog *cat)
+{
+    return cat->error;
+}
+
+static bool exec(struct catalog *cat, const char *sql)
+{
+    cat->error[0] = '\0';
+    return sqlite3_exec(cat->db, sql, NULL, NULL, NULL) == SQLITE_OK || failed(cat, sql);
+}
+
+static int user_version(struct catalog *cat)
+{
+    sqlite3_stmt *st;
+    int version = -1;
+
+    if (sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
+static bool migrate(struct catalog *cat)
+{
+    char set_version[64];
+    int version = user_version(cat);
+
+    if (version < 0)
+        return failed(cat, "reading the schema version");
+    if (version > SCHEMA_VERSION) {
+        snprintf(cat->error, sizeof cat->error,
+                 "catalog: schema version %d is newer than this namfs understands (%d)", version,
+                 SCHEMA_VERSION);
+        return false;
+    }
+    for (; version < SCHEMA_VERSION; version++) {
+        snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", version + 1);
+        if (!exec(cat, "BEGIN IMMEDIATE") || !exec(cat, migrations[version]) ||
+            !exec(cat, set_version) || !exec(cat, "COMMIT")) {
+            exec(cat, "ROLLBACK");
+            return false;
+        }
+    }
+    return true;
+}
+
+struct catalog *catalog_open(const char *path, char *err, size_t err_len)
+{
+    struct catalog *cat = calloc(1, sizeof *cat);
+    bool ok = cat != NULL;
+
+    if (!ok) {
+        snprintf(err, err_len, "catalog: out of memory");
+        return NULL;
+    }
+    ok = sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
+             SQLITE_OK ||
+         failed(cat, path);
+    ok = ok && sqlite3_busy_timeout(cat->db, 5000) == SQLITE_OK;
+    ok = ok && exec(cat, "PRAGMA journal_mode = WAL") && exec(cat, "PRAGMA synchronous = NORMAL");
+    ok = ok && migrate(cat);
+    for (int i = 0; ok && i < ST_COUNT; i++)
+        ok = sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i],
+                                NULL) == SQLITE_OK ||
+             failed(cat, statements[i]);
+    if (!ok) {
+        snprintf(err, err_len, "%s", cat->error[0] ? cat->error : "catalog: cannot open");
+        catalog_close(cat);
+        return NULL;
+    }
+    return cat;
+}
+
+void catalog_close(struct catalog *cat)
+{
+    if (!cat)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(cat->st[i]);
+    sqlite3_close(cat->db);
+    free(cat);
+}
+
+bool catalog_begin(struct catalog *cat)
+{
+    return exec(cat, "BEGIN IMMEDIATE");
+}
+
+bool catalog_commit(struct catalog *cat)
+{
+    return exec(cat, "COMMIT");
+}
+
+bool catalog_rollback(struct catalog *cat)
+{
+    return exec(cat, "ROLLBACK");
+}
+
+/* Runs a write statement whose parameters are bound; resets it. */
+static bool run(struct catalog *cat, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || failed(cat, what);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+    sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
+}
+
+static void bind_digest(sqlite3_stmt *st, int i, const struct digests *d, enum hash_algo algo)
+{
+    if (d->present & HASH_BIT(algo))
+        bind_text(st, i, d->text[algo]);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
+{
+    sqlite3_stmt *st = cat->st[ST_PUT_FILE];
+    const char *slash = strrchr(f->path, '/');
+    int dir_len = slash ? (int)(slash - f->path) : 0;
+
+    cat->error[0] = '\0';
+    bind_text(st, 1, f->path);
+    sqlite3_bind_text(st, 2, f->path, dir_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)f->size);
+    sqlite3_bind_int64(st, 4, f->mtime_ns);
+    sqlite3_bind_int64(st, 5, f->hashed_at);
+    for (int a = 0; a < HASH_ALGO_COUNT; a++)
+        bind_digest(st, 6 + a, &f->digests, (enum hash_algo)a);
+    sqlite3_bind_int(st, 12, f->state);
+    bind_text(st, 13, rule_name(f->verdict.rule));
+    bind_text(st, 14, f->verdict.message);
+    bind_text(st, 15, f->asset);
+    sqlite3_bind_int64(st, 16, f->frame);
+    return run(cat, st, "storing a file");
+}
+
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t len)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", text ? (const char *)text : "");
+}
+
+/* Column layout shared by ST_GET_FILE and the ST_EACH_FILE statements. */
+static void read_file_row(sqlite3_stmt *st, struct catalog_file *f)
+{
+    char rule[8];
+
+    memset(f, 0, sizeof *f);
+    column_text(st, 0, f->path, sizeof f->path);
+    f->size = (uint64_t)sqlite3_column_int64(st, 1);
+    f->mtime_ns = sqlite3_column_int64(st, 2);
+    f->hashed_at = sqlite3_column_int64(st, 3);
+    for (int a = 0; a < HASH_ALGO_COUNT; a++) {
+        if (sqlite3_column_type(st, 4 + a) == SQLITE_NULL)
+            continue;
+        f->digests.present |= HASH_BIT(a);
+        column_text(st, 4 + a, f->digests.text[a], sizeof f->digests.text[a]);
+    }
+    f->state = (enum file_state)sqlite3_column_int(st, 10);
+    column_text(st, 11, rule, sizeof rule);
+    f->verdict.rule = rule_from_name(rule);
+    column_text(st, 12, f->verdict.message, sizeof f->verdict.message);
+    column_text(st, 13, f->asset, sizeof f->asset);
+    f->frame = sqlite3_column_int64(st, 14);
+}
+
+bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file *out)
+{
+    sqlite3_stmt *st = cat->st[ST_GET_FILE];
+
+    cat->error[0] = '\0';
+    bind_text(st, 1, path);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_file_row(st, out);
+    else if (rc != SQLITE_DONE)
+        failed(cat, "reading a file");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW;
+}
+
+bool catalog_delete_file(struct catalog *cat, const char *path)
+{
+    cat->error[0] = '\0';
+    bind_text(cat->st[ST_DELETE_FILE], 1, path);
+    return run(cat, cat->st[ST_DELETE_FILE], "deleting a file");
+}
+
+bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
+                       catalog_file_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[dir ? ST_EACH_FILE_IN_DIR : ST_EACH_FILE];
+    struct catalog_file *f = malloc(sizeof *f);
+    bool ok = f != NULL;
+    int rc = SQLITE_DONE;
+
+    cat->error[0] = '\0';
+    if (dir)
+        bind_text(st, 1, dir);
+    sqlite3_bind_int(st, 2, state);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        read_file_row(st, f);
+        ok = each(ctx, f);
+    }
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "listing files");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    free(f);
+    return ok;
+}
+
+bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_FRAME_DIR];
+    bool ok = true;
+    int rc;
+
+    cat->error[0] = '\0';
+    sqlite3_bind_int(st, 1, FILE_LANDED);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ok = each(ctx, (const char *)sqlite3_column_text(st, 0));
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "listing folders");
+    sqlite3_reset(st);
+    return ok;
+}
+
+bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding)
+{
+    sqlite3_stmt *st = cat->st[ST_PUT_ASSET];
+
+    cat->error[0] = '\0';
+    bind_text(st, 1, key);
+    bind_text(st, 2, properties);
+    sqlite3_bind_int(st, 3, padding);
+    return run(cat, st, "storing an asset");
+}
+
+bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g)
+{
+    sqlite3_stmt *st = cat->st[ST_ADD_GENERATION];
+
+    cat->error[0] = '\0';
+    sqlite3_bind_int(st, 1, g->sequence);
+    bind_text(st, 2, g->file);
+    bind_text(st, 3, g->c4);
+    sqlite3_bind_int64(st, 4, g->created);
+    return run(cat, st, "storing a generation");
+}
+
+bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out)
+{
+    sqlite3_stmt *st = cat->st[ST_LAST_GENERATION];
+
+    cat->error[0] = '\0';
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->sequence = sqlite3_column_int(st, 0);
+        column_text(st, 1, out->file, sizeof out->file);
+        column_text(st, 2, out->c4, sizeof out->c4);
+        out->created = sqlite3_column_int64(st, 3);
+    } else if (rc != SQLITE_DONE) {
+        failed(cat, "reading generations");
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW;
+}

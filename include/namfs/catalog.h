@@ -1,0 +1,79 @@
+/* The catalog: one staging area's single source of truth about its files
+ * (size, mtime, digests, verdict, state), assets and manifest generations.
+ * Nothing else sees SQL; this interface is narrow so that a PostgreSQL
+ * implementation can replace SQLite for farms writing from many hosts.
+ * Writes are meant to be batched: catalog_begin() ... catalog_commit(). */
+#ifndef NAMFS_CATALOG_H
+#define NAMFS_CATALOG_H
+
+#include "namfs/hash.h"
+#include "namfs/verdict.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CATALOG_PATH_MAX 4096
+
+enum file_state { FILE_WRITING = 0, FILE_LANDED, FILE_REJECTED, FILE_QUARANTINED };
+
+struct catalog_file {
+    char path[CATALOG_PATH_MAX]; /* relative to the delivery root, '/'-separated */
+    uint64_t size;
+    int64_t mtime_ns;
+    int64_t hashed_at; /* unix seconds when the digests were taken */
+    struct digests digests;
+    enum file_state state;
+    struct verdict verdict;
+    char asset[CATALOG_PATH_MAX]; /* sequence key, "" when not a frame */
+    int64_t frame;                /* frame number, -1 when not a frame */
+};
+
+struct catalog_generation {
+    int sequence;   /* 1, 2, ... */
+    char file[512]; /* name inside ascmhl/ */
+    char c4[HASH_TEXT_MAX];
+    int64_t created; /* unix seconds */
+};
+
+struct catalog;
+
+/* Opens (creating or migrating) the catalog at path. NULL with err. */
+struct catalog *catalog_open(const char *path, char *err, size_t err_len);
+void catalog_close(struct catalog *cat);
+
+/* The last error, for messages. */
+const char *catalog_error(const struct catalog *cat);
+
+bool catalog_begin(struct catalog *cat);
+bool catalog_commit(struct catalog *cat);
+bool catalog_rollback(struct catalog *cat);
+
+/* Inserts or replaces the file row with f->path. */
+bool catalog_put_file(struct catalog *cat, const struct catalog_file *f);
+
+/* Fills out and returns true when path is catalogued; false otherwise
+ * (check catalog_error() to tell absence from failure: it is "" then). */
+bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file *out);
+
+bool catalog_delete_file(struct catalog *cat, const char *path);
+
+/* Calls each() for every file in state `state` (sorted by path) whose
+ * folder is dir ("" = the root; NULL = any folder). Stops early and
+ * returns false when each() returns false. */
+typedef bool (*catalog_file_fn)(void *ctx, const struct catalog_file *f);
+bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
+                       catalog_file_fn each, void *ctx);
+
+/* Calls each() for every folder holding at least one landed frame. */
+typedef bool (*catalog_dir_fn)(void *ctx, const char *dir);
+bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx);
+
+bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding);
+
+bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g);
+
+/* The newest generation; false when there is none. */
+bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out);
+
+#endif

@@ -1,0 +1,216 @@
+/* Catalog round trips, listing order and filters, generations, reopening
+ * (persistence, schema version) and a large batch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "namfs/catalog.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char path[256];
+
+static int open_fresh(void **state)
+{
+    static char dir[] = "/tmp/namfs-cat-XXXXXX";
+    static bool made;
+    char err[300];
+
+    if (!made && !(made = mkdtemp(dir) != NULL))
+        return -1;
+    snprintf(path, sizeof path, "%s/catalog.db", dir);
+    unlink(path);
+    *state = catalog_open(path, err, sizeof err);
+    return *state ? 0 : -1;
+}
+
+static int close_catalog(void **state)
+{
+    catalog_close(*state);
+    return 0;
+}
+
+static struct catalog_file *file(const char *p, enum file_state state, int64_t frame)
+{
+    static struct catalog_file f;
+
+    memset(&f, 0, sizeof f);
+    snprintf(f.path, sizeof f.path, "%s", p);
+    f.size = 1234;
+    f.mtime_ns = 1700000000123456789LL;
+    f.hashed_at = 1700000001;
+    f.digests.present = HASH_BIT(HASH_XXH128) | HASH_BIT(HASH_MD5);
+    strcpy(f.digests.text[HASH_XXH128], "06b05ab6733a618578af5f94892f3950");
+    strcpy(f.digests.text[HASH_MD5], "900150983cd24fb0d6963f7d28e17f72");
+    f.state = state;
+    f.frame = frame;
+    snprintf(f.asset, sizeof f.asset, "%s", frame >= 0 ? "seq/seq" : "");
+    return &f;
+}
+
+static void round_trip(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_file got;
+
+    assert_true(catalog_put_file(cat, file("seq/seq.1001.dpx", FILE_LANDED, 1001)));
+    assert_true(catalog_get_file(cat, "seq/seq.1001.dpx", &got));
+    assert_string_equal(got.path, "seq/seq.1001.dpx");
+    assert_int_equal(got.size, 1234);
+    assert_true(got.mtime_ns == 1700000000123456789LL);
+    assert_int_equal(got.digests.present, HASH_BIT(HASH_XXH128) | HASH_BIT(HASH_MD5));
+    assert_string_equal(got.digests.text[HASH_XXH128], "06b05ab6733a618578af5f94892f3950");
+    assert_string_equal(got.digests.text[HASH_MD5], "900150983cd24fb0d6963f7d28e17f72");
+    assert_int_equal(got.state, FILE_LANDED);
+    assert_int_equal(got.frame, 1001);
+    assert_string_equal(got.asset, "seq/seq");
+    assert_false(catalog_get_file(cat, "seq/missing.dpx", &got));
+    assert_string_equal(catalog_error(cat), "");
+}
+
+static void replace_and_delete(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_file got, *f = file("a/b.exr", FILE_WRITING, 7);
+
+    assert_true(catalog_put_file(cat, f));
+    f->state = FILE_REJECTED;
+    f->verdict.rule = RULE_R4;
+    strcpy(f->verdict.message, "expected every channel HALF, found channel B float");
+    assert_true(catalog_put_file(cat, f));
+    assert_true(catalog_get_file(cat, "a/b.exr", &got));
+    assert_int_equal(got.state, FILE_REJECTED);
+    assert_int_equal(got.verdict.rule, RULE_R4);
+    assert_string_equal(got.verdict.message, f->verdict.message);
+    assert_true(catalog_delete_file(cat, "a/b.exr"));
+    assert_false(catalog_get_file(cat, "a/b.exr", &got));
+}
+
+struct listing {
+    char paths[8][64];
+    int count;
+};
+
+static bool collect(void *ctx, const struct catalog_file *f)
+{
+    struct listing *l = ctx;
+    snprintf(l->paths[l->count++], sizeof l->paths[0], "%s", f->path);
+    return l->count < 8;
+}
+
+static bool collect_dir(void *ctx, const char *dir)
+{
+    struct listing *l = ctx;
+    snprintf(l->paths[l->count++], sizeof l->paths[0], "%s", dir);
+    return true;
+}
+
+static void listing_by_folder_and_state(void **state)
+{
+    struct catalog *cat = *state;
+    struct listing l = {0};
+
+    assert_true(catalog_begin(cat));
+    assert_true(catalog_put_file(cat, file("s/s.1002.dpx", FILE_LANDED, 1002)));
+    assert_true(catalog_put_file(cat, file("s/s.1001.dpx", FILE_LANDED, 1001)));
+    assert_true(catalog_put_file(cat, file("s/s.1003.dpx", FILE_REJECTED, 1003)));
+    assert_true(catalog_put_file(cat, file("s/notes.pdf", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("s/sub/x.0001.exr", FILE_LANDED, 1)));
+    assert_true(catalog_put_file(cat, file("readme.txt", FILE_LANDED, -1)));
+    assert_true(catalog_commit(cat));
+    assert_true(catalog_each_file(cat, "s", FILE_LANDED, collect, &l));
+    assert_int_equal(l.count, 3); /* not the rejected frame, not the subfolder */
+    assert_string_equal(l.paths[0], "s/notes.pdf");
+    assert_string_equal(l.paths[1], "s/s.1001.dpx");
+    assert_string_equal(l.paths[2], "s/s.1002.dpx");
+    memset(&l, 0, sizeof l);
+    assert_true(catalog_each_file(cat, "", FILE_LANDED, collect, &l));
+    assert_int_equal(l.count, 1);
+    assert_string_equal(l.paths[0], "readme.txt");
+    memset(&l, 0, sizeof l);
+    assert_true(catalog_each_file(cat, NULL, FILE_REJECTED, collect, &l));
+    assert_int_equal(l.count, 1);
+    memset(&l, 0, sizeof l);
+    assert_true(catalog_each_frame_dir(cat, collect_dir, &l));
+    assert_int_equal(l.count, 2);
+    assert_string_equal(l.paths[0], "s");
+    assert_string_equal(l.paths[1], "s/sub");
+}
+
+static void generations_and_reopen(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_generation g = {.sequence = 1,
+                                   .file = "0001_d_2026-11-24_190000Z.mhl",
+                                   .c4 = "c4abc",
+                                   .created = 1700000000};
+    struct catalog_generation got;
+    char err[300];
+
+    assert_false(catalog_last_generation(cat, &got));
+    assert_true(catalog_add_generation(cat, &g));
+    g.sequence = 2;
+    strcpy(g.file, "0002_d_2026-11-24_190500Z.mhl");
+    assert_true(catalog_add_generation(cat, &g));
+    assert_false(catalog_add_generation(cat, &g)); /* sequence numbers are unique */
+    assert_non_null(strstr(catalog_error(cat), "catalog:"));
+    assert_true(catalog_put_file(cat, file("kept.txt", FILE_LANDED, -1)));
+    catalog_close(cat);
+    *state = cat = catalog_open(path, err, sizeof err);
+    assert_non_null(cat);
+    assert_true(catalog_last_generation(cat, &got));
+    assert_int_equal(got.sequence, 2);
+    assert_string_equal(got.file, "0002_d_2026-11-24_190500Z.mhl");
+    struct catalog_file f;
+    assert_true(catalog_get_file(cat, "kept.txt", &f));
+}
+
+static void newer_schema_is_refused(void **state)
+{
+    sqlite3 *db;
+    char err[300];
+
+    catalog_close(*state);
+    *state = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_null(catalog_open(path, err, sizeof err));
+    assert_non_null(strstr(err, "schema version 99 is newer"));
+}
+
+static void large_batch(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_file got;
+    char p[64];
+
+    assert_true(catalog_begin(cat));
+    for (int i = 0; i < 10000; i++) {
+        snprintf(p, sizeof p, "big/big.%06d.exr", i);
+        assert_true(catalog_put_file(cat, file(p, FILE_LANDED, i)));
+    }
+    assert_true(catalog_commit(cat));
+    assert_true(catalog_get_file(cat, "big/big.009999.exr", &got));
+    assert_int_equal(got.frame, 9999);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(round_trip, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(replace_and_delete, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(listing_by_folder_and_state, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(generations_and_reopen, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(newer_schema_is_refused, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
