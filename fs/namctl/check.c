@@ -28,18 +28,20 @@ static bool check_file(struct check_run *run, int root, size_t i, struct seqset 
     const struct walk_entry *e = &run->files.entries[i];
 
     *deferred = false;
+    r->frame = -1;
     if (e->is_symlink) {
         r->outcome = JUDGED_FAIL;
         verdict_fail(&r->verdict, RULE_R8, "expected a regular file, found a symbolic link");
         return true;
     }
     if (!frame_file_open(root, e->relpath, &f, err, sizeof err)) {
-        fprintf(stderr, "namctl check: %s/%s\n", run->root, err);
+        fprintf(stderr, "namctl: %s/%s\n", run->root, err);
         return false;
     }
     r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
     frame_file_close(&f);
     r->verdict = j.verdict;
+    r->frame = j.is_frame ? (int64_t)j.name.frame : -1;
     if (r->outcome != JUDGED_PASS || !j.is_frame)
         return true;
     if (defer_textless && j.name.textless) {
@@ -140,7 +142,37 @@ static int parse_args(int argc, char **argv, const char **profile, bool *json, b
     return optind;
 }
 
-static bool load_profile(const char *path, struct profile *p)
+void check_run_free(struct check_run *run)
+{
+    for (size_t i = 0; run->assets && i < run->asset_count; i++)
+        free(run->assets[i].gaps);
+    free(run->assets);
+    free(run->results);
+    walk_free(&run->files);
+    seqset_free(run->seq); /* last: asset reports point into it */
+    run->seq = NULL;
+}
+
+bool check_folder(struct check_run *run)
+{
+    char err[4200];
+
+    if (!walk_tree(run->root, &run->files, err, sizeof err)) {
+        fprintf(stderr, "namctl: %s\n", err);
+        return false;
+    }
+    int root = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    run->seq = seqset_new();
+    run->results = calloc(run->files.count ? run->files.count : 1, sizeof *run->results);
+    bool ok = root >= 0 && run->seq && run->results && judge_all(run, root, run->seq) &&
+              collect_assets(run, run->seq);
+    if (root >= 0)
+        close(root);
+    return ok;
+}
+
+/* Loads the profile at path, or the built-in default without one. */
+bool check_load_profile(const char *path, struct profile *p)
 {
     char err[400];
 
@@ -149,24 +181,15 @@ static bool load_profile(const char *path, struct profile *p)
         return true;
     }
     if (!profile_load(path, p, err, sizeof err)) {
-        fprintf(stderr, "namctl check: %s\n", err);
+        fprintf(stderr, "namctl: %s\n", err);
         return false;
     }
     if (p->testing)
         fprintf(stderr,
-                "namctl check: warning: %s lowers the resolution floor to %ux%u "
+                "namctl: warning: %s lowers the resolution floor to %ux%u "
                 "([testing]); not a delivery profile\n",
                 path, p->floor_width, p->floor_height);
     return true;
-}
-
-static void free_run(struct check_run *run)
-{
-    for (size_t i = 0; run->assets && i < run->asset_count; i++)
-        free(run->assets[i].gaps);
-    free(run->assets);
-    free(run->results);
-    walk_free(&run->files);
 }
 
 int cmd_check(int argc, char **argv)
@@ -175,33 +198,20 @@ int cmd_check(int argc, char **argv)
     bool json = false;
     struct profile profile;
     struct check_run run = {0};
-    char err[4200];
 
     int dir_arg = parse_args(argc, argv, &profile_path, &json, &run.verbose);
-    if (dir_arg < 0 || !load_profile(profile_path, &profile))
+    if (dir_arg < 0 || !check_load_profile(profile_path, &profile))
         return 2;
     run.root = argv[dir_arg];
     run.profile = &profile;
-    if (!walk_tree(run.root, &run.files, err, sizeof err)) {
-        fprintf(stderr, "namctl check: %s\n", err);
-        return 2;
-    }
-    int root = open(run.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct seqset *seq = seqset_new();
-    run.results = calloc(run.files.count ? run.files.count : 1, sizeof *run.results);
-    bool ok =
-        root >= 0 && seq && run.results && judge_all(&run, root, seq) && collect_assets(&run, seq);
-    if (root >= 0)
-        close(root);
     int status = 2;
-    if (ok) {
+    if (check_folder(&run)) {
         if (json)
             report_json(stdout, &run);
         else
             report_table(stdout, &run);
         status = report_all_good(&run) ? 0 : 1;
     }
-    free_run(&run);
-    seqset_free(seq); /* after the report: asset reports point into it */
+    check_run_free(&run);
     return status;
 }

@@ -8,6 +8,7 @@
 struct file_result {
     enum judge_outcome outcome;
     struct verdict verdict;
+    int64_t frame; /* frame number, -1 when not a frame */
 };
 
 /* Everything `namctl check` found, for the report. */
@@ -18,8 +19,17 @@ struct check_run {
     struct file_result *results; /* one per files.entries[i] */
     struct asset_report *assets;
     size_t asset_count;
+    struct seqset *seq;
     bool verbose;
 };
+
+/* Walks run->root and judges every file, then the sequences. Prints the
+ * reason and returns false on an I/O error. */
+bool check_folder(struct check_run *run);
+void check_run_free(struct check_run *run);
+
+/* The profile at path, or the built-in default when path is NULL. */
+bool check_load_profile(const char *path, struct profile *p);
 
 int cmd_check(int argc, char **argv);
 

@@ -1,6 +1,8 @@
 /* namctl: the offline and status tool beside the namfs mount. */
 #include "check.h"
 #include "info.h"
+#include "manifest.h"
+#include "verify.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,8 @@ struct command {
 static const struct command commands[] = {
     {"check", cmd_check, "judge a delivery folder against the NAM rules"},
     {"info", cmd_info, "print what namfs reads in frame headers"},
+    {"manifest", cmd_manifest, "hash a folder, write checksum.txt files and an ASC MHL"},
+    {"verify", cmd_verify, "re-hash a folder and compare it with its manifests"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,223 @@
+/* checksum.txt: the partner's per-folder manifest (M1), in the layout its
+ * earlier tool wrote: name, size, algorithm, digest; tab-separated,
+ * sorted, UTF-8, no header. Rendered from the catalog, so the same content
+ * always gives the same bytes. */
+#include "namfs/manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *checksum_label(enum hash_algo algo)
+{
+    return algo == HASH_XXH64 ? "xxh64be" : hash_algo_name(algo);
+}
+
+struct render {
+    enum hash_algo algo;
+    char *text;
+    size_t len, cap;
+    char *err;
+    size_t err_len;
+};
+
+static bool append(struct render *r, const char *line, size_t n)
+{
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = (r->cap ? r->cap * 2 : 4096) + n;
+        char *grown = realloc(r->text, cap);
+        if (!grown) {
+            snprintf(r->err, r->err_len, "out of memory rendering %s", CHECKSUM_NAME);
+            return false;
+        }
+        r->text = grown;
+        r->cap = cap;
+    }
+    memcpy(r->text + r->len, line, n);
+    r->len += n;
+    r->text[r->len] = '\0';
+    return true;
+}
+
+static bool add_line(void *ctx, const struct catalog_file *f)
+{
+    struct render *r = ctx;
+    const char *slash = strrchr(f->path, '/');
+    const char *name = slash ? slash + 1 : f->path;
+    char line[CATALOG_PATH_MAX + 160];
+
+    if (name[0] == '.' || strcmp(name, CHECKSUM_NAME) == 0)
+        return true;
+    if (!(f->digests.present & HASH_BIT(r->algo))) {
+        snprintf(r->err, r->err_len, "%s: no %s digest in the catalog", f->path,
+                 hash_algo_name(r->algo));
+        return false;
+    }
+    int n = snprintf(line, sizeof line, "%s\t%llu\t%s\t%s\n", name, (unsigned long long)f->size,
+                     checksum_label(r->algo), f->digests.text[r->algo]);
+    return append(r, line, (size_t)n);
+}
+
+char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
+                      size_t err_len)
+{
+    struct render r = {.algo = algo, .err = err, .err_len = err_len};
+
+    err[0] = '\0';
+    if (!append(&r, "", 0) || !catalog_each_file(cat, dir, FILE_LANDED, add_line, &r)) {
+        if (!err[0])
+            snprintf(err, err_len, "%s", catalog_error(cat));
+        free(r.text);
+        return NULL;
+    }
+    return r.text;
+}
+
+static bool write_all(int fd, const void *bytes, size_t len)
+{
+    const char *p = bytes;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len, char *err,
+                           size_t err_len)
+{
+    char tmp[CATALOG_PATH_MAX + 32];
+    const char *slash = strrchr(path, '/');
+    int fd = -1;
+
+    /* A dot name in the same folder: hidden from manifests, same file system. */
+    for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
+        snprintf(tmp, sizeof tmp, "%.*s.%s.%x%x", slash ? (int)(slash - path + 1) : 0, path,
+                 slash ? slash + 1 : path, (unsigned)getpid(), (unsigned)rand());
+        fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
+    }
+    bool ok = fd >= 0 && write_all(fd, bytes, len) && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = false;
+    ok = ok && renameat(dir_fd, tmp, dir_fd, path) == 0;
+    if (!ok) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            unlinkat(dir_fd, tmp, 0);
+    }
+    return ok;
+}
+
+/* True when path already holds exactly these bytes. */
+static bool unchanged(int dir_fd, const char *path, const char *text, size_t len)
+{
+    struct stat st;
+    int fd = openat(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    bool same = false;
+
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && (size_t)st.st_size == len) {
+        char *old = malloc(len ? len : 1);
+        same = old && pread(fd, old, len, 0) == (ssize_t)len && memcmp(old, text, len) == 0;
+        free(old);
+    }
+    close(fd);
+    return same;
+}
+
+static bool record(struct catalog *cat, int dir_fd, const char *path, const char *text, size_t len,
+                   uint32_t algos, char *err, size_t err_len)
+{
+    struct catalog_file f;
+    struct stat st;
+    struct hasher *h = hasher_new(algos);
+
+    if (!h || fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        snprintf(err, err_len, "%s: %s", path, h ? strerror(errno) : "out of memory");
+        hasher_free(h);
+        return false;
+    }
+    memset(&f, 0, sizeof f);
+    snprintf(f.path, sizeof f.path, "%s", path);
+    f.size = len;
+    f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    f.hashed_at = time(NULL);
+    f.state = FILE_LANDED;
+    f.frame = -1;
+    hasher_update(h, text, len);
+    hasher_final(h, &f.digests);
+    hasher_free(h);
+    if (!catalog_put_file(cat, &f)) {
+        snprintf(err, err_len, "%s", catalog_error(cat));
+        return false;
+    }
+    return true;
+}
+
+struct write_all_ctx {
+    struct catalog *cat;
+    int root_fd;
+    enum hash_algo algo;
+    uint32_t algos;
+    char *err;
+    size_t err_len;
+    char (*dirs)[CATALOG_PATH_MAX];
+    size_t count;
+};
+
+static bool remember_dir(void *ctx, const char *dir)
+{
+    struct write_all_ctx *w = ctx;
+    char(*grown)[CATALOG_PATH_MAX] = realloc(w->dirs, (w->count + 1) * sizeof *w->dirs);
+
+    if (!grown) {
+        snprintf(w->err, w->err_len, "out of memory listing folders");
+        return false;
+    }
+    w->dirs = grown;
+    snprintf(w->dirs[w->count++], CATALOG_PATH_MAX, "%s", dir);
+    return true;
+}
+
+static bool write_one(struct write_all_ctx *w, const char *dir)
+{
+    char path[CATALOG_PATH_MAX + 16];
+    char *text = checksum_render(w->cat, dir, w->algo, w->err, w->err_len);
+
+    if (!text)
+        return false;
+    snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", CHECKSUM_NAME);
+    size_t len = strlen(text);
+    bool ok = unchanged(w->root_fd, path, text, len) ||
+              manifest_write_atomic(w->root_fd, path, text, len, w->err, w->err_len);
+    ok = ok && record(w->cat, w->root_fd, path, text, len, w->algos, w->err, w->err_len);
+    free(text);
+    return ok;
+}
+
+bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
+                        char *err, size_t err_len)
+{
+    struct write_all_ctx w = {cat, root_fd, algo, algos | HASH_BIT(algo), err, err_len, NULL, 0};
+    bool ok = catalog_each_frame_dir(cat, remember_dir, &w);
+
+    if (!ok && !err[0])
+        snprintf(err, err_len, "%s", catalog_error(cat));
+    for (size_t i = 0; ok && i < w.count; i++)
+        ok = write_one(&w, w.dirs[i]);
+    free(w.dirs);
+    return ok;
+}

@@ -1,0 +1,498 @@
+/* ASC MHL v2 (../shared/ascmhl): generation files and the chain file,
+ * written with libxml2's xmlTextWriter and read with its xmlReader, so
+ * escaping and encoding are the library's business, not string pasting. */
+#include "namfs/manifest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/xmlreader.h>
+#include <libxml/xmlwriter.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MHL_NS "urn:ASC:MHL:v2.0"
+#define CHAIN_NS "urn:ASC:MHL:DIRECTORY:v2.0"
+
+/* Hash elements must appear in the schema's order. */
+static const enum hash_algo schema_order[HASH_ALGO_COUNT] = {HASH_C4,     HASH_MD5,  HASH_SHA1,
+                                                             HASH_XXH128, HASH_XXH3, HASH_XXH64};
+
+/* Never part of the delivery: the history itself, and the hidden, system
+ * and temp files SPEC.md N6 keeps out (gitignore syntax). */
+static const char *const ignore_patterns[] = {"ascmhl",    "ascmhl/",     ".DS_Store", ".*",
+                                              "Thumbs.db", "desktop.ini", "*~",        "*.swp",
+                                              "*.tmp",     "*.part",      "#*",        "~*"};
+
+static void utc_text(int64_t seconds, char *out, size_t len)
+{
+    time_t t = (time_t)seconds;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static enum hash_algo algo_named(const char *name)
+{
+    for (int a = 0; a < HASH_ALGO_COUNT; a++)
+        if (strcmp(name, hash_algo_name((enum hash_algo)a)) == 0)
+            return (enum hash_algo)a;
+    return HASH_ALGO_COUNT;
+}
+
+/* ---- reading ---- */
+
+static int compare_items(const void *a, const void *b)
+{
+    return strcmp(((const struct mhl_item *)a)->path, ((const struct mhl_item *)b)->path);
+}
+
+const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path)
+{
+    struct mhl_item key = {.path = (char *)path};
+    return list->count ? bsearch(&key, list->items, list->count, sizeof key, compare_items) : NULL;
+}
+
+void mhl_list_free(struct mhl_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        free(list->items[i].path);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+static bool push_item(struct mhl_list *list, struct mhl_item *item)
+{
+    struct mhl_item *grown = realloc(list->items, (list->count + 1) * sizeof *grown);
+    if (!grown || !item->path)
+        return false;
+    list->items = grown;
+    list->items[list->count++] = *item;
+    memset(item, 0, sizeof *item);
+    return true;
+}
+
+/* Inside <hash>: <path size=..>text</path> and one element per digest. */
+static void read_hash_child(xmlTextReaderPtr r, const char *name, struct mhl_item *item)
+{
+    char *text = (char *)xmlTextReaderReadString(r);
+    enum hash_algo algo = algo_named(name);
+
+    if (strcmp(name, "path") == 0) {
+        char *size = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "size");
+        item->size = size ? strtoull(size, NULL, 10) : 0;
+        xmlFree(size);
+        free(item->path);
+        item->path = strdup(text ? text : "");
+    } else if (algo != HASH_ALGO_COUNT && text) {
+        item->digests.present |= HASH_BIT(algo);
+        snprintf(item->digests.text[algo], HASH_TEXT_MAX, "%s", text);
+    }
+    xmlFree(text);
+}
+
+static bool read_items(xmlTextReaderPtr r, struct mhl_list *out)
+{
+    struct mhl_item item = {0};
+    bool in_hash = false, ok = true;
+    int rc;
+
+    while (ok && (rc = xmlTextReaderRead(r)) == 1) {
+        const char *name = (const char *)xmlTextReaderConstLocalName(r);
+        int type = xmlTextReaderNodeType(r);
+        if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "hash") == 0)
+            in_hash = true;
+        else if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "hash") == 0) {
+            in_hash = false;
+            ok = push_item(out, &item);
+        } else if (type == XML_READER_TYPE_ELEMENT && in_hash)
+            read_hash_child(r, name, &item);
+    }
+    free(item.path);
+    return ok && rc == 0;
+}
+
+bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, size_t err_len)
+{
+    char path[600];
+
+    memset(out, 0, sizeof *out);
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, file);
+    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    xmlTextReaderPtr r = fd >= 0 ? xmlReaderForFd(fd, path, NULL, XML_PARSE_NONET) : NULL;
+    bool ok = r && read_items(r, out);
+    xmlFreeTextReader(r);
+    if (fd >= 0)
+        close(fd);
+    if (!ok) {
+        snprintf(err, err_len, "%s: %s", path, fd < 0 ? strerror(errno) : "not a readable MHL");
+        mhl_list_free(out);
+        return false;
+    }
+    qsort(out->items, out->count, sizeof *out->items, compare_items);
+    return true;
+}
+
+/* "0007_..." -> 7; 0 for names that are not generation files. */
+static int sequence_of(const char *name)
+{
+    size_t digits = strspn(name, "0123456789");
+    size_t len = strlen(name);
+
+    if (digits < 4 || name[digits] != '_' || len < 4 || strcmp(name + len - 4, ".mhl") != 0)
+        return 0;
+    return atoi(name);
+}
+
+bool mhl_newest(int root_fd, char *file, size_t file_len, int *sequence)
+{
+    int fd = openat(root_fd, MHL_FOLDER, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+
+    *sequence = 0;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    while ((e = readdir(dir))) {
+        int seq = sequence_of(e->d_name);
+        if (seq > *sequence) {
+            *sequence = seq;
+            snprintf(file, file_len, "%s", e->d_name);
+        }
+    }
+    closedir(dir);
+    return *sequence > 0;
+}
+
+/* ---- writing ---- */
+
+struct writer {
+    xmlBufferPtr buf;
+    xmlTextWriterPtr w;
+    bool ok;
+};
+
+static bool writer_start(struct writer *x)
+{
+    x->buf = xmlBufferCreate();
+    x->w = x->buf ? xmlNewTextWriterMemory(x->buf, 0) : NULL;
+    x->ok = x->w && xmlTextWriterSetIndent(x->w, 1) >= 0 &&
+            xmlTextWriterSetIndentString(x->w, BAD_CAST "  ") >= 0 &&
+            xmlTextWriterStartDocument(x->w, NULL, "UTF-8", NULL) >= 0;
+    return x->ok;
+}
+
+static void start(struct writer *x, const char *name)
+{
+    x->ok = x->ok && xmlTextWriterStartElement(x->w, BAD_CAST name) >= 0;
+}
+
+static void end(struct writer *x)
+{
+    x->ok = x->ok && xmlTextWriterEndElement(x->w) >= 0;
+}
+
+static void attribute(struct writer *x, const char *name, const char *value)
+{
+    x->ok = x->ok && xmlTextWriterWriteAttribute(x->w, BAD_CAST name, BAD_CAST value) >= 0;
+}
+
+static void element(struct writer *x, const char *name, const char *text)
+{
+    x->ok = x->ok && xmlTextWriterWriteElement(x->w, BAD_CAST name, BAD_CAST text) >= 0;
+}
+
+/* Ends the document and hands back the bytes (valid until writer_free). */
+static bool writer_finish(struct writer *x)
+{
+    x->ok = x->ok && xmlTextWriterEndDocument(x->w) >= 0;
+    xmlFreeTextWriter(x->w); /* flushes into buf */
+    x->w = NULL;
+    return x->ok;
+}
+
+static void writer_free(struct writer *x)
+{
+    xmlFreeTextWriter(x->w);
+    xmlBufferFree(x->buf);
+}
+
+static void write_header(struct writer *x, int64_t now)
+{
+    char date[32], host[256] = "localhost";
+
+    utc_text(now, date, sizeof date);
+    gethostname(host, sizeof host - 1);
+    start(x, "hashlist");
+    attribute(x, "version", "2.0");
+    attribute(x, "xmlns", MHL_NS);
+    start(x, "creatorinfo");
+    element(x, "creationdate", date);
+    element(x, "hostname", host);
+    start(x, "tool");
+    attribute(x, "version", NAMFS_VERSION);
+    x->ok = x->ok && xmlTextWriterWriteString(x->w, BAD_CAST "namfs") >= 0;
+    end(x);
+    end(x);
+    start(x, "processinfo");
+    element(x, "process", "in-place");
+    start(x, "ignore");
+    for (size_t i = 0; i < sizeof ignore_patterns / sizeof ignore_patterns[0]; i++)
+        element(x, "pattern", ignore_patterns[i]);
+    end(x);
+    end(x);
+}
+
+struct generation {
+    struct writer x;
+    const struct mhl_list *previous;
+    uint32_t algos;
+    size_t files;
+    char err[300];
+};
+
+static const char *action_for(const struct mhl_item *before, enum hash_algo algo, const char *now)
+{
+    if (!before || !(before->digests.present & HASH_BIT(algo)))
+        return "original";
+    return strcmp(before->digests.text[algo], now) == 0 ? "verified" : "failed";
+}
+
+static bool write_file_entry(void *ctx, const struct catalog_file *f)
+{
+    struct generation *g = ctx;
+    char size[32], mtime[32], hashed[32];
+    const struct mhl_item *before = mhl_find(g->previous, f->path);
+
+    if (g->files++ == 0)
+        start(&g->x, "hashes"); /* only with entries: the schema wants one at least */
+    snprintf(size, sizeof size, "%llu", (unsigned long long)f->size);
+    utc_text(f->mtime_ns / 1000000000, mtime, sizeof mtime);
+    utc_text(f->hashed_at, hashed, sizeof hashed);
+    start(&g->x, "hash");
+    start(&g->x, "path");
+    attribute(&g->x, "size", size);
+    attribute(&g->x, "lastmodificationdate", mtime);
+    g->x.ok = g->x.ok && xmlTextWriterWriteString(g->x.w, BAD_CAST f->path) >= 0;
+    end(&g->x);
+    for (int i = 0; i < HASH_ALGO_COUNT; i++) {
+        enum hash_algo a = schema_order[i];
+        if (!(g->algos & HASH_BIT(a)))
+            continue;
+        if (!(f->digests.present & HASH_BIT(a))) {
+            snprintf(g->err, sizeof g->err, "%s: no %s digest in the catalog", f->path,
+                     hash_algo_name(a));
+            return false;
+        }
+        start(&g->x, hash_algo_name(a));
+        attribute(&g->x, "action", action_for(before, a, f->digests.text[a]));
+        attribute(&g->x, "hashdate", hashed);
+        g->x.ok = g->x.ok && xmlTextWriterWriteString(g->x.w, BAD_CAST f->digests.text[a]) >= 0;
+        end(&g->x);
+    }
+    end(&g->x);
+    return g->x.ok;
+}
+
+static bool render_generation(struct catalog *cat, struct generation *g, int64_t now)
+{
+    if (!writer_start(&g->x))
+        return false;
+    write_header(&g->x, now);
+    bool ok = catalog_each_file(cat, NULL, FILE_LANDED, write_file_entry, g);
+    if (!ok && !g->err[0])
+        snprintf(g->err, sizeof g->err, "%s", catalog_error(cat));
+    if (g->files)
+        end(&g->x); /* hashes */
+    end(&g->x);     /* hashlist */
+    return ok && writer_finish(&g->x);
+}
+
+/* ---- the chain ---- */
+
+struct chain_entry {
+    int sequence;
+    char path[512];
+    char c4[HASH_TEXT_MAX];
+};
+
+struct chain {
+    struct chain_entry *entries;
+    size_t count;
+};
+
+static bool chain_add(struct chain *c, int sequence, const char *path, const char *c4)
+{
+    struct chain_entry *grown = realloc(c->entries, (c->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    c->entries = grown;
+    grown[c->count].sequence = sequence;
+    snprintf(grown[c->count].path, sizeof grown->path, "%s", path);
+    snprintf(grown[c->count].c4, sizeof grown->c4, "%s", c4);
+    c->count++;
+    return true;
+}
+
+/* Reads <hashlist sequencenr=N><path/><c4/></hashlist> entries; a missing
+ * chain file is an empty chain. */
+static bool chain_read(int root_fd, struct chain *c)
+{
+    int fd = openat(root_fd, MHL_FOLDER "/" MHL_CHAIN, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct chain_entry e = {0};
+    bool ok = true;
+    int rc = 0;
+
+    memset(c, 0, sizeof *c);
+    if (fd < 0)
+        return errno == ENOENT;
+    xmlTextReaderPtr r = xmlReaderForFd(fd, MHL_CHAIN, NULL, XML_PARSE_NONET);
+    while (ok && r && (rc = xmlTextReaderRead(r)) == 1) {
+        const char *name = (const char *)xmlTextReaderConstLocalName(r);
+        int type = xmlTextReaderNodeType(r);
+        if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "hashlist") == 0) {
+            char *seq = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "sequencenr");
+            e.sequence = seq ? atoi(seq) : 0;
+            xmlFree(seq);
+        } else if (type == XML_READER_TYPE_ELEMENT &&
+                   (strcmp(name, "path") == 0 || strcmp(name, "c4") == 0)) {
+            char *text = (char *)xmlTextReaderReadString(r);
+            if (name[0] == 'p')
+                snprintf(e.path, sizeof e.path, "%s", text ? text : "");
+            else
+                snprintf(e.c4, sizeof e.c4, "%s", text ? text : "");
+            xmlFree(text);
+        } else if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "hashlist") == 0) {
+            ok = chain_add(c, e.sequence, e.path, e.c4);
+        }
+    }
+    xmlFreeTextReader(r);
+    close(fd);
+    return ok && r && rc == 0;
+}
+
+static bool chain_write(int root_fd, const struct chain *c, char *err, size_t err_len)
+{
+    struct writer x;
+    char seq[16];
+
+    writer_start(&x);
+    start(&x, "ascmhldirectory");
+    attribute(&x, "xmlns", CHAIN_NS);
+    for (size_t i = 0; i < c->count; i++) {
+        snprintf(seq, sizeof seq, "%d", c->entries[i].sequence);
+        start(&x, "hashlist");
+        attribute(&x, "sequencenr", seq);
+        element(&x, "path", c->entries[i].path);
+        element(&x, "c4", c->entries[i].c4);
+        end(&x);
+    }
+    end(&x);
+    bool ok = writer_finish(&x) &&
+              manifest_write_atomic(root_fd, MHL_FOLDER "/" MHL_CHAIN, xmlBufferContent(x.buf),
+                                    (size_t)xmlBufferLength(x.buf), err, err_len);
+    if (!x.ok)
+        snprintf(err, err_len, "%s: cannot render the chain", MHL_CHAIN);
+    writer_free(&x);
+    return ok;
+}
+
+/* ---- a generation ---- */
+
+static bool load_previous(int root_fd, struct mhl_list *previous, int *sequence, char *err,
+                          size_t err_len)
+{
+    char newest[512];
+
+    memset(previous, 0, sizeof *previous);
+    if (!mhl_newest(root_fd, newest, sizeof newest, sequence))
+        return true;
+    return mhl_read(root_fd, newest, previous, err, err_len);
+}
+
+static void generation_name(int sequence, const char *root_name, int64_t now, char *out, size_t len)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+    char stamp[32];
+
+    gmtime_r(&t, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%d_%H%M%S", &tm);
+    snprintf(out, len, "%04d_%s_%sZ.mhl", sequence, root_name, stamp);
+}
+
+static void c4_of(const void *bytes, size_t len, char out[HASH_TEXT_MAX])
+{
+    struct digests d;
+    struct hasher *h = hasher_new(HASH_BIT(HASH_C4));
+
+    out[0] = '\0';
+    if (!h)
+        return;
+    hasher_update(h, bytes, len);
+    hasher_final(h, &d);
+    snprintf(out, HASH_TEXT_MAX, "%s", d.text[HASH_C4]);
+    hasher_free(h);
+}
+
+static bool store_generation(int root_fd, const struct generation *g,
+                             struct catalog_generation *out, char *err, size_t err_len)
+{
+    char path[600];
+    struct chain chain;
+
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, out->file);
+    if (faccessat(root_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+        snprintf(err, err_len, "%s exists already: generations are never rewritten", path);
+        return false;
+    }
+    const xmlChar *bytes = xmlBufferContent(g->x.buf);
+    size_t len = (size_t)xmlBufferLength(g->x.buf);
+    if (!manifest_write_atomic(root_fd, path, bytes, len, err, err_len))
+        return false;
+    c4_of(bytes, len, out->c4);
+    bool ok = chain_read(root_fd, &chain);
+    if (!ok)
+        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
+    ok = ok && chain_add(&chain, out->sequence, out->file, out->c4) &&
+         chain_write(root_fd, &chain, err, err_len);
+    free(chain.entries);
+    return ok;
+}
+
+bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
+                          struct catalog_generation *out, char *err, size_t err_len)
+{
+    struct mhl_list previous;
+    struct generation g = {.previous = &previous, .algos = algos};
+    int last = 0;
+
+    memset(out, 0, sizeof *out);
+    if (mkdirat(root_fd, MHL_FOLDER, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+        return false;
+    }
+    if (!load_previous(root_fd, &previous, &last, err, err_len))
+        return false;
+    out->created = time(NULL);
+    out->sequence = last + 1;
+    generation_name(out->sequence, root_name, out->created, out->file, sizeof out->file);
+    bool ok = render_generation(cat, &g, out->created);
+    if (!ok)
+        snprintf(err, err_len, "%s", g.err[0] ? g.err : "cannot render the MHL");
+    ok = ok && store_generation(root_fd, &g, out, err, err_len);
+    if (ok && !catalog_add_generation(cat, out)) {
+        snprintf(err, err_len, "%s", catalog_error(cat));
+        ok = false;
+    }
+    writer_free(&g.x);
+    mhl_list_free(&previous);
+    return ok;
+}

@@ -1,0 +1,166 @@
+/* `namctl verify`: re-hash a delivery and compare it with its checksum.txt
+ * files and its newest ASC MHL generation; every missing, extra,
+ * size-changed or hash-changed file is reported by path. */
+#include "verify.h"
+
+#include "json.h"
+#include "namfs/naming.h"
+#include "namfs/verify.h"
+#include "progress.h"
+#include "walk.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct report {
+    bool json, first;
+};
+
+/* Files a manifest may list: not the history, not hidden or system files. */
+static bool listable(const struct walk_entry *e)
+{
+    char copy[4096], *save = NULL;
+
+    if (e->is_symlink || strncmp(e->relpath, "ascmhl/", 7) == 0)
+        return false;
+    snprintf(copy, sizeof copy, "%s", e->relpath);
+    for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save))
+        if (naming_is_system(c))
+            return false;
+    return true;
+}
+
+static void print_issue(void *ctx, const struct verify_issue *i)
+{
+    struct report *r = ctx;
+
+    if (!r->json) {
+        printf("%-12s %s  (%s: expected %s, found %s)\n", verify_problem_name(i->problem), i->path,
+               i->source, i->expected, i->found);
+        return;
+    }
+    printf("%s\n    {\"problem\": \"%s\", \"path\": ", r->first ? "" : ",",
+           verify_problem_name(i->problem));
+    json_string(stdout, i->path);
+    fputs(", \"source\": ", stdout);
+    json_string(stdout, i->source);
+    fputs(", \"expected\": ", stdout);
+    json_string(stdout, i->expected);
+    fputs(", \"found\": ", stdout);
+    json_string(stdout, i->found);
+    putchar('}');
+    r->first = false;
+}
+
+static int parse_args(int argc, char **argv, bool *json, int *jobs)
+{
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"jobs", required_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    *jobs = (int)sysconf(_SC_NPROCESSORS_ONLN) < 2 ? 2 : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jJ:h", opts, NULL)) != -1) {
+        if (c == 'j')
+            *json = true;
+        else if (c == 'J' && (*jobs = atoi(optarg)) >= 1)
+            continue;
+        else {
+            fputs("usage: namctl verify [--jobs N] [--json] DIR\nRe-hashes DIR and compares it "
+                  "with its checksum.txt files and newest ASC MHL generation.\nExit status: 0 "
+                  "all match, 1 differences, 2 usage or I/O error.\n",
+                  c == 'h' ? stdout : stderr);
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    return optind == argc - 1 ? -1 : 2;
+}
+
+/* Hashes the listable files into jobs (sorted, as the walk is). */
+static bool hash_listable(int root_fd, const struct walk_list *files, uint32_t algos, int workers,
+                          struct hash_job **jobs, size_t *count)
+{
+    struct progress progress;
+
+    *jobs = calloc(files->count + 1, sizeof **jobs);
+    *count = 0;
+    if (!*jobs)
+        return false;
+    for (size_t i = 0; i < files->count; i++)
+        if (listable(&files->entries[i]))
+            (*jobs)[(*count)++].path = files->entries[i].relpath;
+    progress_start(&progress, *count, 0);
+    if (!progress_hash(root_fd, *jobs, *count, algos, workers, &progress))
+        return false;
+    for (size_t i = 0; i < *count; i++)
+        if ((*jobs)[i].error) {
+            fprintf(stderr, "namctl verify: %s: %s\n", (*jobs)[i].path, strerror((*jobs)[i].error));
+            return false;
+        }
+    return true;
+}
+
+static int verify_folder(const char *root, int root_fd, bool json, int workers)
+{
+    struct walk_list files;
+    struct hash_job *jobs = NULL;
+    size_t count = 0;
+    char err[4400];
+    const char **paths = NULL;
+    struct expectations *e = NULL;
+    int status = 2;
+
+    if (!walk_tree(root, &files, err, sizeof err)) {
+        fprintf(stderr, "namctl verify: %s\n", err);
+        return 2;
+    }
+    paths = calloc(files.count + 1, sizeof *paths);
+    for (size_t i = 0; paths && i < files.count; i++)
+        paths[i] = files.entries[i].relpath;
+    if (paths && !(e = verify_load(root_fd, paths, files.count, err, sizeof err)))
+        fprintf(stderr, "namctl verify: %s\n", err);
+    if (e && hash_listable(root_fd, &files, verify_algos(e), workers, &jobs, &count)) {
+        struct report r = {json, true};
+        if (json)
+            fputs("{\n  \"issues\": [", stdout);
+        size_t issues = verify_compare(e, jobs, count, print_issue, &r);
+        if (json)
+            printf("%s],\n  \"files\": %zu, \"generation\": \"%s\", \"ok\": %s\n}\n",
+                   r.first ? "" : "\n  ", count, verify_generation(e), issues ? "false" : "true");
+        else
+            printf("%s: %zu files checked against %s and every checksum.txt, %zu problem(s)\n",
+                   issues ? "MISMATCH" : "OK", count,
+                   verify_generation(e)[0] ? verify_generation(e) : "(no MHL)", issues);
+        status = issues ? 1 : 0;
+    }
+    verify_free(e);
+    free(jobs);
+    free(paths);
+    walk_free(&files);
+    return status;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+    bool json = false;
+    int workers;
+    int parsed = parse_args(argc, argv, &json, &workers);
+
+    if (parsed >= 0)
+        return parsed;
+    const char *root = argv[argc - 1];
+    int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0) {
+        perror(root);
+        return 2;
+    }
+    int status = verify_folder(root, root_fd, json, workers);
+    close(root_fd);
+    return status;
+}

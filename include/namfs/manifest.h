@@ -1,0 +1,68 @@
+/* Manifests rendered from the catalog (SPEC.md M1-M3): checksum.txt in
+ * every sequence folder and the ASC MHL v2 history at the delivery root.
+ * Everything is written atomically (temp file + rename) relative to a
+ * directory fd of the delivery root. */
+#ifndef NAMFS_MANIFEST_H
+#define NAMFS_MANIFEST_H
+
+#include "namfs/catalog.h"
+#include "namfs/hash.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CHECKSUM_NAME "checksum.txt"
+#define MHL_FOLDER "ascmhl"
+#define MHL_CHAIN "ascmhl_chain.xml"
+
+/* "xxh128", "xxh64be" or "md5": the label checksum.txt writes. */
+const char *checksum_label(enum hash_algo algo);
+
+/* The checksum.txt text for folder dir ("" = root): one line per landed
+ * file, sorted by name, hidden files and the manifest itself excluded:
+ * "<name>\t<size>\t<label>\t<hex>\n". malloc'd; NULL with err when a file
+ * lacks the digest. */
+char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
+                      size_t err_len);
+
+/* Writes checksum.txt in every folder holding a landed frame (only when
+ * its content changes) and records each as a landed file in the catalog
+ * with its digests in `algos`. */
+bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
+                        char *err, size_t err_len);
+
+/* Writes bytes to path (relative to dir_fd) via a temp file, fsync and
+ * rename, so readers see the old or the new file, never a part. */
+bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len, char *err,
+                           size_t err_len);
+
+/* One file as a generation lists it. */
+struct mhl_item {
+    char *path;
+    uint64_t size;
+    struct digests digests;
+};
+
+struct mhl_list {
+    struct mhl_item *items; /* sorted by path */
+    size_t count;
+};
+
+/* The newest generation file in ascmhl/ (highest sequence number);
+ * false when there is none. */
+bool mhl_newest(int root_fd, char *file, size_t file_len, int *sequence);
+
+/* Reads the file hashes of generation `file` (a name inside ascmhl/). */
+bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, size_t err_len);
+const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path);
+void mhl_list_free(struct mhl_list *list);
+
+/* Writes the next generation: every landed file of the catalog with its
+ * size, modification date and digests in `algos`, each marked original
+ * (new), verified (same digest as the newest earlier generation) or
+ * failed (changed); then the chain file, and records the generation.
+ * Earlier generations are never touched. */
+bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
+                          struct catalog_generation *out, char *err, size_t err_len);
+
+#endif
