@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""namctl manifest and namctl verify on generated deliveries.
+
+Usage: manifest_cases.py NAMCTL NAMGEN ASCMHL_DIR
+Checks the manifests against the reference tools (xxhsum, md5sum, sha1sum,
+openssl + base58 for C4), the ASC MHL schemas (xmllint), generation
+history (original / verified / failed, earlier generations untouched), and
+that verify reports exactly the file that was changed, deleted or added.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+NAMCTL, NAMGEN, ASCMHL = sys.argv[1], sys.argv[2], sys.argv[3]
+SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+NS = {"m": "urn:ASC:MHL:v2.0", "d": "urn:ASC:MHL:DIRECTORY:v2.0"}
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+work = tempfile.mkdtemp(prefix="namfs-manifest-")
+failures = []
+
+
+def check(cond, what):
+    if cond:
+        print("ok   " + what)
+    else:
+        failures.append(what)
+
+
+def profile(extra):
+    path = os.path.join(work, "p%d.ini" % abs(hash(extra)))
+    with open(path, "w") as f:
+        f.write("[delivery]\nformats = dpx, exr\nresolution = any\ncolour = camera-native\n"
+                "%s\n[testing]\nresolution_floor = 64x32\n" % extra)
+    return path
+
+
+def namctl(*args):
+    return subprocess.run([NAMCTL, *args], capture_output=True, text=True)
+
+
+def manifest(root, prof, *extra):
+    return namctl("manifest", "--state", os.path.join(work, "state"), "--profile", prof,
+                  *extra, root)
+
+
+def delivery(name, frames=3):
+    root = os.path.join(work, name)
+    for n in range(1, frames + 1):
+        path = os.path.join(root, SEQ, "%s.%04d.dpx" % (SEQ, n))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run([NAMGEN, "dpx", path, "--seed", str(n)], check=True)
+    return root
+
+
+def tool(cmd, path):
+    out = subprocess.run(cmd + [path], capture_output=True, text=True, check=True).stdout
+    m = re.search(r"\) = ([0-9a-f]+)", out)
+    return m.group(1) if m else out.split()[0]
+
+
+def c4(path):
+    digest = subprocess.run(["openssl", "dgst", "-sha512", "-binary", path],
+                            capture_output=True, check=True).stdout
+    n, s = int.from_bytes(digest, "big"), ""
+    for _ in range(88):
+        n, r = divmod(n, 58)
+        s = B58[r] + s
+    return "c4" + s
+
+
+def generations(root):
+    return sorted(f for f in os.listdir(os.path.join(root, "ascmhl")) if f.endswith(".mhl"))
+
+
+def mhl_entries(root, name):
+    tree = ET.parse(os.path.join(root, "ascmhl", name))
+    out = {}
+    for h in tree.getroot().iter("{urn:ASC:MHL:v2.0}hash"):
+        path = h.find("m:path", NS)
+        digests = {child.tag.split("}")[1]: (child.text, child.get("action"))
+                   for child in h if child.tag != path.tag}
+        out[path.text] = (int(path.get("size")), digests)
+    return out
+
+
+def schema_valid(root):
+    ok = True
+    for name in generations(root):
+        run = subprocess.run(["xmllint", "--noout", "--schema", os.path.join(ASCMHL, "ASCMHL.xsd"),
+                              os.path.join(root, "ascmhl", name)], capture_output=True, text=True)
+        ok = ok and run.returncode == 0
+    run = subprocess.run(["xmllint", "--noout", "--schema",
+                          os.path.join(ASCMHL, "ASCMHLDirectory__combined.xsd"),
+                          os.path.join(root, "ascmhl", "ascmhl_chain.xml")],
+                         capture_output=True, text=True)
+    return ok and run.returncode == 0
+
+
+def digests_match_tools():
+    root = delivery("tools")
+    run = manifest(root, profile("[manifest]\nmhl = xxh128, xxh64, xxh3, md5, sha1, c4"))
+    check(run.returncode == 0, "manifest exits 0 (%s)" % run.stderr.strip()[-200:])
+    check(schema_valid(root), "generation and chain pass xmllint --schema")
+    entries = mhl_entries(root, generations(root)[0])
+    tools = {"xxh128": ["xxhsum", "-H2"], "xxh64": ["xxhsum", "-H1"], "xxh3": ["xxhsum", "-H3"],
+             "md5": ["md5sum"], "sha1": ["sha1sum"]}
+    wrong = []
+    for rel, (size, digests) in entries.items():
+        path = os.path.join(root, rel)
+        if size != os.path.getsize(path):
+            wrong.append((rel, "size"))
+        for algo, cmd in tools.items():
+            if digests[algo][0] != tool(cmd, path):
+                wrong.append((rel, algo))
+        if digests["c4"][0] != c4(path):
+            wrong.append((rel, "c4"))
+        if any(action != "original" for _, action in digests.values()):
+            wrong.append((rel, "action"))
+    check(len(entries) == 4 and not wrong,
+          "every MHL digest equals xxhsum -H2/-H1/-H3, md5sum, sha1sum, openssl+base58 C4 "
+          "(%d entries, wrong: %s)" % (len(entries), wrong))
+    chain = ET.parse(os.path.join(root, "ascmhl", "ascmhl_chain.xml")).getroot()
+    listed = [(h.find("d:path", NS).text, h.find("d:c4", NS).text) for h in chain]
+    check(listed == [(generations(root)[0], c4(os.path.join(root, "ascmhl",
+                                                            generations(root)[0])))],
+          "chain lists the generation with its C4 id")
+    lines = open(os.path.join(root, SEQ, "checksum.txt")).read().splitlines()
+    expect = sorted("%s\t%d\txxh128\t%s" % (n, os.path.getsize(os.path.join(root, SEQ, n)),
+                                            tool(["xxhsum", "-H2"], os.path.join(root, SEQ, n)))
+                    for n in os.listdir(os.path.join(root, SEQ)) if n != "checksum.txt")
+    check(lines == expect, "checksum.txt lines: name, size, xxh128, xxhsum -H2, sorted")
+    for label, cmd in (("xxh64be", ["xxhsum", "-H1"]), ("md5", ["md5sum"])):
+        root2 = delivery("tools-" + label, 2)
+        manifest(root2, profile("[manifest]\nchecksum = %s" % label))
+        first = open(os.path.join(root2, SEQ, "checksum.txt")).readline().rstrip("\n").split("\t")
+        check(first[2] == label and first[3] == tool(cmd, os.path.join(root2, SEQ, first[0])),
+              "checksum.txt in %s equals %s" % (label, " ".join(cmd)))
+
+
+def history_and_determinism():
+    root = delivery("history")
+    prof = profile("")
+    manifest(root, prof)
+    checksum = os.path.join(root, SEQ, "checksum.txt")
+    before = open(checksum, "rb").read()
+    stamp = os.stat(checksum).st_mtime_ns
+    first_gen = generations(root)[0]
+    first_bytes = open(os.path.join(root, "ascmhl", first_gen), "rb").read()
+    time.sleep(1.1)  # generation names carry the second
+    run = manifest(root, prof)
+    check(run.returncode == 0 and open(checksum, "rb").read() == before
+          and os.stat(checksum).st_mtime_ns == stamp,
+          "unchanged folder: checksum.txt byte-identical and not rewritten")
+    entries = mhl_entries(root, generations(root)[1])
+    check(all(d["xxh128"][1] == "verified" for _, d in entries.values()),
+          "second generation marks unchanged files verified")
+    frame = os.path.join(root, SEQ, "%s.0002.dpx" % SEQ)
+    with open(frame, "r+b") as f:
+        f.seek(5000)
+        f.write(b"X")
+    with open(os.path.join(root, SEQ, "new.txt"), "w") as f:
+        f.write("new")
+    time.sleep(1.1)
+    manifest(root, prof)
+    entries = mhl_entries(root, generations(root)[2])
+    actions = {os.path.basename(p): d["xxh128"][1] for p, (_, d) in entries.items()}
+    check(actions["%s.0002.dpx" % SEQ] == "failed" and actions["new.txt"] == "original"
+          and actions["%s.0001.dpx" % SEQ] == "verified",
+          "third generation: changed file failed, new file original (%s)" % actions)
+    check(open(os.path.join(root, "ascmhl", first_gen), "rb").read() == first_bytes
+          and len(generations(root)) == 3 and schema_valid(root),
+          "earlier generations untouched; three generations, all schema-valid")
+
+
+def verify_reports(root, expect_paths, what):
+    run = namctl("verify", root)
+    # lines read "<problem> <path>  (<source>: expected ..., found ...)"
+    reported = set(re.sub(r"^(missing|extra|size changed|hash changed) +", "",
+                          line.split("  (")[0])
+                   for line in run.stdout.splitlines() if "  (" in line)
+    check(run.returncode == (1 if expect_paths else 0) and reported == set(expect_paths),
+          "verify %s: reports exactly %s (found %s, exit %d)" % (what, sorted(expect_paths),
+                                                                 sorted(reported),
+                                                                 run.returncode))
+
+
+def verify_cases():
+    root = delivery("verify")
+    manifest(root, profile(""))
+    verify_reports(root, [], "untouched")
+    frame = "%s/%s.0002.dpx" % (SEQ, SEQ)
+    with open(os.path.join(root, frame), "r+b") as f:
+        f.seek(3000)
+        byte = f.read(1)
+        f.seek(3000)
+        f.write(bytes([byte[0] ^ 1]))
+    verify_reports(root, [frame], "one byte changed")
+    with open(os.path.join(root, frame), "r+b") as f:
+        f.seek(3000)
+        f.write(byte)
+    gone = "%s/%s.0003.dpx" % (SEQ, SEQ)
+    saved = open(os.path.join(root, gone), "rb").read()
+    os.unlink(os.path.join(root, gone))
+    verify_reports(root, [gone], "file deleted")
+    with open(os.path.join(root, gone), "wb") as f:
+        f.write(saved)
+    with open(os.path.join(root, "added.txt"), "w") as f:
+        f.write("x")
+    verify_reports(root, ["added.txt"], "file added")
+    os.unlink(os.path.join(root, "added.txt"))
+    with open(os.path.join(root, frame), "ab") as f:
+        f.write(b"more")
+    run = namctl("verify", root)
+    check(run.returncode == 1 and "size changed" in run.stdout, "verify: size change named")
+    run = namctl("verify", os.path.join(work, "nothing-here"))
+    check(run.returncode == 2, "verify of a missing folder exits 2")
+    empty = os.path.join(work, "no-manifests")
+    os.makedirs(empty)
+    run = namctl("verify", empty)
+    check(run.returncode == 2 and "no manifests" in run.stderr, "verify without manifests exits 2")
+
+
+def odd_files():
+    root = delivery("odd", 2)
+    names = ["caf\u00e9 \u00fc\u00df \u65e5\u672c.txt", "e" * 200 + ".txt", "empty.bin"]
+    for n in names:
+        with open(os.path.join(root, SEQ, n), "wb") as f:
+            f.write(b"" if n == "empty.bin" else n.encode())
+    big = os.path.join(root, "big.bin")
+    with open(big, "wb") as f:
+        f.truncate(2 * 1024 ** 3 + 4096)
+        f.seek(2 * 1024 ** 3 + 100)
+        f.write(b"tail")
+    run = manifest(root, profile("[naming]\nchecks = off"))
+    check(run.returncode == 0 and schema_valid(root),
+          "unicode, 200-character, empty and 2 GiB+ files: manifest ok, MHL schema-valid (%s)"
+          % run.stderr.strip()[-200:])
+    entries = mhl_entries(root, generations(root)[0])
+    for n in names:
+        rel = "%s/%s" % (SEQ, n)
+        check(rel in entries and entries[rel][1]["xxh128"][0] ==
+              tool(["xxhsum", "-H2"], os.path.join(root, rel)), "MHL lists %r correctly" % n[:30])
+    check(entries["big.bin"][0] == 2 * 1024 ** 3 + 4096 and
+          entries["big.bin"][1]["xxh128"][0] == tool(["xxhsum", "-H2"], big),
+          "2 GiB+ sparse file: size and xxh128 right")
+    verify_reports(root, [], "odd names untouched")
+
+
+def left_out():
+    root = delivery("left-out", 3)
+    bad = os.path.join(root, SEQ, "%s.0004.dpx" % SEQ)
+    subprocess.run([NAMGEN, "dpx", bad, "--bits", "8"], check=True)
+    run = manifest(root, profile(""), "--json")
+    report = json.loads(run.stdout)
+    check(run.returncode == 1 and [x["rule"] for x in report["left_out"]] == ["R2"],
+          "a rejected frame is left out (exit 1, rule R2)")
+    listed = open(os.path.join(root, SEQ, "checksum.txt")).read()
+    entries = mhl_entries(root, generations(root)[0])
+    rel = "%s/%s.0004.dpx" % (SEQ, SEQ)
+    check("0004" not in listed and rel not in entries, "M3: neither manifest lists it")
+
+
+try:
+    digests_match_tools()
+    history_and_determinism()
+    verify_cases()
+    odd_files()
+    left_out()
+finally:
+    shutil.rmtree(work, ignore_errors=True)
+for f in failures:
+    print("FAIL " + f)
+print("%d failed" % len(failures))
+sys.exit(1 if failures else 0)
