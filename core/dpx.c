@@ -89,7 +89,7 @@ static uint64_t row_bytes(uint64_t samples, int bit_size, int packing)
 uint64_t dpx_image_bytes(uint32_t width, uint32_t height, int components, int bit_size, int packing,
                          uint32_t eol_padding, uint32_t eoi_padding)
 {
-    if (packing > 2 || components <= 0)
+    if (packing > 2 || components <= 0 || width > DPX_MAX_DIMENSION || height > DPX_MAX_DIMENSION)
         return 0;
     uint64_t row = row_bytes((uint64_t)width * (uint64_t)components, bit_size, packing);
     if (row == 0)
@@ -187,8 +187,10 @@ enum parse_status dpx_parse(const struct frame_source *src, struct frame_info *i
                        "file ends inside the DPX header: expected at least %d bytes, found %zu",
                        DPX_HEADER_NEED, src->head_len);
     read_fields(&r, info);
-    if (info->width == 0 || info->height == 0 || info->width == DPX_UNDEFINED32 ||
-        info->height == DPX_UNDEFINED32)
+    if (info->width > DPX_MAX_DIMENSION || info->height > DPX_MAX_DIMENSION)
+        return invalid(res, "image size out of range: %u pixels per line, %u lines (at most %d)",
+                       info->width, info->height, DPX_MAX_DIMENSION);
+    if (info->width == 0 || info->height == 0)
         return invalid(res, "image size undefined or zero: %u pixels per line, %u lines",
                        info->width, info->height);
     if (src->complete)

@@ -173,19 +173,84 @@ static void read_header(exr_const_context_t ctxt, struct frame_info *info)
     read_colour(ctxt, e);
 }
 
-/* R7 from the chunk offset table (exr_table.c); deep and multi-part files
- * are refused by R4 before completeness matters. */
+static bool chunk_fits(exr_result_t rv, const exr_chunk_info_t *ci, uint64_t file_size, char *why,
+                       size_t len)
+{
+    if (rv != EXR_ERR_SUCCESS) {
+        snprintf(why, len, "chunk unreadable: %s", exr_get_default_error_message(rv));
+        return false;
+    }
+    if (ci->data_offset + ci->packed_size <= file_size)
+        return true;
+    snprintf(why, len, "chunk %d expected to end at byte %llu, file has %llu", ci->idx,
+             (unsigned long long)(ci->data_offset + ci->packed_size),
+             (unsigned long long)file_size);
+    return false;
+}
+
+static bool level_complete(exr_const_context_t ctxt, int lx, int ly, uint64_t file_size, char *why,
+                           size_t len)
+{
+    int32_t tw = 0, th = 0, lw = 0, lh = 0;
+    exr_chunk_info_t ci;
+
+    if (exr_get_tile_sizes(ctxt, 0, lx, ly, &tw, &th) != EXR_ERR_SUCCESS ||
+        exr_get_level_sizes(ctxt, 0, lx, ly, &lw, &lh) != EXR_ERR_SUCCESS || tw <= 0 || th <= 0) {
+        snprintf(why, len, "tile level %d,%d has no readable size", lx, ly);
+        return false;
+    }
+    for (int ty = 0; ty < (lh + th - 1) / th; ty++)
+        for (int tx = 0; tx < (lw + tw - 1) / tw; tx++)
+            if (!chunk_fits(exr_read_tile_chunk_info(ctxt, 0, tx, ty, lx, ly, &ci), &ci, file_size,
+                            why, len))
+                return false;
+    return true;
+}
+
+/* SPEC.md's definition of R7: every chunk's info readable through the
+ * library, and inside the file. One read per chunk. */
+static bool every_chunk_complete(exr_const_context_t ctxt, const struct frame_info *info, int lines,
+                                 char *why, size_t len)
+{
+    exr_chunk_info_t ci;
+    uint32_t xs, ys;
+    exr_tile_level_mode_t mode = EXR_TILE_ONE_LEVEL;
+    exr_tile_round_mode_t round;
+    int32_t nx = 1, ny = 1;
+
+    if (info->exr.storage == EXR_SCANLINE) {
+        for (int64_t y = info->exr.data_window[1]; y <= info->exr.data_window[3]; y += lines)
+            if (!chunk_fits(exr_read_scanline_chunk_info(ctxt, 0, (int)y, &ci), &ci,
+                            info->file_size, why, len))
+                return false;
+        return true;
+    }
+    exr_get_tile_descriptor(ctxt, 0, &xs, &ys, &mode, &round);
+    exr_get_tile_levels(ctxt, 0, &nx, &ny);
+    for (int ly = 0; ly < ny; ly++)
+        for (int lx = 0; lx < nx; lx++)
+            if ((mode == EXR_TILE_RIPMAP_LEVELS || lx == ly) &&
+                !level_complete(ctxt, lx, ly, info->file_size, why, len))
+                return false;
+    return true;
+}
+
+/* R7 from the chunk offset table (exr_table.c), and with every_chunk from
+ * each chunk's leader too; deep and multi-part files are refused by R4
+ * before completeness matters. */
 static void judge_completeness(exr_const_context_t ctxt, const struct frame_source *src,
                                struct frame_info *info)
 {
     int32_t lines = 1;
+    char *why = info->incomplete_why;
+    size_t len = sizeof info->incomplete_why;
 
     if (info->exr.parts != 1 ||
         (info->exr.storage != EXR_SCANLINE && info->exr.storage != EXR_TILED))
         return;
     exr_get_scanlines_per_chunk(ctxt, 0, &lines);
-    bool ok =
-        exr_table_complete(src, info, lines, info->incomplete_why, sizeof info->incomplete_why);
+    bool ok = exr_table_complete(src, info, lines, why, len) &&
+              (!src->every_chunk || every_chunk_complete(ctxt, info, lines, why, len));
     info->completeness = ok ? COMPLETENESS_YES : COMPLETENESS_NO;
 }
 

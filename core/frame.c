@@ -28,6 +28,31 @@ ssize_t frame_source_pread(const struct frame_source *src, void *buf, size_t n, 
     return (ssize_t)got;
 }
 
+static bool parse_dimension(const char **text, uint32_t *out)
+{
+    uint32_t v = 0;
+    const char *p = *text;
+
+    for (; *p >= '0' && *p <= '9' && v <= 65536; p++)
+        v = v * 10 + (uint32_t)(*p - '0');
+    if (p == *text || v == 0 || v > 65536)
+        return false;
+    *text = p;
+    *out = v;
+    return true;
+}
+
+bool frame_parse_size(const char *text, uint32_t *width, uint32_t *height)
+{
+    uint32_t w, h;
+
+    if (!parse_dimension(&text, &w) || *text++ != 'x' || !parse_dimension(&text, &h) || *text)
+        return false;
+    *width = w;
+    *height = h;
+    return true;
+}
+
 enum frame_format frame_sniff(const uint8_t *head, size_t len)
 {
     if (len < 4)

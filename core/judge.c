@@ -9,34 +9,43 @@
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 
-enum container { CONTAINER_NONE, CONTAINER_ARCHIVE, CONTAINER_MOVIE };
+enum container { CONTAINER_NONE, CONTAINER_ARCHIVE, CONTAINER_MOVIE, CONTAINER_IMAGE };
 
 struct signature {
     size_t offset;
     const char *bytes;
     size_t len;
     enum container kind;
+    const char *name;
 };
 
-/* R6: archives are never a delivery; QuickTime/MXF only by exception. */
+/* R6: archives are never a delivery; movies only by the QuickTime/MXF
+ * exception; other image formats are not NAM frames at all. */
 static const struct signature signatures[] = {
-    {0, "PK\x03\x04", 4, CONTAINER_ARCHIVE},
-    {0, "PK\x05\x06", 4, CONTAINER_ARCHIVE},
-    {0, "\x1f\x8b", 2, CONTAINER_ARCHIVE},
-    {0, "BZh", 3, CONTAINER_ARCHIVE},
+    {0, "PK\x03\x04", 4, CONTAINER_ARCHIVE, "a zip archive"},
+    {0, "PK\x05\x06", 4, CONTAINER_ARCHIVE, "a zip archive"},
+    {0, "\x1f\x8b", 2, CONTAINER_ARCHIVE, "a gzip archive"},
+    {0, "BZh", 3, CONTAINER_ARCHIVE, "a bzip2 archive"},
     {0,
      "\xfd"
      "7zXZ",
-     5, CONTAINER_ARCHIVE},
-    {0, "7z\xbc\xaf", 4, CONTAINER_ARCHIVE},
-    {0, "Rar!", 4, CONTAINER_ARCHIVE},
-    {0, "\x28\xb5\x2f\xfd", 4, CONTAINER_ARCHIVE},
-    {257, "ustar", 5, CONTAINER_ARCHIVE},
-    {4, "ftyp", 4, CONTAINER_MOVIE},
-    {4, "moov", 4, CONTAINER_MOVIE},
-    {4, "mdat", 4, CONTAINER_MOVIE},
-    {4, "wide", 4, CONTAINER_MOVIE},
-    {0, "\x06\x0e\x2b\x34", 4, CONTAINER_MOVIE},
+     5, CONTAINER_ARCHIVE, "an xz archive"},
+    {0, "7z\xbc\xaf", 4, CONTAINER_ARCHIVE, "a 7-Zip archive"},
+    {0, "Rar!", 4, CONTAINER_ARCHIVE, "a RAR archive"},
+    {0, "\x28\xb5\x2f\xfd", 4, CONTAINER_ARCHIVE, "a zstd archive"},
+    {257, "ustar", 5, CONTAINER_ARCHIVE, "a tar archive"},
+    {4, "ftyp", 4, CONTAINER_MOVIE, "a QuickTime/MP4 movie"},
+    {4, "moov", 4, CONTAINER_MOVIE, "a QuickTime movie"},
+    {4, "mdat", 4, CONTAINER_MOVIE, "a QuickTime movie"},
+    {4, "wide", 4, CONTAINER_MOVIE, "a QuickTime movie"},
+    {0, "\x06\x0e\x2b\x34", 4, CONTAINER_MOVIE, "an MXF file"},
+    {0, "\x1a\x45\xdf\xa3", 4, CONTAINER_IMAGE, "a Matroska movie"},
+    {0, "RIFF", 4, CONTAINER_IMAGE, "a RIFF (AVI/WAV) file"},
+    {0, "II*\0", 4, CONTAINER_IMAGE, "a TIFF image"},
+    {0, "MM\0*", 4, CONTAINER_IMAGE, "a TIFF image"},
+    {0, "\x89PNG", 4, CONTAINER_IMAGE, "a PNG image"},
+    {0, "\xff\xd8\xff", 3, CONTAINER_IMAGE, "a JPEG image"},
+    {4, "jP  ", 4, CONTAINER_IMAGE, "a JPEG 2000 image"},
 };
 
 static const char *const archive_extensions[] = {".zip", ".tar", ".tgz", ".gz", ".bz2",
@@ -58,18 +67,24 @@ static bool has_extension(const char *path, const char *const *exts, size_t n)
     return false;
 }
 
-static enum container sniff_container(const char *relpath, const uint8_t *head, size_t len)
+/* Frame magic wins: an EXR may hold "ustar" at byte 257 in its header. */
+static const struct signature *sniff_container(const char *relpath, const uint8_t *head, size_t len)
 {
+    static const struct signature by_name[] = {{0, "", 0, CONTAINER_ARCHIVE, "an archive"},
+                                               {0, "", 0, CONTAINER_MOVIE, "a movie"}};
+
+    if (frame_sniff(head, len) != FRAME_UNKNOWN)
+        return NULL;
     for (size_t i = 0; i < COUNT(signatures); i++) {
         const struct signature *s = &signatures[i];
         if (len >= s->offset + s->len && memcmp(head + s->offset, s->bytes, s->len) == 0)
-            return s->kind;
+            return s;
     }
     if (has_extension(relpath, archive_extensions, COUNT(archive_extensions)))
-        return CONTAINER_ARCHIVE;
+        return &by_name[0];
     if (has_extension(relpath, movie_extensions, COUNT(movie_extensions)))
-        return CONTAINER_MOVIE;
-    return CONTAINER_NONE;
+        return &by_name[1];
+    return NULL;
 }
 
 static enum judge_outcome fail(struct judgement *out)
@@ -83,30 +98,31 @@ static enum judge_outcome need_more(struct judgement *out, size_t need)
     return out->outcome = JUDGED_NEED_MORE;
 }
 
-/* R6 and R8: what the bytes are against what the name says. */
+/* R6 and R8 (and R7 for an empty frame): what the bytes are against what
+ * the name says. */
 static bool content_matches_name(const char *relpath, const struct frame_source *src,
                                  const struct profile *p, struct judgement *out)
 {
-    enum container c = sniff_container(relpath, src->head, src->head_len);
+    const struct signature *c = sniff_container(relpath, src->head, src->head_len);
     enum frame_format is = frame_sniff(src->head, src->head_len);
     enum frame_format named = out->name.named_format;
 
-    if (c == CONTAINER_ARCHIVE)
+    if (c && c->kind == CONTAINER_ARCHIVE)
         return verdict_fail(&out->verdict, RULE_R6,
-                            "expected image frames, found an archive "
-                            "(deliveries are never zipped)");
-    if (c == CONTAINER_MOVIE && !p->allow_quicktime)
-        return verdict_fail(&out->verdict, RULE_R6,
-                            "expected image frames, found a QuickTime/MXF "
-                            "file (not allowed by the profile)");
+                            "expected image frames, found %s (deliveries are never zipped)",
+                            c->name);
+    if (c && (c->kind == CONTAINER_IMAGE || !p->allow_quicktime))
+        return verdict_fail(&out->verdict, RULE_R6, "expected DPX or OpenEXR frames, found %s%s",
+                            c->name,
+                            c->kind == CONTAINER_MOVIE ? " (not allowed by the profile)" : "");
+    if (named != FRAME_UNKNOWN && src->head_len < 4)
+        return verdict_fail(&out->verdict, RULE_R7, "incomplete frame: the file holds %zu bytes",
+                            src->head_len);
     if (named != FRAME_UNKNOWN && is != named)
         return verdict_fail(&out->verdict, RULE_R8,
-                            "name says %s, expected its magic number, "
-                            "found %s",
+                            "name says %s, expected its magic number, found %s",
                             frame_format_name(named),
-                            is == FRAME_UNKNOWN ? (src->head_len < 4 ? "a file shorter than 4 bytes"
-                                                                     : "other content")
-                                                : frame_format_name(is));
+                            is == FRAME_UNKNOWN ? "other content" : frame_format_name(is));
     if (named == FRAME_UNKNOWN && is != FRAME_UNKNOWN)
         return verdict_fail(&out->verdict, RULE_R8, "content is %s, expected a .%s name",
                             frame_format_name(is), is == FRAME_DPX ? "dpx" : "exr");

@@ -86,20 +86,6 @@ static bool valid_date(const char *s)
     return month != 2 || day <= 28 || leap;
 }
 
-static bool parse_resolution(const char *s, uint32_t *w, uint32_t *h)
-{
-    char *end;
-    unsigned long a = strtoul(s, &end, 10);
-    if (end == s || *end != 'x' || !isdigit((unsigned char)end[1]))
-        return false;
-    unsigned long b = strtoul(end + 1, &end, 10);
-    if (*end || a == 0 || b == 0 || a > 65536 || b > 65536)
-        return false;
-    *w = (uint32_t)a;
-    *h = (uint32_t)b;
-    return true;
-}
-
 static bool field_error(char *why, size_t len, int index, const char *field, const char *want,
                         const char *found)
 {
@@ -127,7 +113,7 @@ static bool check_fixed_fields(char **f, struct declared *d, char *why, size_t l
         return field_error(why, len, 9, "date", "YYYYMMDD", f[7]);
     if (!*f[8] || !all_chars(f[8], ".") || strspn(f[8], "0123456789.") != strlen(f[8]))
         return field_error(why, len, 10, "aspect ratio", "digits such as 178 or 239", f[8]);
-    if (!parse_resolution(f[9], &d->width, &d->height))
+    if (!frame_parse_size(f[9], &d->width, &d->height))
         return field_error(why, len, 11, "resolution", "WIDTHxHEIGHT", f[9]);
     d->textless = strcmp(f[1], "nam-txtls") == 0;
     d->bit_depth = f[2][0] == '1' && f[2][1] == '6' ? 16 : 10;

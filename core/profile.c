@@ -21,7 +21,10 @@ struct loader {
     struct profile *p;
     const char *name;
     int line, next_line;
-    int failed_line;     /* where the first handler error was */
+    int failed_line;   /* where the first handler error was */
+    char keys[32][48]; /* "section.key" seen so far, to refuse repeats */
+    int key_lines[32];
+    int key_count;
     int resolution_line; /* for the R1 floor check after parsing */
     unsigned seen;
     char *err;
@@ -110,42 +113,30 @@ static bool parse_bool(struct loader *l, const char *key, const char *v, bool *o
     return fail(l, key, "expected true or false, found '%s'", v);
 }
 
-static bool parse_size(const char *v, uint32_t *w, uint32_t *h)
-{
-    char *end;
-    unsigned long a = strtoul(v, &end, 10);
-    if (end == v || (*end != 'x' && *end != 'X'))
-        return false;
-    const char *second = end + 1;
-    unsigned long b = strtoul(second, &end, 10);
-    if (end == second || *end || a == 0 || b == 0 || a > 65536 || b > 65536)
-        return false;
-    *w = (uint32_t)a;
-    *h = (uint32_t)b;
-    return true;
-}
-
-/* Calls each(item) for every comma-separated, trimmed item of v. */
+/* Calls each(item) for every comma-separated, trimmed item of v; an
+ * empty item ("dpx,,exr") is a mistake, not something to skip. */
 static bool for_each_item(struct loader *l, const char *key, const char *v,
                           bool (*each)(struct loader *, const char *, const char *))
 {
-    char buf[256], *save = NULL;
+    char item[64];
 
-    if (strlen(v) >= sizeof buf)
-        return fail(l, key, "list longer than %zu characters", sizeof buf - 1);
-    strcpy(buf, v);
-    int count = 0;
-    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        while (*item == ' ' || *item == '\t')
-            item++;
-        char *end = item + strlen(item);
-        while (end > item && (end[-1] == ' ' || end[-1] == '\t'))
-            *--end = '\0';
+    for (const char *p = v;; p++) {
+        size_t n = strcspn(p, ",");
+        while (n && (*p == ' ' || *p == '\t'))
+            p++, n--;
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        if (n == 0)
+            return fail(l, key, "expected a comma-separated list, found an empty item in '%s'", v);
+        if (n >= sizeof item)
+            return fail(l, key, "expected short list items, found one of %zu characters", n);
+        snprintf(item, sizeof item, "%.*s", (int)n, p);
         if (!each(l, key, item))
             return false;
-        count++;
+        p = strchr(p, ',');
+        if (!p)
+            return true;
     }
-    return count > 0 || fail(l, key, "expected a comma-separated list, found nothing");
 }
 
 static bool add_format(struct loader *l, const char *key, const char *item)
@@ -208,6 +199,18 @@ static bool add_mhl_hash(struct loader *l, const char *key, const char *item)
 }
 
 /* Sets *is_b for one of two words a or b. */
+/* WIDTHxHEIGHT, the x in any case like every other profile word. */
+static bool parse_size(const char *v, uint32_t *w, uint32_t *h)
+{
+    char lower[32];
+    size_t i = 0;
+
+    for (; v[i] && i + 1 < sizeof lower; i++)
+        lower[i] = v[i] == 'X' ? 'x' : v[i];
+    lower[i] = '\0';
+    return !v[i] && frame_parse_size(lower, w, h);
+}
+
 static bool set_choice(struct loader *l, const char *key, const char *v, const char *a,
                        const char *b, bool *is_b)
 {
@@ -311,11 +314,31 @@ static bool set_testing(struct loader *l, const char *key, const char *v)
     return true;
 }
 
+/* A key given twice (or continued on an indented line, which inih passes
+ * as the same key again) would silently replace its first value. */
+static bool first_time(struct loader *l, const char *section, const char *key)
+{
+    char full[48];
+
+    snprintf(full, sizeof full, "%s.%s", section, key);
+    for (int i = 0; i < l->key_count; i++)
+        if (strcmp(l->keys[i], full) == 0)
+            return fail(l, key,
+                        "expected once, found again (first on line %d; continuation "
+                        "lines are not supported)",
+                        l->key_lines[i]);
+    if (l->key_count < 32) {
+        snprintf(l->keys[l->key_count], sizeof l->keys[0], "%s", full);
+        l->key_lines[l->key_count++] = l->line;
+    }
+    return true;
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
     struct loader *l = user;
 
-    if (l->failed)
+    if (l->failed || !first_time(l, section, key))
         return 0;
     if (strcmp(section, "delivery") == 0)
         return set_delivery(l, key, value);
@@ -356,10 +379,18 @@ static char *read_line(char *str, int num, void *stream)
         l->text += n;
         got = str;
     }
-    if (got) {
-        l->line = l->next_line;
-        if (strchr(got, '\n'))
-            l->next_line++;
+    if (!got)
+        return NULL;
+    l->line = l->next_line++;
+    bool at_end = l->file ? feof(l->file) : !*l->text;
+    if (!strchr(got, '\n') && !at_end && !l->failed) {
+        /* inih reads fixed-size lines; a longer one would be split and
+         * misread, so it is an error here, not a surprise later */
+        snprintf(l->err, l->err_len, "%s:%d: line longer than %d characters", l->name, l->line,
+                 num - 2);
+        l->failed = true;
+        l->failed_line = l->line;
+        return NULL;
     }
     return got;
 }
@@ -373,7 +404,7 @@ static bool check_whole(struct loader *l)
     for (int i = 0; i < 3; i++)
         if (!(l->seen & (1u << i))) {
             snprintf(l->err, l->err_len, "%s:%d: missing required key '%s'", l->name,
-                     l->next_line - 1, required[i]);
+                     l->next_line > 1 ? l->next_line - 1 : 1, required[i]);
             return false;
         }
     if (p->width && (p->width < p->floor_width || p->height < p->floor_height)) {

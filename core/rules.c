@@ -3,6 +3,7 @@
  * writers patch DPX offsets and sizes and EXR chunk tables at the end). */
 #include "namfs/rules.h"
 
+#include "namfs/dpx.h"
 #include "namfs/exr.h"
 
 #include <math.h>
@@ -54,6 +55,14 @@ static bool resolution(const struct rule_input *in, struct verdict *v)
     if (p->width && (f->width != p->width || f->height != p->height))
         return verdict_fail(v, RULE_R1, "expected the archival resolution %ux%u, found %ux%u",
                             p->width, p->height, f->width, f->height);
+    if (f->format == FRAME_EXR &&
+        memcmp(f->exr.data_window, f->exr.display_window, sizeof f->exr.data_window) != 0) {
+        const int32_t *w = f->exr.data_window, *d = f->exr.display_window;
+        return verdict_fail(v, RULE_R1,
+                            "expected the data window to be the display window %d,%d-%d,%d, "
+                            "found %d,%d-%d,%d",
+                            d[0], d[1], d[2], d[3], w[0], w[1], w[2], w[3]);
+    }
     if (f->format == FRAME_EXR) {
         const int32_t *d = f->exr.display_window;
         int64_t dw = (int64_t)d[2] - d[0] + 1, dh = (int64_t)d[3] - d[1] + 1;
@@ -82,16 +91,16 @@ static bool dpx_bit_depth(const struct rule_input *in, struct verdict *v)
     return true;
 }
 
+/* A NAM is an RGB picture: luma-only, alpha-only or YCbCr elements are not. */
 static bool dpx_descriptor(const struct rule_input *in, struct verdict *v)
 {
     const struct frame_info *f = in->info;
 
-    if (f->format == FRAME_DPX && f->components == 0)
-        return verdict_fail(v, RULE_R9,
-                            "expected a known image element descriptor (50 RGB, "
-                            "51 RGBA), found %u",
-                            f->dpx.descriptor);
-    return true;
+    if (f->format != FRAME_DPX || f->dpx.descriptor == 50 || f->dpx.descriptor == 51)
+        return true;
+    return verdict_fail(v, RULE_R2,
+                        "expected an RGB or RGBA image element (descriptor 50 or 51), found %u",
+                        f->dpx.descriptor);
 }
 
 static bool dpx_transfer(const struct rule_input *in, struct verdict *v)
@@ -120,20 +129,31 @@ static bool exr_layout(const struct rule_input *in, struct verdict *v)
     return true;
 }
 
+static bool is_picture_channel(const char *name)
+{
+    return strcmp(name, "R") == 0 || strcmp(name, "G") == 0 || strcmp(name, "B") == 0 ||
+           strcmp(name, "A") == 0;
+}
+
 static bool exr_channels(const struct rule_input *in, struct verdict *v)
 {
     const struct exr_fields *e = &in->info->exr;
+    int rgb = 0;
 
     if (in->info->format != FRAME_EXR)
         return true;
-    if (e->channel_count == 0)
-        return verdict_fail(v, RULE_R4, "expected HALF channels, found no channels");
-    for (int i = 0; i < e->channel_count; i++)
+    for (int i = 0; i < e->channel_count; i++) {
+        if (!is_picture_channel(e->channels[i].name))
+            return verdict_fail(v, RULE_R4, "expected channels R, G, B (and A), found %s",
+                                e->channels[i].name);
+        rgb += e->channels[i].name[0] != 'A';
         if (e->channels[i].sample != EXR_SAMPLE_HALF)
             return verdict_fail(v, RULE_R4, "expected every channel HALF, found channel %s %s",
                                 e->channels[i].name, exr_sample_name(e->channels[i].sample));
-    if (in->info->bit_depth != 16) /* channels past FRAME_MAX_CHANNELS */
-        return verdict_fail(v, RULE_R4, "expected every channel HALF, found a wider channel");
+    }
+    if (rgb != 3 || in->info->components != e->channel_count)
+        return verdict_fail(v, RULE_R4, "expected channels R, G, B (and A), found %d channels",
+                            in->info->components);
     return true;
 }
 
@@ -211,10 +231,10 @@ static bool complete(const struct rule_input *in, struct verdict *v)
     return verdict_fail(v, RULE_R7, "incomplete frame: %s", in->info->incomplete_why);
 }
 
-static bool dpx_header_fields(const struct dpx_fields *d, struct verdict *v)
+/* R9 structure: without it the image data cannot be located or sized,
+ * so relaxing R9 does not turn these off. */
+static bool dpx_structure(const struct dpx_fields *d, struct verdict *v)
 {
-    if (strcmp(d->version, "V1.0") != 0 && strcmp(d->version, "V2.0") != 0)
-        return verdict_fail(v, RULE_R9, "expected version V1.0 or V2.0, found '%.8s'", d->version);
     if (d->element_count != 1)
         return verdict_fail(v, RULE_R9, "expected 1 image element, found %u", d->element_count);
     if (d->data_sign != 0)
@@ -229,11 +249,30 @@ static bool dpx_header_fields(const struct dpx_fields *d, struct verdict *v)
     if (d->image_bytes == 0)
         return verdict_fail(v, RULE_R9, "expected a defined layout, found %u-bit packing %u",
                             d->bit_size, d->packing);
-    if (d->data_offset < 768)
+    if (d->data_offset < DPX_GENERIC_HEADER)
         return verdict_fail(v, RULE_R9,
-                            "expected image data after the 768-byte file header, "
-                            "found offset %u",
-                            d->data_offset);
+                            "expected image data after the %d-byte generic header, found "
+                            "offset %u",
+                            DPX_GENERIC_HEADER, d->data_offset);
+    if (d->data_offset != d->header_data_offset)
+        return verdict_fail(v, RULE_R9,
+                            "expected the file and element data offsets to agree, found %u "
+                            "and %u",
+                            d->header_data_offset, d->data_offset);
+    return true;
+}
+
+/* R9 bookkeeping fields: what `relax = R9` relaxes (ImageMagick 6 writes
+ * a wrong file-size field). */
+static bool dpx_bookkeeping(const struct frame_info *f, struct verdict *v)
+{
+    const struct dpx_fields *d = &f->dpx;
+
+    if (strcmp(d->version, "V1.0") != 0 && strcmp(d->version, "V2.0") != 0)
+        return verdict_fail(v, RULE_R9, "expected version V1.0 or V2.0, found '%.8s'", d->version);
+    if (f->file_size && d->file_size_field != f->file_size)
+        return verdict_fail(v, RULE_R9, "expected file size field %llu (the real size), found %u",
+                            (unsigned long long)f->file_size, d->file_size_field);
     return true;
 }
 
@@ -241,14 +280,10 @@ static bool dpx_consistent(const struct rule_input *in, struct verdict *v)
 {
     const struct frame_info *f = in->info;
 
-    if (f->format != FRAME_DPX || !profile_enforces(in->p, RULE_R9))
+    if (f->format != FRAME_DPX)
         return true;
-    if (!dpx_header_fields(&f->dpx, v))
-        return false;
-    if (f->file_size && f->dpx.file_size_field != f->file_size)
-        return verdict_fail(v, RULE_R9, "expected file size field %llu (the real size), found %u",
-                            (unsigned long long)f->file_size, f->dpx.file_size_field);
-    return true;
+    return dpx_structure(&f->dpx, v) &&
+           (!profile_enforces(in->p, RULE_R9) || dpx_bookkeeping(f, v));
 }
 
 /* Order matters: the first failure is the one reported, so the most

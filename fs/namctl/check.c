@@ -35,9 +35,15 @@ static bool check_file(struct check_run *run, int root, size_t i, struct seqset 
         return true;
     }
     if (!frame_file_open(root, e->relpath, &f, err, sizeof err)) {
+        /* one unreadable file must not hide the verdicts on the others */
+        r->outcome = JUDGED_FAIL;
+        verdict_pass(&r->verdict);
+        snprintf(r->verdict.message, sizeof r->verdict.message, "cannot read: %s", err);
         fprintf(stderr, "namctl: %s/%s\n", run->root, err);
-        return false;
+        run->io_errors++;
+        return true;
     }
+    f.src.every_chunk = run->deep;
     r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
     frame_file_close(&f);
     r->verdict = j.verdict;
@@ -99,23 +105,23 @@ static bool collect_assets(struct check_run *run, const struct seqset *seq)
 
 static void usage(FILE *out)
 {
-    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] DIR\n"
+    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] [--deep] DIR\n"
           "Judges every file and sequence of the delivery folder DIR against the NAM rules.\n"
           "Exit status: 0 all good, 1 violations found, 2 usage or I/O error.\n",
           out);
 }
 
-static int parse_args(int argc, char **argv, const char **profile, bool *json, bool *verbose)
+static int parse_args(int argc, char **argv, const char **profile, bool *json,
+                      struct check_run *run)
 {
-    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
+        {"verbose", no_argument, NULL, 'v'},       {"deep", no_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:jvh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:jvdh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             *profile = optarg;
@@ -124,7 +130,10 @@ static int parse_args(int argc, char **argv, const char **profile, bool *json, b
             *json = true;
             break;
         case 'v':
-            *verbose = true;
+            run->verbose = true;
+            break;
+        case 'd':
+            run->deep = true;
             break;
         case 'h':
             usage(stdout);
@@ -158,7 +167,7 @@ bool check_folder(struct check_run *run)
     char err[4200];
 
     if (!walk_tree(run->root, &run->files, err, sizeof err)) {
-        fprintf(stderr, "namctl: %s\n", err);
+        fprintf(stderr, "namctl: in %s: %s\n", run->root, err);
         return false;
     }
     int root = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -199,7 +208,7 @@ int cmd_check(int argc, char **argv)
     struct profile profile;
     struct check_run run = {0};
 
-    int dir_arg = parse_args(argc, argv, &profile_path, &json, &run.verbose);
+    int dir_arg = parse_args(argc, argv, &profile_path, &json, &run);
     if (dir_arg < 0 || !check_load_profile(profile_path, &profile))
         return 2;
     run.root = argv[dir_arg];
@@ -210,7 +219,7 @@ int cmd_check(int argc, char **argv)
             report_json(stdout, &run);
         else
             report_table(stdout, &run);
-        status = report_all_good(&run) ? 0 : 1;
+        status = run.io_errors ? 2 : report_all_good(&run) ? 0 : 1;
     }
     check_run_free(&run);
     return status;

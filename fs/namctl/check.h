@@ -21,6 +21,8 @@ struct check_run {
     size_t asset_count;
     struct seqset *seq;
     bool verbose;
+    bool deep;        /* EXR: read every chunk's leader, not just the offset table */
+    size_t io_errors; /* files that could not be read (listed, verdict without a rule) */
 };
 
 /* Walks run->root and judges every file, then the sequences. Prints the

@@ -4,8 +4,9 @@
 
 #include "namfs/frame.h"
 
-/* Covers a DPX header and a typical EXR header plus its chunk table. */
-#define FRAME_FILE_HEAD (32 * 1024)
+/* Covers a DPX header and a typical EXR header in one read; the EXR chunk
+ * table and leaders are read past it on demand. */
+#define FRAME_FILE_HEAD 4096
 
 struct frame_file {
     int fd;

@@ -105,6 +105,7 @@ static bool info_one(const char *path, bool json, bool first)
         fprintf(stderr, "namctl info: %s\n", err);
         return false;
     }
+    f.src.every_chunk = true; /* one file: the thorough completeness check */
     enum parse_status st = frame_parse(&f.src, &info, &res);
     frame_file_close(&f);
     if (st != PARSE_OK) {

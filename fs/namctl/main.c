@@ -28,6 +28,17 @@ static void usage(FILE *out)
     fputs("\n'namctl COMMAND --help' for a command's options; man namctl for more.\n", out);
 }
 
+/* A report that did not reach its reader (a full disk, a closed pipe) is
+ * an I/O error, whatever the command found. */
+static int finish(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        perror("namctl: writing the report");
+        return 2;
+    }
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -40,7 +51,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+            return finish(commands[i].run(argc - 1, argv + 1));
     fprintf(stderr, "namctl: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -13,6 +13,8 @@ static bool asset_ok(const struct asset_report *a)
 
 bool report_all_good(const struct check_run *run)
 {
+    if (run->asset_count == 0)
+        return false; /* a delivery without frames is not a NAM */
     for (size_t i = 0; i < run->files.count; i++)
         if (run->results[i].outcome == JUDGED_FAIL)
             return false;
@@ -29,6 +31,16 @@ static void count_outcomes(const struct check_run *run, size_t counts[4])
         counts[run->results[i].outcome]++;
 }
 
+/* File names can hold any byte; a terminal must not receive control ones. */
+static const char *printable(const char *in, char *out, size_t len)
+{
+    size_t i = 0;
+    for (; in[i] && i + 1 < len; i++)
+        out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
+    out[i] = '\0';
+    return out;
+}
+
 static int path_width(const struct check_run *run)
 {
     size_t w = 4;
@@ -42,6 +54,7 @@ static int path_width(const struct check_run *run)
 
 static void table_files(FILE *out, const struct check_run *run)
 {
+    char path[4096], message[VERDICT_MESSAGE_MAX];
     int w = path_width(run);
     bool header = false;
 
@@ -53,7 +66,9 @@ static void table_files(FILE *out, const struct check_run *run)
             fprintf(out, "%-7s %-4s %-*s  %s\n", "VERDICT", "RULE", w, "FILE", "MESSAGE");
         header = true;
         fprintf(out, "%-7s %-4s %-*s  %s\n", judge_outcome_name(r->outcome),
-                rule_name(r->verdict.rule), w, run->files.entries[i].relpath, r->verdict.message);
+                rule_name(r->verdict.rule), w,
+                printable(run->files.entries[i].relpath, path, sizeof path),
+                printable(r->verdict.message, message, sizeof message));
     }
     if (header)
         fputc('\n', out);
@@ -61,7 +76,7 @@ static void table_files(FILE *out, const struct check_run *run)
 
 static void table_assets(FILE *out, const struct check_run *run)
 {
-    char props[200], range[48];
+    char props[200], range[48], name[4096], message[VERDICT_MESSAGE_MAX];
 
     if (!run->asset_count)
         return;
@@ -74,10 +89,10 @@ static void table_assets(FILE *out, const struct check_run *run)
                  a->padding, (unsigned long long)a->last);
         fprintf(out, "%-7s %-4s %-15s %7llu %5zu  %s%s\n", asset_ok(a) ? "ok" : "fail",
                 rule_name(a->issue.rule), range, (unsigned long long)a->count, a->gap_count,
-                a->asset, a->textless ? " (textless)" : "");
+                printable(a->asset, name, sizeof name), a->textless ? " (textless)" : "");
         fprintf(out, "%46s%s\n", "", props);
         if (!asset_ok(a))
-            fprintf(out, "%46s%s\n", "", a->issue.message);
+            fprintf(out, "%46s%s\n", "", printable(a->issue.message, message, sizeof message));
     }
     fputc('\n', out);
 }

@@ -28,10 +28,14 @@ static bool add(struct walk_list *out, const char *relpath, bool is_symlink)
     return true;
 }
 
-static bool walk_dir(int dirfd, const char *prefix, struct walk_list *out, char *err,
+/* Far deeper than any delivery (N2 caps paths at 256 characters); it
+ * bounds the recursion and the open folders. */
+#define WALK_MAX_DEPTH 128
+
+static bool walk_dir(int dirfd, const char *prefix, int depth, struct walk_list *out, char *err,
                      size_t err_len);
 
-static bool visit(int dirfd, const char *prefix, const char *name, unsigned char type,
+static bool visit(int dirfd, const char *prefix, int depth, const char *name, unsigned char type,
                   struct walk_list *out, char *err, size_t err_len)
 {
     char rel[4096];
@@ -48,13 +52,17 @@ static bool visit(int dirfd, const char *prefix, const char *name, unsigned char
                : S_ISREG(st.st_mode) ? DT_REG
                                      : DT_UNKNOWN;
     }
+    if (type == DT_DIR && depth >= WALK_MAX_DEPTH) {
+        snprintf(err, err_len, "%s: more than %d folders deep", rel, WALK_MAX_DEPTH);
+        return false;
+    }
     if (type == DT_DIR) {
         int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0) {
             snprintf(err, err_len, "%s: %s", rel, strerror(errno));
             return false;
         }
-        return walk_dir(fd, rel, out, err, err_len);
+        return walk_dir(fd, rel, depth + 1, out, err, err_len);
     }
     if (type == DT_REG || type == DT_LNK)
         return add(out, rel, type == DT_LNK) ||
@@ -63,7 +71,7 @@ static bool visit(int dirfd, const char *prefix, const char *name, unsigned char
 }
 
 /* Takes ownership of dirfd. */
-static bool walk_dir(int dirfd, const char *prefix, struct walk_list *out, char *err,
+static bool walk_dir(int dirfd, const char *prefix, int depth, struct walk_list *out, char *err,
                      size_t err_len)
 {
     DIR *dir = fdopendir(dirfd);
@@ -77,7 +85,7 @@ static bool walk_dir(int dirfd, const char *prefix, struct walk_list *out, char 
     for (struct dirent *e; ok && (errno = 0, e = readdir(dir));) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        ok = visit(dirfd, prefix, e->d_name, e->d_type, out, err, err_len);
+        ok = visit(dirfd, prefix, depth, e->d_name, e->d_type, out, err, err_len);
     }
     if (ok && errno) {
         snprintf(err, err_len, "%s: %s", *prefix ? prefix : ".", strerror(errno));
@@ -101,7 +109,7 @@ bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_le
         snprintf(err, err_len, "%s: %s", root, strerror(errno));
         return false;
     }
-    if (!walk_dir(fd, "", out, err, err_len))
+    if (!walk_dir(fd, "", 0, out, err, err_len))
         return false;
     qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
     return true;

@@ -8,6 +8,13 @@
  * image element 0, up to and including its end-of-image padding field. */
 #define DPX_HEADER_NEED 820
 
+/* File information, image information and orientation headers. */
+#define DPX_GENERIC_HEADER 1664
+
+/* Larger sizes are refused as malformed: no archival frame comes near, and
+ * it keeps the image size arithmetic far from overflow. */
+#define DPX_MAX_DIMENSION 65536
+
 /* Parses src->head into info. With src->complete, also records the real
  * file size for R7/R9. Never reads past head_len. */
 enum parse_status dpx_parse(const struct frame_source *src, struct frame_info *info,

@@ -107,6 +107,10 @@ struct frame_source {
     uint64_t file_size;
     frame_read_fn read;
     void *read_ctx;
+    /* OpenEXR R7: besides the offset table, read every chunk's leader
+     * through OpenEXRCore (one read per chunk: thorough, and slow on
+     * uncompressed frames). */
+    bool every_chunk;
 };
 
 enum parse_status {
@@ -128,6 +132,9 @@ struct parse_result {
  * callback of a complete source. Returns the bytes read (fewer at the end
  * of what is available) or -1 on an I/O error. */
 ssize_t frame_source_pread(const struct frame_source *src, void *buf, size_t n, uint64_t off);
+
+/* Parses "WIDTHxHEIGHT" (digits only, each 1..65536). */
+bool frame_parse_size(const char *text, uint32_t *width, uint32_t *height);
 
 /* Sniffs the first bytes: which format the file really is (R8). */
 enum frame_format frame_sniff(const uint8_t *head, size_t len);

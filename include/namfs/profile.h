@@ -57,5 +57,4 @@ void profile_codec_list(const struct profile *p, char *out, size_t len);
 /* "1, 3": the accepted DPX transfer codes, for messages. */
 void profile_transfer_list(const struct profile *p, char *out, size_t len);
 
-
 #endif

@@ -22,7 +22,6 @@ UHD_SEQ = "show_s01e02_nam_16b_sdr_aces110_ap0_log_20261124_178_3840x2160"
 PROFILE = """[delivery]
 formats = dpx, exr
 resolution = any
-colour = camera-native
 {extra}
 [testing]
 resolution_floor = 64x32
@@ -40,7 +39,8 @@ def gen(kind, path, *args):
 def profile(extra=""):
     path = os.path.join(work, "profile-%d.ini" % abs(hash(extra)))
     with open(path, "w") as f:
-        f.write(PROFILE.format(extra=extra))
+        colour = "" if "colour" in extra else "colour = camera-native\n"
+        f.write(PROFILE.format(extra=colour + extra))
     return path
 
 
@@ -270,7 +270,62 @@ def cli_cases():
     print("ok   command line, table and the documented example profile")
 
 
+def robustness_cases():
+    # --deep reads every EXR chunk leader: damage in the middle shows
+    root = os.path.join(work, "deep")
+    rel = frame(EXR_SEQ, 1, "exr")
+    gen("exr", os.path.join(root, rel), "--chroma", "ap0", "--compression", "none")
+    data = bytearray(open(os.path.join(root, rel), "rb").read())
+    data[len(data) // 2:len(data) // 2 + 4096] = bytes(4096)
+    open(os.path.join(root, rel), "wb").write(data)
+    run = subprocess.run([NAMCTL, "check", "--json", "--deep", "--profile", profile(), root],
+                         capture_output=True, text=True)
+    rule = json.loads(run.stdout)["files"][0]["rule"] if run.stdout else None
+    if run.returncode != 1 or rule != "R7":
+        failures.append("--deep on a frame zeroed in the middle: expected R7, found %s" % rule)
+    # an unreadable file is listed, the rest still judged, exit 2
+    root = fresh_delivery("unreadable")
+    os.chmod(work, 0o755)  # for the unprivileged user below
+    os.chmod(os.path.join(root, frame(SEQ, 1002)), 0)
+    run = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          NAMCTL, "check", "--json", "--profile", profile(), root],
+                         capture_output=True, text=True)
+    os.chmod(os.path.join(root, frame(SEQ, 1002)), 0o644)
+    files = {f["path"]: f for f in json.loads(run.stdout)["files"]} if run.stdout else {}
+    if run.returncode != 2 or "cannot read" not in files.get(frame(SEQ, 1002), {}).get(
+            "message", "") or files.get(frame(SEQ, 1001), {}).get("verdict") != "pass":
+        failures.append("unreadable file: expected it listed, others judged, exit 2; found "
+                        "exit %d %s" % (run.returncode, run.stderr.strip()))
+    # no frames is not a NAM; any file name gives valid JSON
+    root = os.path.join(work, "no-frames")
+    os.makedirs(root)
+    open(os.path.join(root.encode(), b"bad\xed\xa0\x80.txt"), "w").close()
+    run = subprocess.run([NAMCTL, "check", "--json", root], capture_output=True)
+    try:
+        summary = json.loads(run.stdout.decode("utf-8"))["summary"]
+    except ValueError:
+        summary = None
+    if run.returncode != 1 or not summary or summary["ok"]:
+        failures.append("no frames / invalid UTF-8 name: expected valid JSON, exit 1; found "
+                        "exit %d %r" % (run.returncode, run.stdout[:200]))
+    # a report that cannot be written is an I/O error
+    with open("/dev/full", "w") as full:
+        code = subprocess.run([NAMCTL, "check", root], stdout=full,
+                              stderr=subprocess.DEVNULL).returncode
+    if code != 2:
+        failures.append("report to a full disk: expected exit 2, found %d" % code)
+    # a folder tree deeper than any delivery is refused, not a crash
+    deep = os.path.join(work, "deep-tree")
+    os.makedirs(os.path.join(deep, *(["d"] * 200)))
+    run = subprocess.run([NAMCTL, "check", deep], capture_output=True, text=True)
+    if run.returncode != 2 or "folders deep" not in run.stderr:
+        failures.append("200 folders deep: expected exit 2 naming the depth, found %d %s"
+                        % (run.returncode, run.stderr.strip()))
+    print("ok   --deep, unreadable file, no frames, invalid UTF-8, full disk, deep tree")
+
+
 try:
+    robustness_cases()
     dpx_cases()
     exr_cases()
     naming_cases()

@@ -200,6 +200,31 @@ static void damaged_tables(void **state)
     free(g.bytes);
 }
 
+/* A damaged leader in the middle of the file: the table still looks whole,
+ * reading every chunk's leader (SPEC.md's definition) does not. */
+static void every_chunk_catches_middle_damage(void **state)
+{
+    struct generated g = generate("exr", "--size 64x48 --compression zip"); /* 3 chunks */
+    struct frame_info info;
+    struct parse_result res;
+
+    (void)state;
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    size_t table = find_table(&g, info.exr.chunk_count);
+    uint64_t middle = get64(g.bytes + table + 8);
+    put64(g.bytes + middle, 0x7fffffff7fffffffULL); /* scanline and size of chunk 1 */
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_YES);
+    struct frame_source src = {.head = g.bytes,
+                               .head_len = g.len,
+                               .complete = true,
+                               .file_size = g.len,
+                               .every_chunk = true};
+    assert_int_equal(exr_parse(&src, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_NO);
+    free(g.bytes);
+}
+
 static struct generated *reader_file;
 
 static ssize_t read_from_file(void *ctx, void *buf, size_t n, uint64_t off)
@@ -265,6 +290,7 @@ int main(void)
         cmocka_unit_test(truncated_is_incomplete),
         cmocka_unit_test(head_plus_reader),
         cmocka_unit_test(damaged_tables),
+        cmocka_unit_test(every_chunk_catches_middle_damage),
         cmocka_unit_test(corrupt_header_is_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,6 +95,10 @@ static void r6_archives_and_movies(void **state)
     judge(SEQ "/frames.tar", 1024, 1024, true, &j);
     expect_rule(&j, "R6", "archive");
     memset(buf, 0, sizeof buf);
+    memcpy(buf, "II*\0", 4);
+    judge(SEQ "/" SEQ ".001001.tif", 600, 600, true, &j);
+    expect_rule(&j, "R6", "TIFF image");
+    memset(buf, 0, sizeof buf);
     memcpy(buf + 4, "ftyp", 4);
     judge("master.mov", 600, 600, true, &j);
     expect_rule(&j, "R6", "QuickTime");
@@ -117,11 +121,14 @@ static void r8_names_and_magic(void **state)
     memcpy(buf, exr_magic, 4);
     judge(FRAME, 600, 600, true, &j);
     expect_rule(&j, "R8", "name says DPX");
+    memcpy(buf + 257, "ustar", 5); /* header text that looks like tar: still no archive */
+    judge(FRAME, 600, 600, true, &j);
+    expect_rule(&j, "R8", "name says DPX");
     size_t size = good_dpx();
     judge(SEQ "/notes.txt", size, size, true, &j);
     expect_rule(&j, "R8", "expected a .dpx name");
     judge(FRAME, 0, 0, true, &j);
-    expect_rule(&j, "R8", "shorter than 4 bytes");
+    expect_rule(&j, "R7", "holds 0 bytes"); /* ImageMagick leaves this between its opens */
     memset(buf, 'a', 600);
     assert_int_equal(judge(SEQ "/notes.txt", 600, 600, true, &j), JUDGED_PASS);
     assert_false(j.is_frame);

@@ -463,6 +463,28 @@ static void load_real_file(void **state)
     assert_contains(err, "'sometimes'");
 }
 
+/* Mistakes that would otherwise leave a surprise in force. */
+static void silent_traps_are_errors(void **state)
+{
+    char long_comment[400];
+
+    (void)state;
+    EXPECT_ERROR(BASE "exr_compression = zip\nexr_compression = piz\n",
+                 "bad.ini:6:", "expected once", "first on line 5");
+    EXPECT_ERROR(BASE "exr_compression = zip,\n    piz\n", "bad.ini:5:", "exr_compression");
+    EXPECT_ERROR(BASE "exr_compression = zip,,piz\n", "bad.ini:5:", "empty item");
+    EXPECT_ERROR(BASE "exr_compression = zip,\n", "bad.ini:5:", "empty item");
+    EXPECT_ERROR("[delivery]\nformats = dpx\nresolution = 3840x 2160\ncolour = aces\n",
+                 "bad.ini:3:", "resolution");
+    memset(long_comment, 'c', sizeof long_comment);
+    long_comment[0] = ';';
+    long_comment[sizeof long_comment - 1] = '\0';
+    char text[1024];
+    snprintf(text, sizeof text, "%s%s\n", BASE, long_comment);
+    EXPECT_ERROR(text, "bad.ini:5:", "line longer than");
+    EXPECT_ERROR("", "bad.ini:1:", "missing required key");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +513,7 @@ int main(void)
         cmocka_unit_test(other_bad_values),
         cmocka_unit_test(syntax_error_line),
         cmocka_unit_test(unterminated_section_line),
+        cmocka_unit_test(silent_traps_are_errors),
         cmocka_unit_test(load_missing_path),
         cmocka_unit_test(load_real_file),
     };

@@ -42,7 +42,7 @@ static struct frame_info good_dpx(void)
     f.dpx.colorimetric = 1;
     f.dpx.bit_size = 16;
     f.dpx.encryption_key = 0xffffffffu;
-    f.dpx.data_offset = 2048;
+    f.dpx.data_offset = f.dpx.header_data_offset = 2048;
     f.dpx.image_bytes = 49766400;
     f.dpx.file_size_field = 2048 + 49766400;
     return f;
@@ -280,10 +280,47 @@ static void r9_dpx_consistency(void **state)
     profile.relaxed |= (uint64_t)1 << RULE_R9;
     expect(&f, NULL, RULE_NONE, NULL);
     f = good_dpx();
-    f.components = 0;
-    f.dpx.descriptor = 200;
+    f.dpx.encoding = 1; /* relaxing R9 relaxes bookkeeping, not structure */
+    expect(&f, NULL, RULE_R9, "RLE");
     profile.relaxed = 0;
-    expect(&f, NULL, RULE_R9, "descriptor");
+    f = good_dpx();
+    f.dpx.data_offset = f.dpx.header_data_offset = 768; /* inside the generic header */
+    expect(&f, NULL, RULE_R9, "1664-byte generic header");
+    f = good_dpx();
+    f.dpx.header_data_offset = 8192;
+    expect(&f, NULL, RULE_R9, "offsets to agree");
+}
+
+static void picture_channels(void **state)
+{
+    struct frame_info f = good_dpx();
+
+    (void)state;
+    f.dpx.descriptor = 6; /* luma only */
+    expect(&f, NULL, RULE_R2, "RGB or RGBA");
+    f.dpx.descriptor = 51;
+    expect(&f, NULL, RULE_NONE, NULL);
+    f = good_exr();
+    strcpy(f.exr.channels[0].name, "Y");
+    expect(&f, NULL, RULE_R4, "found Y");
+    f = good_exr();
+    f.exr.channel_count = f.components = 2;
+    expect(&f, NULL, RULE_R4, "found 2 channels");
+    f = good_exr();
+    f.exr.channel_count = f.components = 4;
+    strcpy(f.exr.channels[3].name, "A");
+    f.exr.channels[3].sample = EXR_SAMPLE_HALF;
+    expect(&f, NULL, RULE_NONE, NULL);
+}
+
+static void r1_exr_windows(void **state)
+{
+    struct frame_info f = good_exr();
+
+    (void)state;
+    f.exr.data_window[0] += 1000; /* same size, elsewhere */
+    f.exr.data_window[2] += 1000;
+    expect(&f, NULL, RULE_R1, "data window to be the display window");
 }
 
 static struct declared declared_uhd(void)
@@ -359,6 +396,8 @@ int main(void)
         cmocka_unit_test_setup(r7_completeness, reset_profile),
         cmocka_unit_test_setup(r9_dpx_consistency, reset_profile),
         cmocka_unit_test_setup(n5_declared_fields, reset_profile),
+        cmocka_unit_test_setup(picture_channels, reset_profile),
+        cmocka_unit_test_setup(r1_exr_windows, reset_profile),
         cmocka_unit_test_setup(early_stage_skips_patched_fields, reset_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
