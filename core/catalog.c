@@ -39,7 +39,7 @@ static const char *const statements[ST_COUNT] = {
     [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
                           " ORDER BY dir",
     [ST_PUT_ASSET] = "INSERT OR REPLACE INTO assets (key, properties, padding) VALUES (?1, ?2, ?3)",
-    [ST_ADD_GENERATION] = "INSERT INTO generations (sequence, file, c4, created)"
+    [ST_ADD_GENERATION] = "INSERT OR REPLACE INTO generations (sequence, file, c4, created)"
                           " VALUES (?1, ?2, ?3, ?4)",
     [ST_LAST_GENERATION] = "SELECT sequence, file, c4, created FROM generations"
                            " ORDER BY sequence DESC LIMIT 1",

@@ -137,7 +137,7 @@ static void fill_row(struct catalog_file *row, const char *path, const struct fi
     row->state = r->outcome == JUDGED_PASS ? FILE_LANDED : FILE_REJECTED;
 }
 
-/* Rows for every file judged (landed or rejected); stale rows go. */
+/* Rows for every file judged (landed or rejected) and every asset. */
 static bool record(struct catalog *cat, const struct check_run *run, struct plan *plan)
 {
     size_t job = 0;
@@ -160,6 +160,12 @@ static bool record(struct catalog *cat, const struct check_run *run, struct plan
         }
         fill_row(row, path, r);
         ok = catalog_put_file(cat, row);
+    }
+    for (size_t i = 0; ok && i < run->asset_count; i++) {
+        char properties[200];
+        const struct asset_report *a = &run->assets[i];
+        frame_props_describe(&a->props, properties, sizeof properties);
+        ok = catalog_put_asset(cat, a->asset, properties, a->padding);
     }
     return ok && catalog_commit(cat);
 }

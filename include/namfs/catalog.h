@@ -71,6 +71,8 @@ bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
 
 bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding);
 
+/* Records a generation; a sequence number already recorded (the ascmhl/
+ * folder was reset) is replaced. */
 bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g);
 
 /* The newest generation; false when there is none. */

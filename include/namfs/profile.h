@@ -1,5 +1,5 @@
 /* The delivery profile: the project-specific settings the rules read.
- * File format: INI (docs/namfs-profile.5.md); built-in default when none. */
+ * File format: INI (docs/namfs-profile.5); built-in default when none. */
 #ifndef NAMFS_PROFILE_H
 #define NAMFS_PROFILE_H
 

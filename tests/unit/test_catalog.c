@@ -159,8 +159,10 @@ static void generations_and_reopen(void **state)
     g.sequence = 2;
     strcpy(g.file, "0002_d_2026-11-24_190500Z.mhl");
     assert_true(catalog_add_generation(cat, &g));
-    assert_false(catalog_add_generation(cat, &g)); /* sequence numbers are unique */
-    assert_non_null(strstr(catalog_error(cat), "catalog:"));
+    /* the ascmhl/ folder is the truth: when it was reset, a sequence number
+     * is written again and the catalog's record follows it */
+    strcpy(g.c4, "c4def");
+    assert_true(catalog_add_generation(cat, &g));
     assert_true(catalog_put_file(cat, file("kept.txt", FILE_LANDED, -1)));
     catalog_close(cat);
     *state = cat = catalog_open(path, err, sizeof err);
@@ -168,6 +170,7 @@ static void generations_and_reopen(void **state)
     assert_true(catalog_last_generation(cat, &got));
     assert_int_equal(got.sequence, 2);
     assert_string_equal(got.file, "0002_d_2026-11-24_190500Z.mhl");
+    assert_string_equal(got.c4, "c4def");
     struct catalog_file f;
     assert_true(catalog_get_file(cat, "kept.txt", &f));
 }
