@@ -159,6 +159,43 @@ static long find_asset(const struct seqset *set, const char *key)
     return -1;
 }
 
+/* True when a and b differ only inside 8-digit date tokens (_YYYYMMDD_):
+ * a textless insert is often delivered on another day than its texted
+ * asset, and the N3 date field records that. */
+static bool same_but_dates(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+
+    if (strlen(b) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (a[i] == b[i])
+            continue;
+        size_t start = i;
+        while (start > 0 && a[start - 1] >= '0' && a[start - 1] <= '9')
+            start--;
+        size_t end = start;
+        while (end < n && a[end] >= '0' && a[end] <= '9' && b[end] >= '0' && b[end] <= '9')
+            end++;
+        if (end - start != 8 || start == 0 || a[start - 1] != '_' || end == n || a[end] != '_' ||
+            b[end] != '_')
+            return false;
+        i = end;
+    }
+    return true;
+}
+
+/* The texted asset of a textless one: same key, or the same but dated. */
+static long find_texted(const struct seqset *set, const char *key)
+{
+    long exact = find_asset(set, key);
+
+    for (size_t i = 0; exact < 0 && i < set->count; i++)
+        if (!set->assets[i]->textless && same_but_dates(set->assets[i]->key, key))
+            return (long)i;
+    return exact;
+}
+
 static struct asset *new_asset(struct seqset *set, const struct frame_name *name,
                                const struct frame_props *props)
 {
@@ -244,7 +281,7 @@ static bool textless_props(const struct seqset *set, const struct frame_name *na
                            const struct frame_props *props, struct verdict *v)
 {
     char why[200];
-    long texted = name->textless ? find_asset(set, name->texted_asset) : -1;
+    long texted = name->textless ? find_texted(set, name->texted_asset) : -1;
 
     if (texted < 0 || frame_props_same(&set->assets[texted]->props, props, why, sizeof why))
         return true;
@@ -322,7 +359,7 @@ static void judge_textless(const struct seqset *set, const struct asset *a,
                            struct asset_report *out)
 {
     char why[200];
-    long t = find_asset(set, a->texted);
+    long t = find_texted(set, a->texted);
 
     if (t < 0) {
         verdict_fail(&out->issue, RULE_S4,

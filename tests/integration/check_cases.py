@@ -216,6 +216,11 @@ def sequence_cases():
     asset_issue("S4 textless ok", root, None)
     gen("dpx", os.path.join(root, frame(TXT_SEQ, 1007)))
     asset_issue("S4 textless outside", root, "S4")
+    root = fresh_delivery("textless-later")
+    later = TXT_SEQ.replace("_20261124_", "_20261201_")
+    for n in (1002, 1003):
+        gen("dpx", os.path.join(root, frame(later, n)))
+    asset_issue("S4 textless delivered later", root, None)
     root = fresh_delivery("textless-props")
     gen("dpx", os.path.join(root, frame(TXT_SEQ, 1001)), "--transfer", "1")
     expect("S4 textless props", root, frame(TXT_SEQ, 1001), "S4")
