@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 enum statement {
     ST_PUT_FILE,
@@ -25,16 +25,16 @@ enum statement {
 static const char *const statements[ST_COUNT] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
-        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [ST_GET_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
-                    " state, rule, message, asset, frame FROM files WHERE path = ?1",
+                    " state, rule, message, asset, frame, ctime_ns FROM files WHERE path = ?1",
     [ST_DELETE_FILE] = "DELETE FROM files WHERE path = ?1",
     [ST_EACH_FILE_IN_DIR] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5,"
-                            " sha1, c4, state, rule, message, asset, frame FROM files"
+                            " sha1, c4, state, rule, message, asset, frame, ctime_ns FROM files"
                             " WHERE dir = ?1 AND state = ?2 ORDER BY path",
     [ST_EACH_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
-                     " state, rule, message, asset, frame FROM files WHERE state = ?2"
+                     " state, rule, message, asset, frame, ctime_ns FROM files WHERE state = ?2"
                      " ORDER BY path",
     [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
                           " ORDER BY dir",
@@ -65,6 +65,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  padding INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE generations (sequence INTEGER PRIMARY KEY, file TEXT NOT NULL,"
     "  c4 TEXT NOT NULL, created INTEGER NOT NULL);",
+    /* 2: the change time, so a rewrite that restores size and mtime is seen */
+    "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
 };
 
 struct catalog {
@@ -103,28 +105,33 @@ static int user_version(struct catalog *cat)
     return version;
 }
 
+/* Under one write lock, so two processes opening a new catalog at once do
+ * not both create it: the second sees the version the first reached. */
 static bool migrate(struct catalog *cat)
 {
     char set_version[64];
-    int version = user_version(cat);
 
-    if (version < 0)
-        return failed(cat, "reading the schema version");
-    if (version > SCHEMA_VERSION) {
+    if (!exec(cat, "BEGIN IMMEDIATE"))
+        return false;
+    int version = user_version(cat);
+    bool ok = version >= 0 || failed(cat, "reading the schema version");
+    if (ok && version > SCHEMA_VERSION) {
         snprintf(cat->error, sizeof cat->error,
                  "catalog: schema version %d is newer than this namfs understands (%d)", version,
                  SCHEMA_VERSION);
-        return false;
+        ok = false;
     }
-    for (; version < SCHEMA_VERSION; version++) {
+    for (; ok && version < SCHEMA_VERSION; version++) {
         snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", version + 1);
-        if (!exec(cat, "BEGIN IMMEDIATE") || !exec(cat, migrations[version]) ||
-            !exec(cat, set_version) || !exec(cat, "COMMIT")) {
-            exec(cat, "ROLLBACK");
-            return false;
-        }
+        ok = exec(cat, migrations[version]) && exec(cat, set_version);
     }
-    return true;
+    if (ok)
+        return exec(cat, "COMMIT");
+    char keep[sizeof cat->error];
+    memcpy(keep, cat->error, sizeof keep);
+    exec(cat, "ROLLBACK");
+    memcpy(cat->error, keep, sizeof keep);
+    return false;
 }
 
 struct catalog *catalog_open(const char *path, char *err, size_t err_len)
@@ -220,6 +227,7 @@ bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
     bind_text(st, 14, f->verdict.message);
     bind_text(st, 15, f->asset);
     sqlite3_bind_int64(st, 16, f->frame);
+    sqlite3_bind_int64(st, 17, f->ctime_ns);
     return run(cat, st, "storing a file");
 }
 
@@ -251,6 +259,7 @@ static void read_file_row(sqlite3_stmt *st, struct catalog_file *f)
     column_text(st, 12, f->verdict.message, sizeof f->verdict.message);
     column_text(st, 13, f->asset, sizeof f->asset);
     f->frame = sqlite3_column_int64(st, 14);
+    f->ctime_ns = sqlite3_column_int64(st, 15);
 }
 
 bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file *out)

@@ -168,7 +168,7 @@ void hasher_final(struct hasher *h, struct digests *out)
     hasher_reset(h);
 }
 
-int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from)
+int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from, atomic_uint_fast64_t *progress)
 {
     uint8_t *buf = malloc(READ_CHUNK);
     int64_t total = 0;
@@ -188,5 +188,7 @@ int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from)
         }
         hasher_update(h, buf, (size_t)n);
         total += n;
+        if (progress)
+            atomic_fetch_add(progress, (uint64_t)n);
     }
 }

@@ -1,5 +1,7 @@
 #include "namfs/hash_cursor.h"
 
+#include <sys/stat.h>
+
 void hash_cursor_init(struct hash_cursor *c, struct hasher *h)
 {
     c->hasher = h;
@@ -31,11 +33,16 @@ void hash_cursor_truncate(struct hash_cursor *c, uint64_t size)
 
 int64_t hash_cursor_finish(struct hash_cursor *c, int fd, struct digests *out)
 {
+    struct stat st;
+
+    /* a shrink nobody reported still invalidates the hashed prefix */
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size < c->hashed_to)
+        c->rewritten = true;
     if (c->rewritten) {
         hasher_reset(c->hasher);
         c->hashed_to = 0;
     }
-    int64_t read = hasher_read_fd(c->hasher, fd, c->hashed_to);
+    int64_t read = hasher_read_fd(c->hasher, fd, c->hashed_to, NULL);
     if (read >= 0)
         hasher_final(c->hasher, out);
     hash_cursor_init(c, c->hasher);

@@ -18,29 +18,52 @@ struct pool {
     struct hash_progress *progress;
 };
 
+static int64_t ns(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static bool same_file_state(const struct stat *a, const struct stat *b)
+{
+    return a->st_size == b->st_size && ns(a->st_mtim) == ns(b->st_mtim) &&
+           ns(a->st_ctim) == ns(b->st_ctim);
+}
+
+/* A digest is only good if the file did not change while it was read:
+ * try a few times, then report it as changing. */
 static void hash_one(struct pool *p, struct hasher *h, struct hash_job *job)
 {
-    struct stat st;
+    struct stat before, after;
     int fd = openat(p->root_fd, job->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        job->error = errno;
-        if (fd >= 0)
-            close(fd);
+    job->error = fd < 0 ? errno : 0;
+    for (int attempt = 0; !job->error && attempt < 3; attempt++) {
+        if (fstat(fd, &before) != 0) {
+            job->error = errno;
+            break;
+        }
+        job->hashed_at = time(NULL);
+        hasher_reset(h);
+        int64_t n = hasher_read_fd(h, fd, 0, &p->progress->bytes_done);
+        if (n < 0 || fstat(fd, &after) != 0) {
+            job->error = errno;
+            break;
+        }
+        if (!same_file_state(&before, &after) || n != before.st_size)
+            continue;
+        hasher_final(h, &job->digests);
+        job->size = (uint64_t)n;
+        job->mtime_ns = ns(after.st_mtim);
+        job->ctime_ns = ns(after.st_ctim);
+        close(fd);
         return;
     }
-    job->size = (uint64_t)st.st_size;
-    job->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    job->hashed_at = time(NULL);
-    hasher_reset(h);
-    int64_t n = hasher_read_fd(h, fd, 0);
-    job->error = n < 0 ? errno : 0;
-    if (n >= 0) {
-        hasher_final(h, &job->digests);
-        job->size = (uint64_t)n; /* what was hashed, should the file have changed */
-        atomic_fetch_add(&p->progress->bytes_done, (uint64_t)n);
+    if (!job->error) {
+        job->changed = true;
+        job->error = EAGAIN;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
 }
 
 static void *worker(void *arg)
@@ -49,7 +72,8 @@ static void *worker(void *arg)
     struct hasher *h = hasher_new(p->algos);
 
     for (size_t i; h && (i = atomic_fetch_add(&p->next, 1)) < p->count;) {
-        hash_one(p, h, &p->jobs[i]);
+        if (!p->jobs[i].skip)
+            hash_one(p, h, &p->jobs[i]);
         atomic_fetch_add(&p->progress->files_done, 1);
     }
     for (size_t i; !h && (i = atomic_fetch_add(&p->next, 1)) < p->count;)

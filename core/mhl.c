@@ -3,6 +3,8 @@
  * escaping and encoding are the library's business, not string pasting. */
 #include "namfs/manifest.h"
 
+#include "namfs/text.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,7 +126,10 @@ bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, si
     memset(out, 0, sizeof *out);
     snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, file);
     int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    xmlTextReaderPtr r = fd >= 0 ? xmlReaderForFd(fd, path, NULL, XML_PARSE_NONET) : NULL;
+    xmlTextReaderPtr r =
+        fd >= 0 ? xmlReaderForFd(fd, path, NULL,
+                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+                : NULL;
     bool ok = r && read_items(r, out);
     xmlFreeTextReader(r);
     if (fd >= 0)
@@ -353,7 +359,8 @@ static bool chain_read(int root_fd, struct chain *c)
     memset(c, 0, sizeof *c);
     if (fd < 0)
         return errno == ENOENT;
-    xmlTextReaderPtr r = xmlReaderForFd(fd, MHL_CHAIN, NULL, XML_PARSE_NONET);
+    xmlTextReaderPtr r = xmlReaderForFd(fd, MHL_CHAIN, NULL,
+                                        XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     while (ok && r && (rc = xmlTextReaderRead(r)) == 1) {
         const char *name = (const char *)xmlTextReaderConstLocalName(r);
         int type = xmlTextReaderNodeType(r);
@@ -397,7 +404,7 @@ static bool chain_write(int root_fd, const struct chain *c, char *err, size_t er
     end(&x);
     bool ok = writer_finish(&x) &&
               manifest_write_atomic(root_fd, MHL_FOLDER "/" MHL_CHAIN, xmlBufferContent(x.buf),
-                                    (size_t)xmlBufferLength(x.buf), err, err_len);
+                                    (size_t)xmlBufferLength(x.buf), true, err, err_len);
     if (!x.ok)
         snprintf(err, err_len, "%s: cannot render the chain", MHL_CHAIN);
     writer_free(&x);
@@ -417,15 +424,36 @@ static bool load_previous(int root_fd, struct mhl_list *previous, int *sequence,
     return mhl_read(root_fd, newest, previous, err, err_len);
 }
 
-static void generation_name(int sequence, const char *root_name, int64_t now, char *out, size_t len)
+/* The folder name as it may appear in a file name and in XML. */
+static void plain_name(const char *name, char *out, size_t len)
 {
-    time_t t = (time_t)now;
+    size_t o = 0;
+
+    for (const unsigned char *s = (const unsigned char *)name; *s && o + 5 < len;) {
+        size_t n = text_utf8_length(s);
+        if (n == 0 || *s < 0x20 || *s == 0x7f || *s == '/') {
+            out[o++] = '_';
+            s++;
+            continue;
+        }
+        memcpy(out + o, s, n);
+        o += n;
+        s += n;
+    }
+    out[o] = '\0';
+}
+
+static void generation_name(int sequence, const char *root_name, int64_t started, char *out,
+                            size_t len)
+{
+    time_t t = (time_t)started;
     struct tm tm;
-    char stamp[32];
+    char stamp[32], name[256];
 
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d_%H%M%S", &tm);
-    snprintf(out, len, "%04d_%s_%sZ.mhl", sequence, root_name, stamp);
+    plain_name(root_name, name, sizeof name);
+    snprintf(out, len, "%04d_%s_%sZ.mhl", sequence, name, stamp);
 }
 
 static void c4_of(const void *bytes, size_t len, char out[HASH_TEXT_MAX])
@@ -442,49 +470,68 @@ static void c4_of(const void *bytes, size_t len, char out[HASH_TEXT_MAX])
     hasher_free(h);
 }
 
+/* The chain is read before anything is written, so a damaged chain stops
+ * the run without leaving an unchained generation behind. The generation
+ * is created, never replaced. */
 static bool store_generation(int root_fd, const struct generation *g,
                              struct catalog_generation *out, char *err, size_t err_len)
 {
     char path[600];
     struct chain chain;
 
-    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, out->file);
-    if (faccessat(root_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-        snprintf(err, err_len, "%s exists already: generations are never rewritten", path);
+    if (!chain_read(root_fd, &chain)) {
+        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
+        free(chain.entries);
         return false;
     }
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, out->file);
     const xmlChar *bytes = xmlBufferContent(g->x.buf);
     size_t len = (size_t)xmlBufferLength(g->x.buf);
-    if (!manifest_write_atomic(root_fd, path, bytes, len, err, err_len))
-        return false;
     c4_of(bytes, len, out->c4);
-    bool ok = chain_read(root_fd, &chain);
-    if (!ok)
-        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
-    ok = ok && chain_add(&chain, out->sequence, out->file, out->c4) &&
-         chain_write(root_fd, &chain, err, err_len);
+    bool ok = manifest_write_atomic(root_fd, path, bytes, len, false, err, err_len) &&
+              chain_add(&chain, out->sequence, out->file, out->c4) &&
+              chain_write(root_fd, &chain, err, err_len);
     free(chain.entries);
     return ok;
 }
 
+/* Generations are numbered by what ascmhl/ holds; one writer at a time. */
+static int lock_history(int root_fd, char *err, size_t err_len)
+{
+    if (mkdirat(root_fd, MHL_FOLDER, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+        return -1;
+    }
+    int fd = openat(root_fd, MHL_FOLDER, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          struct catalog_generation *out, char *err, size_t err_len)
+                          int64_t started, struct catalog_generation *out, char *err,
+                          size_t err_len)
 {
     struct mhl_list previous;
     struct generation g = {.previous = &previous, .algos = algos};
     int last = 0;
 
     memset(out, 0, sizeof *out);
-    if (mkdirat(root_fd, MHL_FOLDER, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+    int lock = lock_history(root_fd, err, err_len);
+    if (lock < 0)
+        return false;
+    if (!load_previous(root_fd, &previous, &last, err, err_len)) {
+        close(lock);
         return false;
     }
-    if (!load_previous(root_fd, &previous, &last, err, err_len))
-        return false;
-    out->created = time(NULL);
+    out->created = started;
     out->sequence = last + 1;
-    generation_name(out->sequence, root_name, out->created, out->file, sizeof out->file);
-    bool ok = render_generation(cat, &g, out->created);
+    generation_name(out->sequence, root_name, started, out->file, sizeof out->file);
+    bool ok = render_generation(cat, &g, started);
     if (!ok)
         snprintf(err, err_len, "%s", g.err[0] ? g.err : "cannot render the MHL");
     ok = ok && store_generation(root_fd, &g, out, err, err_len);
@@ -492,6 +539,7 @@ bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_nam
         snprintf(err, err_len, "%s", catalog_error(cat));
         ok = false;
     }
+    close(lock); /* releases the flock */
     writer_free(&g.x);
     mhl_list_free(&previous);
     return ok;

@@ -282,7 +282,8 @@ bool naming_parse(const char *relpath, const struct profile *p, struct frame_nam
     verdict_pass(v);
     out->kind = NAME_OTHER;
     out->named_format = ext ? format_of_extension(ext + 1) : FRAME_UNKNOWN;
-    if (strcmp(name, "checksum.txt") == 0 || strncmp(relpath, "ascmhl/", 7) == 0) {
+    if (strcmp(name, "checksum.txt") == 0 || strncmp(relpath, "ascmhl/", 7) == 0 ||
+        strncmp(name, ".namfs-tmp.", 11) == 0) {
         out->kind = NAME_MANIFEST;
         return true;
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,12 +56,14 @@ static bool parse_line(struct expectations *e, const char *source, const char *d
     for (char *f = strtok_r(line, "\t", &save); f && n < 4; f = strtok_r(NULL, "\t", &save))
         fields[n++] = f;
     struct checksum_entry c = {.source = source};
-    if (n != 4 || !label_algo(fields[2], &c.algo)) {
+    char *end = NULL;
+    if (n == 4)
+        c.size = strtoull(fields[1], &end, 10);
+    if (n != 4 || !label_algo(fields[2], &c.algo) || end == fields[1] || *end) {
         snprintf(err, err_len, "%s:%d: expected <name>\\t<size>\\t<xxh128|xxh64be|md5>\\t<hex>",
                  source, lineno);
         return false;
     }
-    c.size = strtoull(fields[1], NULL, 10);
     snprintf(c.digest, sizeof c.digest, "%s", fields[3]);
     size_t len = strlen(dir) + strlen(fields[0]) + 2;
     c.path = malloc(len);
@@ -100,7 +103,7 @@ static bool load_checksum(struct expectations *e, int root_fd, const char *path,
     const char *source = e->sources[e->source_count++];
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
     for (int lineno = 1; ok && fgets(line, sizeof line, f); lineno++) {
-        line[strcspn(line, "\n")] = '\0';
+        line[strcspn(line, "\r\n")] = '\0'; /* CRLF from an editor too */
         if (line[0])
             ok = parse_line(e, source, dir, line, err, err_len, lineno);
     }
@@ -192,19 +195,20 @@ static void issue(struct comparer *c, enum verify_problem problem, const char *p
     c->issues++;
 }
 
-static void compare_size_and_digest(struct comparer *c, const struct hash_job *f,
-                                    const char *source, uint64_t size, enum hash_algo algo,
-                                    const char *digest)
+static void compare_size(struct comparer *c, const struct hash_job *f, const char *source,
+                         uint64_t size)
 {
     char want[32], got[32];
 
-    if (size != f->size) {
-        snprintf(want, sizeof want, "%llu bytes", (unsigned long long)size);
-        snprintf(got, sizeof got, "%llu bytes", (unsigned long long)f->size);
-        issue(c, VERIFY_SIZE, f->path, source, want, got);
-    } else if (strcmp(digest, f->digests.text[algo]) != 0) {
-        issue(c, VERIFY_HASH, f->path, source, digest, f->digests.text[algo]);
-    }
+    snprintf(want, sizeof want, "%llu bytes", (unsigned long long)size);
+    snprintf(got, sizeof got, "%llu bytes", (unsigned long long)f->size);
+    issue(c, VERIFY_SIZE, f->path, source, want, got);
+}
+
+/* Hand-edited manifests may carry uppercase hex; digests are numbers. */
+static bool same_digest(const char *want, const char *got)
+{
+    return strcasecmp(want, got) == 0;
 }
 
 static void against_mhl(struct comparer *c, const struct hash_job *f)
@@ -217,11 +221,16 @@ static void against_mhl(struct comparer *c, const struct hash_job *f)
         issue(c, VERIFY_EXTRA, f->path, c->e->generation, "not listed", "present");
         return;
     }
+    if (item->size != f->size) {
+        compare_size(c, f, c->e->generation, item->size);
+        return;
+    }
     for (int a = 0; a < HASH_ALGO_COUNT; a++)
-        if (item->digests.present & HASH_BIT(a)) {
-            compare_size_and_digest(c, f, c->e->generation, item->size, (enum hash_algo)a,
-                                    item->digests.text[a]);
-            return; /* one digest decides; the strongest comes first in the enum */
+        if ((item->digests.present & HASH_BIT(a)) &&
+            !same_digest(item->digests.text[a], f->digests.text[a])) {
+            issue(c, VERIFY_HASH, f->path, c->e->generation, item->digests.text[a],
+                  f->digests.text[a]);
+            return; /* one line per file, whichever digests disagree */
         }
 }
 
@@ -246,9 +255,11 @@ static void against_checksums(struct comparer *c, const struct hash_job *f)
         c->e->count ? bsearch(&key, c->e->entries, c->e->count, sizeof key, compare_entries) : NULL;
     const char *source = checksum_in_folder(c->e, f->path);
 
-    if (entry)
-        compare_size_and_digest(c, f, entry->source, entry->size, entry->algo, entry->digest);
-    else if (source && !is_checksum_file(f->path))
+    if (entry && entry->size != f->size)
+        compare_size(c, f, entry->source, entry->size);
+    else if (entry && !same_digest(entry->digest, f->digests.text[entry->algo]))
+        issue(c, VERIFY_HASH, f->path, entry->source, entry->digest, f->digests.text[entry->algo]);
+    else if (!entry && source && !is_checksum_file(f->path))
         issue(c, VERIFY_EXTRA, f->path, source, "not listed", "present");
 }
 
@@ -268,6 +279,8 @@ size_t verify_compare(const struct expectations *e, const struct hash_job *files
     struct comparer c = {e, report, ctx, 0};
 
     for (size_t i = 0; i < count; i++) {
+        if (files[i].error)
+            continue; /* the caller reports it; it is there, so not missing */
         against_mhl(&c, &files[i]);
         against_checksums(&c, &files[i]);
     }

@@ -5,8 +5,10 @@
 #include "manifest.h"
 
 #include "check.h"
+#include "display.h"
 #include "json.h"
 #include "namfs/manifest.h"
+#include "namfs/text.h"
 #include "progress.h"
 #include "state.h"
 
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct options {
@@ -27,6 +30,7 @@ struct options {
 };
 
 struct outcome {
+    int64_t started;
     size_t hashed, reused, left_out;
     uint64_t bytes;
     double seconds;
@@ -83,82 +87,117 @@ static int parse_args(int argc, char **argv, struct options *o)
     return -1;
 }
 
-/* The catalog row can stand in for hashing when the file is unchanged. */
-static bool reusable(struct catalog *cat, const char *path, const struct stat *st, uint32_t algos,
-                     struct catalog_file *row)
+static int64_t ns(struct timespec t)
 {
-    return catalog_get_file(cat, path, row) && row->state == FILE_LANDED &&
-           row->size == (uint64_t)st->st_size &&
-           row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
-           (row->digests.present & algos) == algos;
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-struct plan {
-    struct hash_job *jobs;
-    size_t job_count;
-    uint64_t bytes;
-    struct catalog_file *rows; /* one per walked file; path "" = not catalogued */
-};
-
-static bool plan_hashing(const struct check_run *run, struct catalog *cat, int root_fd,
-                         uint32_t algos, bool rehash, struct plan *plan, struct outcome *out)
+/* The catalog's digests stand in for hashing when size, modification and
+ * change time all match (a rewrite that restores mtime moves ctime). */
+static bool reuse(struct catalog *cat, struct catalog_file *row, const struct stat *st,
+                  uint32_t algos, struct hash_job *job)
 {
-    struct stat st;
-
-    plan->jobs = calloc(run->files.count + 1, sizeof *plan->jobs);
-    plan->rows = calloc(run->files.count + 1, sizeof *plan->rows);
-    if (!plan->jobs || !plan->rows)
+    if (!catalog_get_file(cat, job->path, row) || row->state != FILE_LANDED ||
+        row->size != (uint64_t)st->st_size || row->mtime_ns != ns(st->st_mtim) ||
+        row->ctime_ns != ns(st->st_ctim) || (row->digests.present & algos) != algos)
         return false;
-    for (size_t i = 0; i < run->files.count; i++) {
-        const char *path = run->files.entries[i].relpath;
-        struct catalog_file *row = &plan->rows[i];
-        if (run->results[i].outcome != JUDGED_PASS)
-            continue;
-        if (fstatat(root_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            fprintf(stderr, "namctl manifest: %s: %s\n", path, strerror(errno));
-            return false;
-        }
-        if (!rehash && reusable(cat, path, &st, algos, row)) {
-            out->reused++;
-            continue;
-        }
-        memset(row, 0, sizeof *row);
-        plan->jobs[plan->job_count++].path = path;
-        plan->bytes += (uint64_t)st.st_size;
-    }
+    job->skip = true;
+    job->size = row->size;
+    job->mtime_ns = row->mtime_ns;
+    job->ctime_ns = row->ctime_ns;
+    job->hashed_at = row->hashed_at;
+    job->digests = row->digests;
     return true;
 }
 
-static void fill_row(struct catalog_file *row, const char *path, const struct file_result *r)
+/* A name XML and checksum.txt lines can carry; others cannot be listed. */
+static void refuse_unlistable_names(struct check_run *run)
 {
-    snprintf(row->path, sizeof row->path, "%s", path);
+    for (size_t i = 0; i < run->files.count; i++) {
+        struct file_result *r = &run->results[i];
+        if (r->outcome == JUDGED_PASS && !text_is_plain(run->files.entries[i].relpath)) {
+            r->outcome = JUDGED_FAIL;
+            verdict_fail(&r->verdict, RULE_M2,
+                         "expected a UTF-8 name without control characters, which an MHL and "
+                         "checksum.txt can hold, found another");
+        }
+    }
+}
+
+/* One job per file that passed; those unchanged since the catalog's record
+ * are marked skip. jobs[i] belongs to files.entries[i]. */
+static bool plan_hashing(const struct check_run *run, struct catalog *cat, int root_fd,
+                         uint32_t algos, bool rehash, struct hash_job *jobs, struct outcome *o)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    struct stat st;
+    bool ok = row != NULL;
+
+    for (size_t i = 0; ok && i < run->files.count; i++) {
+        struct hash_job *job = &jobs[i];
+        job->path = run->files.entries[i].relpath;
+        job->skip = run->results[i].outcome != JUDGED_PASS;
+        if (job->skip)
+            continue;
+        if (fstatat(root_fd, job->path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            fprintf(stderr, "namctl manifest: %s: %s\n", job->path, strerror(errno));
+            ok = false;
+        } else if (!rehash && reuse(cat, row, &st, algos, job)) {
+            o->reused++;
+        } else {
+            o->hashed++;
+            o->bytes += (uint64_t)st.st_size;
+        }
+    }
+    free(row);
+    return ok;
+}
+
+static bool hash_failures(const struct check_run *run, const struct hash_job *jobs)
+{
+    bool any = false;
+
+    for (size_t i = 0; i < run->files.count; i++)
+        if (!jobs[i].skip && jobs[i].error) {
+            fprintf(stderr, "namctl manifest: %s: %s\n", jobs[i].path,
+                    jobs[i].changed ? "changed while it was being hashed"
+                                    : strerror(jobs[i].error));
+            any = true;
+        }
+    return any;
+}
+
+static void fill_row(struct catalog_file *row, const struct file_result *r,
+                     const struct hash_job *job)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->path, sizeof row->path, "%s", job->path);
     row->verdict = r->verdict;
     row->frame = r->frame;
     row->state = r->outcome == JUDGED_PASS ? FILE_LANDED : FILE_REJECTED;
+    if (r->outcome != JUDGED_PASS)
+        return;
+    row->size = job->size;
+    row->mtime_ns = job->mtime_ns;
+    row->ctime_ns = job->ctime_ns;
+    row->hashed_at = job->hashed_at;
+    row->digests = job->digests;
 }
 
-/* Rows for every file judged (landed or rejected) and every asset. */
-static bool record(struct catalog *cat, const struct check_run *run, struct plan *plan)
+/* Rows for every file judged (landed or rejected) and every asset, in one
+ * transaction: all or nothing. */
+static bool record(struct catalog *cat, const struct check_run *run, const struct hash_job *jobs)
 {
-    size_t job = 0;
-    bool ok = catalog_begin(cat);
+    struct catalog_file *row = malloc(sizeof *row);
+    bool ok = row && catalog_begin(cat);
 
     for (size_t i = 0; ok && i < run->files.count; i++) {
         const struct file_result *r = &run->results[i];
-        const char *path = run->files.entries[i].relpath;
-        struct catalog_file *row = &plan->rows[i];
         if (r->outcome == JUDGED_SKIP) {
-            ok = catalog_delete_file(cat, path);
+            ok = catalog_delete_file(cat, jobs[i].path);
             continue;
         }
-        if (r->outcome == JUDGED_PASS && !row->path[0]) {
-            const struct hash_job *j = &plan->jobs[job++];
-            row->size = j->size;
-            row->mtime_ns = j->mtime_ns;
-            row->hashed_at = j->hashed_at;
-            row->digests = j->digests;
-        }
-        fill_row(row, path, r);
+        fill_row(row, r, &jobs[i]);
         ok = catalog_put_file(cat, row);
     }
     for (size_t i = 0; ok && i < run->asset_count; i++) {
@@ -167,7 +206,11 @@ static bool record(struct catalog *cat, const struct check_run *run, struct plan
         frame_props_describe(&a->props, properties, sizeof properties);
         ok = catalog_put_asset(cat, a->asset, properties, a->padding);
     }
-    return ok && catalog_commit(cat);
+    ok = ok && catalog_commit(cat);
+    if (!ok && row)
+        catalog_rollback(cat);
+    free(row);
+    return ok;
 }
 
 struct stale {
@@ -211,24 +254,57 @@ static bool forget_vanished(struct catalog *cat, const struct check_run *run)
     return ok;
 }
 
-static bool hash_failures(const struct plan *plan)
+static bool is_checksum(const char *path)
 {
-    bool any = false;
-    for (size_t i = 0; i < plan->job_count; i++)
-        if (plan->jobs[i].error) {
-            fprintf(stderr, "namctl manifest: %s: %s\n", plan->jobs[i].path,
-                    strerror(plan->jobs[i].error));
-            any = true;
-        }
-    return any;
+    const char *slash = strrchr(path, '/');
+    return strcmp(slash ? slash + 1 : path, CHECKSUM_NAME) == 0;
+}
+
+/* checksum.txt in every folder with frames, and rewritten wherever one
+ * exists already: a folder whose frames were all removed or refused must
+ * not keep listing them (M3). */
+static bool write_checksums(struct catalog *cat, int root_fd, const struct check_run *run,
+                            const struct profile *p, char *err, size_t err_len)
+{
+    uint32_t algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
+    char dir[CATALOG_PATH_MAX];
+    bool ok = checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, err_len);
+
+    for (size_t i = 0; ok && i < run->files.count; i++) {
+        const char *path = run->files.entries[i].relpath;
+        if (!is_checksum(path) || run->files.entries[i].is_symlink)
+            continue;
+        const char *slash = strrchr(path, '/');
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
+        ok = checksum_write_dir(cat, root_fd, dir, p->checksum_hash, algos, err, err_len);
+    }
+    return ok;
+}
+
+static bool write_manifests(struct catalog *cat, int root_fd, const struct check_run *run,
+                            const char *root_name, struct outcome *o)
+{
+    char err[4400];
+    const struct profile *p = run->profile;
+
+    if (!write_checksums(cat, root_fd, run, p, err, sizeof err) ||
+        !mhl_write_generation(cat, root_fd, root_name, p->mhl_hashes, o->started, &o->generation,
+                              err, sizeof err)) {
+        fprintf(stderr, "namctl manifest: %s\n", err);
+        return false;
+    }
+    return true;
 }
 
 static void report_text(const struct check_run *run, const struct outcome *o)
 {
+    char name[4096], message[VERDICT_MESSAGE_MAX];
+
     for (size_t i = 0; i < run->files.count; i++)
         if (run->results[i].outcome == JUDGED_FAIL)
             printf("left out  %-4s %s  %s\n", rule_name(run->results[i].verdict.rule),
-                   run->files.entries[i].relpath, run->results[i].verdict.message);
+                   display(run->files.entries[i].relpath, name, sizeof name),
+                   display(run->results[i].verdict.message, message, sizeof message));
     printf("hashed %zu files (%.1f MB) in %.2f s, %.0f MB/s; %zu unchanged since the last run; "
            "%zu left out\n",
            o->hashed, (double)o->bytes / 1e6, o->seconds,
@@ -264,49 +340,56 @@ static void report_json(const struct check_run *run, const struct outcome *o)
     printf("%s]\n}\n", first ? "" : "\n  ");
 }
 
-static bool write_manifests(struct catalog *cat, int root_fd, const struct profile *p,
-                            const char *root_name, struct outcome *o)
-{
-    char err[4400];
-    uint32_t algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
-
-    if (!checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, sizeof err) ||
-        !mhl_write_generation(cat, root_fd, root_name, p->mhl_hashes, &o->generation, err,
-                              sizeof err)) {
-        fprintf(stderr, "namctl manifest: %s\n", err);
-        return false;
-    }
-    return true;
-}
-
 static int run_manifest(struct check_run *run, const struct options *opt, struct catalog *cat,
                         int root_fd, const char *root_name, struct outcome *o)
 {
-    struct plan plan = {0};
-    struct progress progress;
     uint32_t algos = run->profile->mhl_hashes | HASH_BIT(run->profile->checksum_hash);
+    struct hash_job *jobs = calloc(run->files.count + 1, sizeof *jobs);
+    struct progress progress;
     int status = 2;
 
-    if (plan_hashing(run, cat, root_fd, algos, opt->rehash, &plan, o)) {
-        progress_start(&progress, plan.job_count, plan.bytes);
+    if (run->io_errors) {
+        fprintf(stderr, "namctl manifest: %zu file(s) could not be read; no manifests written\n",
+                run->io_errors);
+        free(jobs);
+        return 2;
+    }
+    refuse_unlistable_names(run);
+    if (jobs && plan_hashing(run, cat, root_fd, algos, opt->rehash, jobs, o)) {
+        progress_start(&progress, run->files.count, o->bytes);
         double start = progress_now();
-        bool hashed =
-            progress_hash(root_fd, plan.jobs, plan.job_count, algos, opt->jobs, &progress) &&
-            !hash_failures(&plan);
+        bool hashed = progress_hash(root_fd, jobs, run->files.count, algos, opt->jobs, &progress) &&
+                      !hash_failures(run, jobs);
         o->seconds = progress_now() - start;
-        o->hashed = plan.job_count;
-        o->bytes = plan.bytes;
         for (size_t i = 0; i < run->files.count; i++)
             o->left_out += run->results[i].outcome == JUDGED_FAIL;
-        if (hashed && forget_vanished(cat, run) && record(cat, run, &plan) &&
-            write_manifests(cat, root_fd, run->profile, root_name, o))
+        if (hashed && forget_vanished(cat, run) && record(cat, run, jobs) &&
+            write_manifests(cat, root_fd, run, root_name, o))
             status = o->left_out ? 1 : 0;
         else if (hashed && catalog_error(cat)[0])
             fprintf(stderr, "namctl manifest: %s\n", catalog_error(cat));
     }
-    free(plan.jobs);
-    free(plan.rows);
+    free(jobs);
     return status;
+}
+
+/* The catalog must never land in the delivery it describes. */
+static bool state_outside(const char *root, const char *catalog)
+{
+    char real_root[PATH_MAX], real_dir[PATH_MAX], dir[PATH_MAX];
+    const char *slash = strrchr(catalog, '/');
+
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - catalog) : 1, slash ? catalog : ".");
+    if (!realpath(root, real_root) || !realpath(dir, real_dir))
+        return false;
+    size_t n = strlen(real_root);
+    bool inside = strncmp(real_dir, real_root, n) == 0 && (real_dir[n] == '/' || !real_dir[n]);
+    if (inside)
+        fprintf(stderr,
+                "namctl manifest: the state folder %s is inside the delivery %s: expected "
+                "it outside, where it cannot land in a manifest\n",
+                real_dir, real_root);
+    return !inside;
 }
 
 int cmd_manifest(int argc, char **argv)
@@ -314,7 +397,7 @@ int cmd_manifest(int argc, char **argv)
     struct options opt = {0};
     struct profile profile;
     struct check_run run = {0};
-    struct outcome o = {0};
+    struct outcome o = {.started = time(NULL)};
     char root_name[256], err[PATH_MAX + 200];
 
     int parsed = parse_args(argc, argv, &opt);
@@ -327,6 +410,8 @@ int cmd_manifest(int argc, char **argv)
         fprintf(stderr, "namctl manifest: %s\n", err);
         return 2;
     }
+    if (!state_outside(opt.root, o.catalog))
+        return 2;
     run.root = opt.root;
     run.profile = &profile;
     struct catalog *cat = catalog_open(o.catalog, err, sizeof err);

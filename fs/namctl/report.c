@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include "display.h"
 #include "json.h"
 
 #include "namfs/exr.h"
@@ -31,16 +32,6 @@ static void count_outcomes(const struct check_run *run, size_t counts[4])
         counts[run->results[i].outcome]++;
 }
 
-/* File names can hold any byte; a terminal must not receive control ones. */
-static const char *printable(const char *in, char *out, size_t len)
-{
-    size_t i = 0;
-    for (; in[i] && i + 1 < len; i++)
-        out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
-    out[i] = '\0';
-    return out;
-}
-
 static int path_width(const struct check_run *run)
 {
     size_t w = 4;
@@ -67,8 +58,8 @@ static void table_files(FILE *out, const struct check_run *run)
         header = true;
         fprintf(out, "%-7s %-4s %-*s  %s\n", judge_outcome_name(r->outcome),
                 rule_name(r->verdict.rule), w,
-                printable(run->files.entries[i].relpath, path, sizeof path),
-                printable(r->verdict.message, message, sizeof message));
+                display(run->files.entries[i].relpath, path, sizeof path),
+                display(r->verdict.message, message, sizeof message));
     }
     if (header)
         fputc('\n', out);
@@ -89,10 +80,10 @@ static void table_assets(FILE *out, const struct check_run *run)
                  a->padding, (unsigned long long)a->last);
         fprintf(out, "%-7s %-4s %-15s %7llu %5zu  %s%s\n", asset_ok(a) ? "ok" : "fail",
                 rule_name(a->issue.rule), range, (unsigned long long)a->count, a->gap_count,
-                printable(a->asset, name, sizeof name), a->textless ? " (textless)" : "");
+                display(a->asset, name, sizeof name), a->textless ? " (textless)" : "");
         fprintf(out, "%46s%s\n", "", props);
         if (!asset_ok(a))
-            fprintf(out, "%46s%s\n", "", printable(a->issue.message, message, sizeof message));
+            fprintf(out, "%46s%s\n", "", display(a->issue.message, message, sizeof message));
     }
     fputc('\n', out);
 }

@@ -1,5 +1,6 @@
 #include "state.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -57,7 +58,14 @@ bool state_catalog_path(const char *root, const char *state_dir, char *out, size
     const char *base = strrchr(real, '/');
     base = base && base[1] ? base + 1 : "root";
     snprintf(root_name, name_len, "%s", base);
-    snprintf(out, len, "%s/%s-%016llx.sqlite", dir, base,
+    /* the catalog's own name keeps to plain characters; the hash tells
+     * folders of the same name apart */
+    char plain[64];
+    size_t n = 0;
+    for (; base[n] && n + 1 < sizeof plain; n++)
+        plain[n] = isalnum((unsigned char)base[n]) || strchr("._-", base[n]) ? base[n] : '_';
+    plain[n] = '\0';
+    snprintf(out, len, "%s/%s-%016llx.sqlite", dir, plain,
              (unsigned long long)XXH64(real, strlen(real), 0));
     return true;
 }

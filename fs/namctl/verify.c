@@ -3,6 +3,7 @@
  * size-changed or hash-changed file is reported by path. */
 #include "verify.h"
 
+#include "display.h"
 #include "json.h"
 #include "namfs/naming.h"
 #include "namfs/verify.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct report {
@@ -39,8 +41,10 @@ static void print_issue(void *ctx, const struct verify_issue *i)
     struct report *r = ctx;
 
     if (!r->json) {
-        printf("%-12s %s  (%s: expected %s, found %s)\n", verify_problem_name(i->problem), i->path,
-               i->source, i->expected, i->found);
+        char path[4096], source[4096];
+        printf("%-12s %s  (%s: expected %s, found %s)\n", verify_problem_name(i->problem),
+               display(i->path, path, sizeof path), display(i->source, source, sizeof source),
+               i->expected, i->found);
         return;
     }
     printf("%s\n    {\"problem\": \"%s\", \"path\": ", r->first ? "" : ",",
@@ -82,28 +86,55 @@ static int parse_args(int argc, char **argv, bool *json, int *jobs)
     return optind == argc - 1 ? -1 : 2;
 }
 
-/* Hashes the listable files into jobs (sorted, as the walk is). */
+/* Hashes the listable files into jobs (sorted, as the walk is). A file
+ * that cannot be read is reported and counted; the others still are. */
 static bool hash_listable(int root_fd, const struct walk_list *files, uint32_t algos, int workers,
-                          struct hash_job **jobs, size_t *count)
+                          struct hash_job **jobs, size_t *count, size_t *unreadable)
 {
     struct progress progress;
+    uint64_t bytes = 0;
+    struct stat st;
 
     *jobs = calloc(files->count + 1, sizeof **jobs);
-    *count = 0;
+    *count = *unreadable = 0;
     if (!*jobs)
         return false;
     for (size_t i = 0; i < files->count; i++)
-        if (listable(&files->entries[i]))
+        if (listable(&files->entries[i])) {
             (*jobs)[(*count)++].path = files->entries[i].relpath;
-    progress_start(&progress, *count, 0);
+            if (fstatat(root_fd, files->entries[i].relpath, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                bytes += (uint64_t)st.st_size;
+        }
+    progress_start(&progress, *count, bytes);
     if (!progress_hash(root_fd, *jobs, *count, algos, workers, &progress))
         return false;
     for (size_t i = 0; i < *count; i++)
         if ((*jobs)[i].error) {
-            fprintf(stderr, "namctl verify: %s: %s\n", (*jobs)[i].path, strerror((*jobs)[i].error));
-            return false;
+            char name[4096];
+            fprintf(stderr, "namctl verify: %s: %s\n", display((*jobs)[i].path, name, sizeof name),
+                    (*jobs)[i].changed ? "changed while it was being hashed"
+                                       : strerror((*jobs)[i].error));
+            (*unreadable)++;
         }
     return true;
+}
+
+/* Symbolic links are in no manifest: each one is an extra entry. */
+static size_t report_links(const struct walk_list *files, struct report *r)
+{
+    size_t links = 0;
+
+    for (size_t i = 0; i < files->count; i++)
+        if (files->entries[i].is_symlink) {
+            struct verify_issue issue = {.problem = VERIFY_EXTRA,
+                                         .path = files->entries[i].relpath,
+                                         .source = "the delivery",
+                                         .expected = "regular files",
+                                         .found = "a symbolic link"};
+            print_issue(r, &issue);
+            links++;
+        }
+    return links;
 }
 
 static int verify_folder(const char *root, int root_fd, bool json, int workers)
@@ -125,19 +156,24 @@ static int verify_folder(const char *root, int root_fd, bool json, int workers)
         paths[i] = files.entries[i].relpath;
     if (paths && !(e = verify_load(root_fd, paths, files.count, err, sizeof err)))
         fprintf(stderr, "namctl verify: %s\n", err);
-    if (e && hash_listable(root_fd, &files, verify_algos(e), workers, &jobs, &count)) {
+    size_t unreadable = 0;
+    if (e && hash_listable(root_fd, &files, verify_algos(e), workers, &jobs, &count, &unreadable)) {
         struct report r = {json, true};
         if (json)
             fputs("{\n  \"issues\": [", stdout);
-        size_t issues = verify_compare(e, jobs, count, print_issue, &r);
-        if (json)
-            printf("%s],\n  \"files\": %zu, \"generation\": \"%s\", \"ok\": %s\n}\n",
-                   r.first ? "" : "\n  ", count, verify_generation(e), issues ? "false" : "true");
-        else
-            printf("%s: %zu files checked against %s and every checksum.txt, %zu problem(s)\n",
-                   issues ? "MISMATCH" : "OK", count,
-                   verify_generation(e)[0] ? verify_generation(e) : "(no MHL)", issues);
-        status = issues ? 1 : 0;
+        size_t issues = verify_compare(e, jobs, count, print_issue, &r) + report_links(&files, &r);
+        if (json) {
+            printf("%s],\n  \"files\": %zu, \"unreadable\": %zu, \"generation\": ",
+                   r.first ? "" : "\n  ", count, unreadable);
+            json_string(stdout, verify_generation(e));
+            printf(", \"ok\": %s\n}\n", issues || unreadable ? "false" : "true");
+        } else {
+            printf("%s: %zu files checked against %s and every checksum.txt, %zu problem(s)%s\n",
+                   issues || unreadable ? "MISMATCH" : "OK", count,
+                   verify_generation(e)[0] ? verify_generation(e) : "(no MHL)", issues,
+                   unreadable ? ", some files unreadable" : "");
+        }
+        status = unreadable ? 2 : issues ? 1 : 0;
     }
     verify_free(e);
     free(jobs);

@@ -21,6 +21,7 @@ struct catalog_file {
     char path[CATALOG_PATH_MAX]; /* relative to the delivery root, '/'-separated */
     uint64_t size;
     int64_t mtime_ns;
+    int64_t ctime_ns;  /* change time: moves on any write, even one that restores mtime */
     int64_t hashed_at; /* unix seconds when the digests were taken */
     struct digests digests;
     enum file_state state;

@@ -4,6 +4,7 @@
 #ifndef NAMFS_HASH_H
 #define NAMFS_HASH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,9 +39,10 @@ void hasher_update(struct hasher *h, const void *buf, size_t len);
 void hasher_final(struct hasher *h, struct digests *out); /* the hasher is reset after */
 void hasher_free(struct hasher *h);
 
-/* Feeds the bytes of fd from offset `from` to its end, in large reads.
- * Returns the bytes read, or -1 with errno set. */
-int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from);
+/* Feeds the bytes of fd from offset `from` to its end, in large reads,
+ * adding each read's size to *progress when it is set. Returns the bytes
+ * read, or -1 with errno set. */
+int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from, atomic_uint_fast64_t *progress);
 
 /* C4 id text of a SHA-512 digest. */
 void hash_c4_text(const uint8_t sha512[64], char out[HASH_TEXT_MAX]);

@@ -10,10 +10,12 @@
 
 struct hash_job {
     const char *path; /* relative to the pool's root fd */
+    bool skip;        /* already known: the pool leaves it alone */
     /* filled by the pool: */
-    int error; /* errno, 0 on success */
+    int error;    /* errno, 0 on success */
+    bool changed; /* kept changing while it was hashed (error is EAGAIN) */
     uint64_t size;
-    int64_t mtime_ns;
+    int64_t mtime_ns, ctime_ns;
     int64_t hashed_at;
     struct digests digests;
 };

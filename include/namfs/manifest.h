@@ -14,6 +14,8 @@
 #define CHECKSUM_NAME "checksum.txt"
 #define MHL_FOLDER "ascmhl"
 #define MHL_CHAIN "ascmhl_chain.xml"
+/* Temp files of manifest_write_atomic start with this. */
+#define MANIFEST_TEMP_PREFIX ".namfs-tmp."
 
 /* "xxh128", "xxh64be" or "md5": the label checksum.txt writes. */
 const char *checksum_label(enum hash_algo algo);
@@ -25,16 +27,20 @@ const char *checksum_label(enum hash_algo algo);
 char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
                       size_t err_len);
 
-/* Writes checksum.txt in every folder holding a landed frame (only when
- * its content changes) and records each as a landed file in the catalog
- * with its digests in `algos`. */
+/* Writes dir's checksum.txt (only when its content changes) and records
+ * it as a landed file in the catalog with its digests in `algos`. */
+bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
+                        uint32_t algos, char *err, size_t err_len);
+
+/* checksum_write_dir for every folder holding a landed frame. */
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
                         char *err, size_t err_len);
 
 /* Writes bytes to path (relative to dir_fd) via a temp file, fsync and
- * rename, so readers see the old or the new file, never a part. */
-bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len, char *err,
-                           size_t err_len);
+ * rename, so readers see the old or the new file, never a part. Without
+ * replace, an existing path is an error (EEXIST) and stays as it was. */
+bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len,
+                           bool replace, char *err, size_t err_len);
 
 /* One file as a generation lists it. */
 struct mhl_item {
@@ -61,8 +67,10 @@ void mhl_list_free(struct mhl_list *list);
  * size, modification date and digests in `algos`, each marked original
  * (new), verified (same digest as the newest earlier generation) or
  * failed (changed); then the chain file, and records the generation.
- * Earlier generations are never touched. */
+ * `started` (unix seconds) names and dates it. Earlier generations are
+ * never touched; concurrent writers take turns (flock on ascmhl/). */
 bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          struct catalog_generation *out, char *err, size_t err_len);
+                          int64_t started, struct catalog_generation *out, char *err,
+                          size_t err_len);
 
 #endif

@@ -41,7 +41,7 @@ def profile(extra):
 
 
 def namctl(*args):
-    return subprocess.run([NAMCTL, *args], capture_output=True, text=True)
+    return subprocess.run([NAMCTL, *args], capture_output=True, text=True, errors="replace")
 
 
 def manifest(root, prof, *extra):
@@ -93,12 +93,12 @@ def schema_valid(root):
     ok = True
     for name in generations(root):
         run = subprocess.run(["xmllint", "--noout", "--schema", os.path.join(ASCMHL, "ASCMHL.xsd"),
-                              os.path.join(root, "ascmhl", name)], capture_output=True, text=True)
+                              os.path.join(root, "ascmhl", name)], capture_output=True, text=True, errors="replace")
         ok = ok and run.returncode == 0
     run = subprocess.run(["xmllint", "--noout", "--schema",
                           os.path.join(ASCMHL, "ASCMHLDirectory__combined.xsd"),
                           os.path.join(root, "ascmhl", "ascmhl_chain.xml")],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, errors="replace")
     return ok and run.returncode == 0
 
 
@@ -266,7 +266,112 @@ def left_out():
     check("0004" not in listed and rel not in entries, "M3: neither manifest lists it")
 
 
+def chain_consistent(root):
+    chain = ET.parse(os.path.join(root, "ascmhl", "ascmhl_chain.xml")).getroot()
+    listed = [(int(h.get("sequencenr")), h.find("d:path", NS).text) for h in chain]
+    files = generations(root)
+    return (sorted(p for _, p in listed) == files and
+            [n for n, _ in listed] == list(range(1, len(files) + 1)) and
+            all(h.find("d:c4", NS).text == c4(os.path.join(root, "ascmhl",
+                                                           h.find("d:path", NS).text))
+                for h in chain))
+
+
+def hostile_cases():
+    relaxed = profile("[rules]\nrelax = N1, N2, N6")
+    root = delivery("hostile-names", 1)
+    for raw in (b"bad\xff.txt", b"ctl\x01.txt", b"tab\tx.txt", b"nl\nx.txt", b"amp&<q>\"'.txt"):
+        with open(os.path.join(root.encode(), raw), "wb") as f:
+            f.write(b"x")
+    run = manifest(root, relaxed, "--json")
+    report = json.loads(run.stdout) if run.stdout else {"left_out": []}
+    check(run.returncode == 1 and sorted(x["rule"] for x in report["left_out"]) == ["M2"] * 4
+          and schema_valid(root) and namctl("verify", root).returncode == 1,
+          "names XML or checksum.txt cannot carry are left out (M2); MHL stays schema-valid")
+    check("amp&<q>\"'.txt" in mhl_entries(root, generations(root)[0]),
+          "XML special characters in a name are escaped, not refused")
+    root = delivery(os.fsdecode(b"root\xff\x01name"), 1)
+    run = manifest(root, profile(""))
+    check(run.returncode == 0 and schema_valid(root) and chain_consistent(root),
+          "a root folder name that is not UTF-8: generation and chain stay valid")
+
+    root = delivery("bad-chain", 1)
+    manifest(root, profile(""))
+    with open(os.path.join(root, "ascmhl", "ascmhl_chain.xml"), "w") as f:
+        f.write("<not-closed>")
+    run = manifest(root, profile(""))
+    check(run.returncode == 2 and len(generations(root)) == 1,
+          "a damaged chain stops the run before a generation is written")
+
+    root = delivery("concurrent", 2)
+    prof = profile("")
+    procs = [subprocess.Popen([NAMCTL, "manifest", "--rehash", "--profile", prof, "--state",
+                               os.path.join(work, "state-c%d" % (i % 2)), root],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for i in range(6)]
+    codes = [p.wait() for p in procs]
+    check(codes == [0] * 6 and chain_consistent(root) and len(generations(root)) == 6 and
+          schema_valid(root),
+          "6 concurrent runs: 6 generations, each chained once with its C4 (exits %s)" % codes)
+
+    root = delivery("emptied", 1)
+    other = SEQ.replace("s01e01", "s01e02")
+    os.makedirs(os.path.join(root, other))
+    subprocess.run([NAMGEN, "dpx", os.path.join(root, other, "%s.0001.dpx" % other)],
+                   check=True)
+    manifest(root, profile(""))
+    os.unlink(os.path.join(root, other, "%s.0001.dpx" % other))
+    run = manifest(root, profile(""))
+    listed = open(os.path.join(root, other, "checksum.txt")).read()
+    check(run.returncode == 0 and listed == "" and namctl("verify", root).returncode == 0,
+          "a folder that lost its frames: checksum.txt rewritten empty, verify passes")
+
+    root = delivery("same-size", 2)
+    manifest(root, profile(""))
+    target = os.path.join(root, SEQ, "%s.0001.dpx" % SEQ)
+    stat = os.stat(target)
+    data = bytearray(open(target, "rb").read())
+    data[4000] ^= 0xff
+    open(target, "wb").write(data)
+    os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    time.sleep(1.1)
+    report = json.loads(manifest(root, profile(""), "--json").stdout)
+    entries = mhl_entries(root, generations(root)[-1])
+    check(report["hashed"] >= 1 and entries["%s/%s.0001.dpx" % (SEQ, SEQ)][1]["xxh128"][1]
+          == "failed" and namctl("verify", root).returncode == 0,
+          "same size and restored mtime: the change time still forces a re-hash")
+
+    root = delivery("state-inside", 1)
+    run = manifest(root, profile(""))
+    run = namctl("manifest", "--state", os.path.join(root, "state"), root)
+    check(run.returncode == 2 and "inside the delivery" in run.stderr,
+          "a state folder inside the delivery is refused")
+
+    root = delivery("crlf", 2)
+    manifest(root, profile(""))
+    path = os.path.join(root, SEQ, "checksum.txt")
+    text = open(path).read().upper().replace("\n", "\r\n")
+    text = text.replace("XXH128", "xxh128").replace(".DPX", ".dpx").replace(SEQ.upper(), SEQ)
+    open(path, "w", newline="").write(text)
+    run = namctl("verify", root)
+    frame_lines = [l for l in run.stdout.splitlines() if ".dpx" in l]
+    check(not frame_lines and "checksum.txt" in run.stdout,
+          "a checksum.txt re-saved with CRLF and uppercase hex still verifies the frames "
+          "(only checksum.txt itself differs from the MHL) %s" % frame_lines)
+
+    root = os.path.join(work, os.fsdecode(b'q"d&x'))
+    shutil.copytree(delivery("json-root", 1), root)
+    manifest(root, profile(""))
+    run = namctl("verify", "--json", root)
+    try:
+        ok = json.loads(run.stdout)["ok"]
+    except ValueError:
+        ok = None
+    check(ok is True, "verify --json with quotes in the root name is valid JSON")
+
+
 try:
+    hostile_cases()
     digests_match_tools()
     history_and_determinism()
     verify_cases()

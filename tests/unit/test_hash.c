@@ -95,7 +95,7 @@ static void digests_match_reference_tools(void **state)
         snprintf(path, sizeof path, "%s/file-%zu", dir, sizes[s]);
         write_file(path, buf, sizes[s]);
         int fd = open(path, O_RDONLY);
-        assert_int_equal(hasher_read_fd(h, fd, 0), (int64_t)sizes[s]);
+        assert_int_equal(hasher_read_fd(h, fd, 0, NULL), (int64_t)sizes[s]);
         close(fd);
         hasher_final(h, &d);
         for (size_t t = 0; t < sizeof tools / sizeof tools[0]; t++) {
@@ -200,6 +200,33 @@ static void cursor_dpx_patch_rehashes(void **state)
     run_pattern(ops, 4, 14336, true, 0);
 }
 
+/* A shrink the cursor was not told about is caught at finish. */
+static void cursor_unreported_shrink(void **state)
+{
+    char path[256];
+    struct hasher *h = hasher_new(HASH_BIT(HASH_XXH128)),
+                  *whole = hasher_new(HASH_BIT(HASH_XXH128));
+    struct hash_cursor c;
+    struct digests got, want;
+    uint8_t buf[4000];
+
+    (void)state;
+    fill(buf, sizeof buf, 3);
+    snprintf(path, sizeof path, "%s/shrink", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    assert_int_equal(pwrite(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
+    hash_cursor_init(&c, h);
+    hash_cursor_write(&c, 0, buf, sizeof buf);
+    assert_int_equal(ftruncate(fd, 1000), 0);
+    assert_true(hash_cursor_finish(&c, fd, &got) >= 0);
+    hasher_update(whole, buf, 1000);
+    hasher_final(whole, &want);
+    assert_string_equal(got.text[HASH_XXH128], want.text[HASH_XXH128]);
+    close(fd);
+    hasher_free(h);
+    hasher_free(whole);
+}
+
 static void cursor_truncate(void **state)
 {
     struct hasher *h = hasher_new(HASH_BIT(HASH_XXH128));
@@ -225,6 +252,7 @@ int main(void)
         cmocka_unit_test(cursor_exr_pattern_rehashes),
         cmocka_unit_test(cursor_dpx_patch_rehashes),
         cmocka_unit_test(cursor_truncate),
+        cmocka_unit_test(cursor_unreported_shrink),
     };
     return cmocka_run_group_tests(tests, make_dir, NULL);
 }

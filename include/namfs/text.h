@@ -1,0 +1,16 @@
+/* Text checks for names that go into manifests and reports. */
+#ifndef NAMFS_TEXT_H
+#define NAMFS_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Length of the valid UTF-8 sequence at s (1 for ASCII), or 0 if it is
+ * not one: no overlong forms, no UTF-16 surrogates, nothing above U+10FFFF. */
+size_t text_utf8_length(const unsigned char *s);
+
+/* Valid UTF-8 without control characters: a name XML and checksum.txt's
+ * tab-separated lines can carry as it is. */
+bool text_is_plain(const char *s);
+
+#endif
