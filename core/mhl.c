@@ -424,25 +424,6 @@ static bool load_previous(int root_fd, struct mhl_list *previous, int *sequence,
     return mhl_read(root_fd, newest, previous, err, err_len);
 }
 
-/* The folder name as it may appear in a file name and in XML. */
-static void plain_name(const char *name, char *out, size_t len)
-{
-    size_t o = 0;
-
-    for (const unsigned char *s = (const unsigned char *)name; *s && o + 5 < len;) {
-        size_t n = text_utf8_length(s);
-        if (n == 0 || *s < 0x20 || *s == 0x7f || *s == '/') {
-            out[o++] = '_';
-            s++;
-            continue;
-        }
-        memcpy(out + o, s, n);
-        o += n;
-        s += n;
-    }
-    out[o] = '\0';
-}
-
 static void generation_name(int sequence, const char *root_name, int64_t started, char *out,
                             size_t len)
 {
@@ -452,7 +433,7 @@ static void generation_name(int sequence, const char *root_name, int64_t started
 
     gmtime_r(&t, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%d_%H%M%S", &tm);
-    plain_name(root_name, name, sizeof name);
+    text_sanitize(root_name, name, sizeof name, '_'); /* a file name and XML text */
     snprintf(out, len, "%04d_%s_%sZ.mhl", sequence, name, stamp);
 }
 

@@ -1,6 +1,7 @@
 #include "namfs/text.h"
 
 #include <stdint.h>
+#include <string.h>
 
 size_t text_utf8_length(const unsigned char *s)
 {
@@ -32,4 +33,24 @@ bool text_is_plain(const char *text)
         s += n;
     }
     return true;
+}
+
+const char *text_sanitize(const char *in, char *out, size_t len, char with)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+
+    while (*s && o + 5 < len) {
+        size_t n = text_utf8_length(s);
+        if (n == 0 || *s < 0x20 || *s == 0x7f) {
+            out[o++] = with;
+            s++;
+            continue;
+        }
+        memcpy(out + o, s, n);
+        o += n;
+        s += n;
+    }
+    out[o] = '\0';
+    return out;
 }

@@ -5,7 +5,6 @@
 #include "manifest.h"
 
 #include "check.h"
-#include "display.h"
 #include "json.h"
 #include "namfs/manifest.h"
 #include "namfs/text.h"
@@ -303,8 +302,8 @@ static void report_text(const struct check_run *run, const struct outcome *o)
     for (size_t i = 0; i < run->files.count; i++)
         if (run->results[i].outcome == JUDGED_FAIL)
             printf("left out  %-4s %s  %s\n", rule_name(run->results[i].verdict.rule),
-                   display(run->files.entries[i].relpath, name, sizeof name),
-                   display(run->results[i].verdict.message, message, sizeof message));
+                   text_sanitize(run->files.entries[i].relpath, name, sizeof name, '?'),
+                   text_sanitize(run->results[i].verdict.message, message, sizeof message, '?'));
     printf("hashed %zu files (%.1f MB) in %.2f s, %.0f MB/s; %zu unchanged since the last run; "
            "%zu left out\n",
            o->hashed, (double)o->bytes / 1e6, o->seconds,

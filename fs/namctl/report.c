@@ -1,7 +1,7 @@
 #include "report.h"
 
-#include "display.h"
 #include "json.h"
+#include "namfs/text.h"
 
 #include "namfs/exr.h"
 
@@ -58,8 +58,8 @@ static void table_files(FILE *out, const struct check_run *run)
         header = true;
         fprintf(out, "%-7s %-4s %-*s  %s\n", judge_outcome_name(r->outcome),
                 rule_name(r->verdict.rule), w,
-                display(run->files.entries[i].relpath, path, sizeof path),
-                display(r->verdict.message, message, sizeof message));
+                text_sanitize(run->files.entries[i].relpath, path, sizeof path, '?'),
+                text_sanitize(r->verdict.message, message, sizeof message, '?'));
     }
     if (header)
         fputc('\n', out);
@@ -80,10 +80,11 @@ static void table_assets(FILE *out, const struct check_run *run)
                  a->padding, (unsigned long long)a->last);
         fprintf(out, "%-7s %-4s %-15s %7llu %5zu  %s%s\n", asset_ok(a) ? "ok" : "fail",
                 rule_name(a->issue.rule), range, (unsigned long long)a->count, a->gap_count,
-                display(a->asset, name, sizeof name), a->textless ? " (textless)" : "");
+                text_sanitize(a->asset, name, sizeof name, '?'), a->textless ? " (textless)" : "");
         fprintf(out, "%46s%s\n", "", props);
         if (!asset_ok(a))
-            fprintf(out, "%46s%s\n", "", display(a->issue.message, message, sizeof message));
+            fprintf(out, "%46s%s\n", "",
+                    text_sanitize(a->issue.message, message, sizeof message, '?'));
     }
     fputc('\n', out);
 }

@@ -3,9 +3,9 @@
  * size-changed or hash-changed file is reported by path. */
 #include "verify.h"
 
-#include "display.h"
 #include "json.h"
 #include "namfs/naming.h"
+#include "namfs/text.h"
 #include "namfs/verify.h"
 #include "progress.h"
 #include "walk.h"
@@ -43,8 +43,8 @@ static void print_issue(void *ctx, const struct verify_issue *i)
     if (!r->json) {
         char path[4096], source[4096];
         printf("%-12s %s  (%s: expected %s, found %s)\n", verify_problem_name(i->problem),
-               display(i->path, path, sizeof path), display(i->source, source, sizeof source),
-               i->expected, i->found);
+               text_sanitize(i->path, path, sizeof path, '?'),
+               text_sanitize(i->source, source, sizeof source, '?'), i->expected, i->found);
         return;
     }
     printf("%s\n    {\"problem\": \"%s\", \"path\": ", r->first ? "" : ",",
@@ -111,7 +111,8 @@ static bool hash_listable(int root_fd, const struct walk_list *files, uint32_t a
     for (size_t i = 0; i < *count; i++)
         if ((*jobs)[i].error) {
             char name[4096];
-            fprintf(stderr, "namctl verify: %s: %s\n", display((*jobs)[i].path, name, sizeof name),
+            fprintf(stderr, "namctl verify: %s: %s\n",
+                    text_sanitize((*jobs)[i].path, name, sizeof name, '?'),
                     (*jobs)[i].changed ? "changed while it was being hashed"
                                        : strerror((*jobs)[i].error));
             (*unreadable)++;

@@ -13,4 +13,8 @@ size_t text_utf8_length(const unsigned char *s);
  * tab-separated lines can carry as it is. */
 bool text_is_plain(const char *s);
 
+/* Copies in to out (at most len bytes with the NUL), each control byte
+ * and each byte that is not part of valid UTF-8 replaced by `with`. */
+const char *text_sanitize(const char *in, char *out, size_t len, char with);
+
 #endif

@@ -27,8 +27,8 @@ static void judge_bytes(const uint8_t *data, size_t size, bool complete, const c
                                      "[delivery]\nformats = dpx, exr\nresolution = any\n"
                                      "colour = aces\n[testing]\nresolution_floor = 1x1\n",
                                      &profile, err, sizeof err);
-    struct frame_source src = {.head = data, .head_len = size, .complete = complete,
-                               .file_size = size};
+    struct frame_source src = {
+        .head = data, .head_len = size, .complete = complete, .file_size = size};
     judge_file(path, &src, &profile, complete ? JUDGE_COMPLETE : JUDGE_EARLY, &j);
 }
 
