@@ -1,0 +1,21 @@
+/* The backing directory: every access is made relative to one directory
+ * fd, resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so no
+ * path, and no symlink planted in BACKING behind namfs's back, can lead
+ * outside it. */
+#ifndef NAMFS_BACKING_H
+#define NAMFS_BACKING_H
+
+#include <sys/types.h>
+
+/* Opens BACKING; -1 with errno set. */
+int backing_init(const char *dir);
+
+/* Opens path (a mount path, "/..."): returns an fd or -errno. */
+int backing_open(const char *path, int flags, mode_t mode);
+
+/* Opens the folder holding path, for an *at() call on *name (never "").
+ * Returns an fd or -errno; the root's parent is the root itself, with
+ * name ".". */
+int backing_parent(const char *path, const char **name);
+
+#endif

@@ -1,0 +1,128 @@
+/* namfs: the NAM delivery staging filesystem.
+ *   namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT
+ * Checks what it can before mounting, so a wrong BACKING, a bad profile or
+ * a busy mount point are reported on the terminal, not in a log. */
+#include "backing.h"
+#include "ops.h"
+
+#include "namfs/profile.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct settings {
+    const char *profile;
+    const char *backing;
+    const char *mountpoint;
+    int show_help;
+};
+
+static const struct fuse_opt options[] = {
+    {"profile=%s", offsetof(struct settings, profile), 0},
+    {"-h", offsetof(struct settings, show_help), 1},
+    {"--help", offsetof(struct settings, show_help), 1},
+    FUSE_OPT_END,
+};
+
+/* The first bare argument is BACKING (ours); the second, the mount point,
+ * goes on to libfuse. */
+static int take_paths(void *data, const char *arg, int key, struct fuse_args *out)
+{
+    struct settings *s = data;
+
+    (void)out;
+    if (key != FUSE_OPT_KEY_NONOPT)
+        return 1;
+    if (!s->backing) {
+        s->backing = arg;
+        return 0;
+    }
+    if (!s->mountpoint)
+        s->mountpoint = arg;
+    return 1;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT\n"
+          "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
+          "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
+          out);
+}
+
+static bool backing_ok(const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "namfs: BACKING %s: %s\n", dir,
+                errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a folder");
+        return false;
+    }
+    if (access(dir, R_OK | W_OK | X_OK) != 0) {
+        fprintf(stderr, "namfs: BACKING %s: expected a writable folder: %s\n", dir,
+                strerror(errno));
+        return false;
+    }
+    if (backing_init(dir) < 0) {
+        fprintf(stderr, "namfs: BACKING %s: %s\n", dir, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* A folder that is already a mount point (a device boundary with its
+ * parent) is busy: mounting over it would hide what is there. */
+static bool mountpoint_free(const char *dir)
+{
+    struct stat st, parent;
+    char up[4096];
+
+    snprintf(up, sizeof up, "%s/..", dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "namfs: MOUNTPOINT %s: %s\n", dir,
+                errno ? strerror(errno) : "not a folder");
+        return false;
+    }
+    if (stat(up, &parent) == 0 && parent.st_dev != st.st_dev) {
+        fprintf(stderr, "namfs: MOUNTPOINT %s is busy: something is mounted there already\n", dir);
+        return false;
+    }
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+    struct settings s = {0};
+    struct profile profile;
+    char err[400];
+
+    if (fuse_opt_parse(&args, &s, options, take_paths) != 0)
+        return 2;
+    if (s.show_help) {
+        usage(stdout);
+        return 0;
+    }
+    if (!s.backing || !s.mountpoint) {
+        usage(stderr);
+        return 2;
+    }
+    if (!s.profile)
+        profile_default(&profile);
+    else if (!profile_load(s.profile, &profile, err, sizeof err)) {
+        fprintf(stderr, "namfs: %s\n", err);
+        return 2;
+    }
+    if (!backing_ok(s.backing) || !mountpoint_free(s.mountpoint))
+        return 2;
+    fuse_opt_add_arg(&args, "-odefault_permissions");
+    int rc = fuse_main(args.argc, args.argv, &namfs_operations, &profile);
+    fuse_opt_free_args(&args);
+    return rc;
+}

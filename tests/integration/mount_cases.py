@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""The namfs mount, really mounted, driven by real tools.
+
+Usage: mount_cases.py NAMFS
+Passthrough so far: cp -r, rsync -a, tar x, dd with odd block sizes,
+out-of-order pwrite, 8 parallel writers, rename, truncate, xattrs; links
+refused; a symlink planted in BACKING cannot lead outside it; start-up
+errors. Every case unmounts, also when it fails.
+"""
+import errno
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+NAMFS = sys.argv[1]
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+work = tempfile.mkdtemp(prefix="namfs-mount-")
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def same_tree(a, b):
+    cmp = filecmp.dircmp(a, b)
+    if cmp.left_only or cmp.right_only or cmp.diff_files or cmp.funny_files:
+        return False
+    for sub in cmp.common_dirs:
+        if not same_tree(os.path.join(a, sub), os.path.join(b, sub)):
+            return False
+    return all(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)
+               for f in cmp.common_files)
+
+
+def mounted(point):
+    return any(line.split()[1] == point for line in open("/proc/mounts"))
+
+
+class Mount:
+    """Mounts in the foreground (-f) so the daemon's own errors, sanitizer
+    reports included, are caught; daemon=True mounts as users do."""
+
+    def __init__(self, name, *options, daemon=False):
+        self.backing = os.path.join(work, name + "-backing")
+        self.point = os.path.join(work, name + "-mnt")
+        self.log = os.path.join(work, name + ".log")
+        os.makedirs(self.backing, exist_ok=True)
+        os.makedirs(self.point, exist_ok=True)
+        self.options = options
+        self.daemon = daemon
+        self.proc = None
+
+    def __enter__(self):
+        cmd = [NAMFS, *self.options, self.backing, self.point]
+        if self.daemon:
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise RuntimeError("mount failed: " + run.stderr)
+            return self
+        self.proc = subprocess.Popen([NAMFS, "-f", *cmd[1:]], stderr=open(self.log, "w"))
+        for _ in range(100):
+            if mounted(self.point):
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("mount failed: " + open(self.log).read())
+
+    def __exit__(self, *exc):
+        subprocess.run(["fusermount3", "-u", self.point], capture_output=True)
+        if self.proc:
+            try:
+                code = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = "hung"
+            log = open(self.log).read()
+            check(code == 0 and "ERROR:" not in log and "runtime error" not in log,
+                  "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
+        return False
+
+
+def copy_tools():
+    with Mount("tools") as m:
+        subprocess.run(["cp", "-r", os.path.join(SOURCE, "docs"), m.point], check=True)
+        check(same_tree(os.path.join(SOURCE, "docs"), os.path.join(m.backing, "docs")),
+              "cp -r: BACKING holds the same tree")
+        subprocess.run(["rsync", "-a", os.path.join(SOURCE, "core") + "/",
+                        os.path.join(m.point, "core")], check=True)
+        check(same_tree(os.path.join(SOURCE, "core"), os.path.join(m.backing, "core")),
+              "rsync -a (temp files renamed into place)")
+        tar = subprocess.run(["tar", "cf", "-", "-C", SOURCE, "include"], capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "xf", "-", "-C", m.point], input=tar, check=True)
+        check(same_tree(os.path.join(SOURCE, "include"), os.path.join(m.backing, "include")),
+              "tar x")
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        src = os.path.join(work, "random.bin")
+        open(src, "wb").write(data)
+        for bs in ("1", "777", "65537", "1M"):
+            dst = os.path.join(m.point, "dd-%s.bin" % bs)
+            count = ["count=4096"] if bs == "1" else []
+            subprocess.run(["dd", "if=" + src, "of=" + dst, "bs=" + bs, "status=none", *count],
+                           check=True)
+            want = data[:4096] if bs == "1" else data
+            check(open(os.path.join(m.backing, "dd-%s.bin" % bs), "rb").read() == want,
+                  "dd bs=%s: bytes identical in BACKING" % bs)
+        check(not [f for f in os.listdir(m.backing) if f.startswith(".fuse_hidden")],
+              "no .fuse_hidden files in BACKING")
+
+
+def write_patterns():
+    with Mount("patterns") as m:
+        data = os.urandom(200000)
+        path = os.path.join(m.point, "scattered.bin")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        for off in list(range(0, len(data), 4096))[::-1]:  # tail first, as farms do
+            os.pwrite(fd, data[off:off + 4096], off)
+        os.close(fd)
+        check(open(os.path.join(m.backing, "scattered.bin"), "rb").read() == data,
+              "out-of-order pwrite: bytes identical")
+        blobs = {i: os.urandom(500000 + i) for i in range(8)}
+
+        def writer(i):
+            with open(os.path.join(m.point, "par-%d.bin" % i), "wb") as f:
+                f.write(blobs[i])
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(all(open(os.path.join(m.backing, "par-%d.bin" % i), "rb").read() == blobs[i]
+                  for i in range(8)), "8 parallel writers")
+        os.rename(os.path.join(m.point, "par-0.bin"), os.path.join(m.point, "renamed.bin"))
+        os.truncate(os.path.join(m.point, "renamed.bin"), 10)
+        check(open(os.path.join(m.backing, "renamed.bin"), "rb").read() == blobs[0][:10] and
+              not os.path.exists(os.path.join(m.backing, "par-0.bin")), "rename and truncate")
+        os.setxattr(os.path.join(m.point, "renamed.bin"), "user.note", b"x")
+        check(os.getxattr(os.path.join(m.backing, "renamed.bin"), "user.note") == b"x",
+              "user xattrs pass through")
+
+
+def refusals():
+    with Mount("refuse") as m:
+        open(os.path.join(m.point, "a.txt"), "w").write("a")
+        for what, call in (("symlink", lambda: os.symlink("a.txt", os.path.join(m.point, "l"))),
+                           ("hard link", lambda: os.link(os.path.join(m.point, "a.txt"),
+                                                         os.path.join(m.point, "h")))):
+            try:
+                call()
+                check(False, "%s refused with EPERM" % what)
+            except OSError as e:
+                check(e.errno == errno.EPERM, "%s refused with EPERM" % what)
+        os.symlink("/etc", os.path.join(m.backing, "escape"))
+        try:
+            open(os.path.join(m.point, "escape", "hostname")).read()
+            check(False, "a symlink planted in BACKING does not lead outside it")
+        except OSError as e:
+            check(e.errno in (errno.EPERM, errno.ELOOP),
+                  "a symlink planted in BACKING does not lead outside it (%s)" %
+                  errno.errorcode[e.errno])
+
+
+def startup_errors():
+    point = os.path.join(work, "start-mnt")
+    os.makedirs(point)
+    run = subprocess.run([NAMFS, os.path.join(work, "missing"), point], capture_output=True,
+                         text=True)
+    check(run.returncode != 0 and "BACKING" in run.stderr, "missing BACKING: clear error")
+    bad = os.path.join(work, "bad.ini")
+    open(bad, "w").write("[delivery]\nformats = dpx\n")
+    run = subprocess.run([NAMFS, "-o", "profile=" + bad, work, point], capture_output=True,
+                         text=True)
+    check(run.returncode != 0 and "missing required key" in run.stderr, "bad profile: clear error")
+    with Mount("busy", daemon=True) as m:
+        run = subprocess.run([NAMFS, work, m.point], capture_output=True, text=True)
+        check(run.returncode != 0 and "busy" in run.stderr, "busy mount point: clear error")
+
+
+try:
+    for case in (copy_tools, write_patterns, refusals, startup_errors):
+        try:
+            case()
+        except Exception as e:  # a broken case must not stop the others
+            check(False, "%s raised %r" % (case.__name__, e))
+finally:
+    for line in open("/proc/mounts"):
+        if work in line:
+            subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
+    shutil.rmtree(work, ignore_errors=True)
+print("%d failed" % len(failures))
+sys.exit(1 if failures else 0)
