@@ -16,6 +16,7 @@ enum statement {
     ST_EACH_FILE_IN_DIR,
     ST_EACH_FILE,
     ST_EACH_FRAME_DIR,
+    ST_UNDER,
     ST_PUT_ASSET,
     ST_ADD_GENERATION,
     ST_LAST_GENERATION,
@@ -38,6 +39,9 @@ static const char *const statements[ST_COUNT] = {
                      " ORDER BY path",
     [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
                           " ORDER BY dir",
+    [ST_UNDER] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+                 " state, rule, message, asset, frame, ctime_ns FROM files"
+                 " WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'",
     [ST_PUT_ASSET] = "INSERT OR REPLACE INTO assets (key, properties, padding) VALUES (?1, ?2, ?3)",
     [ST_ADD_GENERATION] = "INSERT OR REPLACE INTO generations (sequence, file, c4, created)"
                           " VALUES (?1, ?2, ?3, ?4)",
@@ -307,6 +311,38 @@ bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state sta
     sqlite3_clear_bindings(st);
     free(f);
     return ok;
+}
+
+bool catalog_rename(struct catalog *cat, const char *from, const char *to)
+{
+    sqlite3_stmt *st = cat->st[ST_UNDER];
+    struct catalog_file *rows = NULL, *f;
+    size_t count = 0;
+    int rc;
+    bool ok = catalog_begin(cat);
+
+    bind_text(st, 1, from);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        f = realloc(rows, (count + 1) * sizeof *rows);
+        if (!(ok = f != NULL))
+            break;
+        rows = f;
+        read_file_row(st, &rows[count++]);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    for (size_t i = 0; ok && i < count; i++) {
+        char moved[CATALOG_PATH_MAX];
+        snprintf(moved, sizeof moved, "%s%s", to, rows[i].path + strlen(from));
+        ok = catalog_delete_file(cat, rows[i].path);
+        snprintf(rows[i].path, sizeof rows[i].path, "%s", moved);
+        ok = ok && catalog_put_file(cat, &rows[i]);
+    }
+    free(rows);
+    if (ok)
+        return catalog_commit(cat);
+    catalog_rollback(cat);
+    return false;
 }
 
 bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)

@@ -4,6 +4,7 @@
  * a busy mount point are reported on the terminal, not in a log. */
 #include "backing.h"
 #include "ops.h"
+#include "staging.h"
 
 #include "namfs/profile.h"
 
@@ -17,6 +18,7 @@
 
 struct settings {
     const char *profile;
+    const char *state;
     const char *backing;
     const char *mountpoint;
     int show_help;
@@ -24,6 +26,7 @@ struct settings {
 
 static const struct fuse_opt options[] = {
     {"profile=%s", offsetof(struct settings, profile), 0},
+    {"state=%s", offsetof(struct settings, state), 0},
     {"-h", offsetof(struct settings, show_help), 1},
     {"--help", offsetof(struct settings, show_help), 1},
     FUSE_OPT_END,
@@ -51,6 +54,7 @@ static void usage(FILE *out)
 {
     fputs("usage: namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT\n"
           "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
+          "-o state=DIR keeps the catalog there (default: BACKING.namfs beside BACKING);\n"
           "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
           out);
 }
@@ -121,8 +125,13 @@ int main(int argc, char **argv)
     }
     if (!backing_ok(s.backing) || !mountpoint_free(s.mountpoint))
         return 2;
+    if (!staging_open(s.backing, s.state, &profile, err, sizeof err)) {
+        fprintf(stderr, "namfs: %s\n", err);
+        return 2;
+    }
     fuse_opt_add_arg(&args, "-odefault_permissions");
     int rc = fuse_main(args.argc, args.argv, &namfs_operations, &profile);
+    staging_close();
     fuse_opt_free_args(&args);
     return rc;
 }

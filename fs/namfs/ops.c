@@ -5,21 +5,35 @@
 #include "ops.h"
 
 #include "backing.h"
+#include "staging.h"
+
+#include "namfs/hash_cursor.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <syslog.h>
 #include <unistd.h>
 
+/* An open file: its fd, and the digest of what is written through it,
+ * kept in write order by the hash cursor (writes may come from several
+ * FUSE threads, hence the lock). */
 struct open_file {
     int fd;
+    pthread_mutex_t lock;
+    struct hasher *hasher;
+    struct hash_cursor cursor;
+    bool written;
 };
+
+#define NAMFS_XATTR "user.namfs."
 
 static struct open_file *of(const struct fuse_file_info *fi)
 {
@@ -29,6 +43,44 @@ static struct open_file *of(const struct fuse_file_info *fi)
 static int fail_errno(void)
 {
     return -errno;
+}
+
+static int keep_open(struct fuse_file_info *fi, int fd)
+{
+    struct open_file *f = calloc(1, sizeof *f);
+
+    if (f && !(f->hasher = hasher_new(staging_algos()))) {
+        free(f);
+        f = NULL;
+    }
+    if (!f) {
+        close(fd);
+        return -ENOMEM;
+    }
+    f->fd = fd;
+    pthread_mutex_init(&f->lock, NULL);
+    hash_cursor_init(&f->cursor, f->hasher);
+    fi->fh = (uintptr_t)f;
+    return 0;
+}
+
+static void changed(struct open_file *f, void (*how)(struct hash_cursor *, uint64_t), uint64_t arg)
+{
+    pthread_mutex_lock(&f->lock);
+    how(&f->cursor, arg);
+    f->written = true;
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void cut_at(struct hash_cursor *c, uint64_t size)
+{
+    hash_cursor_truncate(c, size);
+}
+
+static void rewrote(struct hash_cursor *c, uint64_t unused)
+{
+    (void)unused;
+    c->rewritten = true;
 }
 
 /* Runs at(dirfd, name) on path's folder; returns 0 or -errno. */
@@ -47,7 +99,7 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     (void)conn;
     cfg->use_ino = 1;
-    cfg->nullpath_ok = 1;
+    cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
     cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
     return NULL;
 }
@@ -59,8 +111,7 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
     AT_PARENT(path, fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
 }
 
-/* Folders are read through their own handle: with nullpath_ok, readdir
- * gets no path. */
+/* Folders are read through their own handle, opened once. */
 static int namfs_opendir(const char *path, struct fuse_file_info *fi)
 {
     int fd = backing_open(path, O_RDONLY | O_DIRECTORY, 0);
@@ -109,9 +160,17 @@ static int namfs_rmdir(const char *path)
     AT_PARENT(path, unlinkat(dirfd, name, AT_REMOVEDIR));
 }
 
-static int namfs_unlink(const char *path)
+static int unlink_at(const char *path)
 {
     AT_PARENT(path, unlinkat(dirfd, name, 0));
+}
+
+static int namfs_unlink(const char *path)
+{
+    int rc = unlink_at(path);
+    if (rc == 0)
+        staging_removed(path);
+    return rc;
 }
 
 static int namfs_refuse_link(const char *from, const char *to)
@@ -144,6 +203,14 @@ static int namfs_rename(const char *from, const char *to, unsigned int flags)
     int rc = renameat2(from_dir, from_name, to_dir, to_name, flags) == 0 ? 0 : -errno;
     close(from_dir);
     close(to_dir);
+    if (rc == 0 && (flags & RENAME_EXCHANGE)) {
+        staging_renamed(to, "\x01swap"); /* three moves swap the two catalog records */
+        staging_renamed(from, to);
+        staging_renamed("\x01swap", from);
+    } else if (rc == 0) {
+        staging_removed(to); /* what the rename replaced */
+        staging_renamed(from, to);
+    }
     return rc;
 }
 
@@ -185,36 +252,61 @@ static int namfs_utimens(const char *path, const struct timespec tv[2], struct f
     return fd < 0 ? fd : done(owned, futimens(fd, tv));
 }
 
-static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+/* A truncate by path (no open file) changes a closed file: hash it anew. */
+static int truncate_closed(const char *path, off_t size)
 {
-    if (fi)
-        return ftruncate(of(fi)->fd, size) == 0 ? 0 : fail_errno();
-    int fd = backing_open(path, O_WRONLY, 0);
-    return fd < 0 ? fd : done(fd, ftruncate(fd, size));
+    struct digests d;
+    int fd = backing_open(path, O_RDWR, 0);
+
+    if (fd < 0)
+        return fd;
+    int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
+    struct hasher *h = rc == 0 ? hasher_new(staging_algos()) : NULL;
+    if (h && hasher_read_fd(h, fd, 0, NULL) >= 0) {
+        hasher_final(h, &d);
+        staging_landed(path, fd, &d);
+    }
+    hasher_free(h);
+    close(fd);
+    return rc;
 }
 
-static int keep_open(struct fuse_file_info *fi, int fd)
+static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-    struct open_file *f = malloc(sizeof *f);
-    if (!f) {
-        close(fd);
-        return -ENOMEM;
-    }
-    f->fd = fd;
-    fi->fh = (uintptr_t)f;
+    if (!fi)
+        return truncate_closed(path, size);
+    if (ftruncate(of(fi)->fd, size) != 0)
+        return fail_errno();
+    changed(of(fi), cut_at, (uint64_t)size);
     return 0;
+}
+
+/* Written files are opened for reading too: the digest catches up at
+ * close by reading what the write stream skipped. */
+static int open_for_hashing(const char *path, int flags, mode_t mode)
+{
+    if ((flags & O_ACCMODE) != O_WRONLY)
+        return backing_open(path, flags, mode);
+    int fd = backing_open(path, (flags & ~O_ACCMODE) | O_RDWR, mode);
+    return fd == -EACCES ? backing_open(path, flags, mode) : fd;
 }
 
 static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    int fd = backing_open(path, fi->flags | O_CREAT, mode);
-    return fd < 0 ? fd : keep_open(fi, fd);
+    int fd = open_for_hashing(path, fi->flags | O_CREAT, mode);
+    int rc = fd < 0 ? fd : keep_open(fi, fd);
+    if (rc == 0)
+        of(fi)->written = true; /* even an empty new file lands */
+    return rc;
 }
 
 static int namfs_open(const char *path, struct fuse_file_info *fi)
 {
-    int fd = backing_open(path, fi->flags & ~O_CREAT, 0);
-    return fd < 0 ? fd : keep_open(fi, fd);
+    int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
+    int rc = fd < 0 ? fd : keep_open(fi, fd);
+    if (rc == 0 && (fi->flags & O_TRUNC))
+        of(fi)->written = true;
+    return rc;
 }
 
 static int namfs_read(const char *path, char *buf, size_t size, off_t off,
@@ -228,9 +320,17 @@ static int namfs_read(const char *path, char *buf, size_t size, off_t off,
 static int namfs_write(const char *path, const char *buf, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
+    struct open_file *f = of(fi);
+
     (void)path;
-    ssize_t n = pwrite(of(fi)->fd, buf, size, off);
-    return n < 0 ? fail_errno() : (int)n;
+    ssize_t n = pwrite(f->fd, buf, size, off);
+    if (n < 0)
+        return fail_errno();
+    pthread_mutex_lock(&f->lock);
+    hash_cursor_write(&f->cursor, (uint64_t)off, buf, (size_t)n);
+    f->written = true;
+    pthread_mutex_unlock(&f->lock);
+    return (int)n;
 }
 
 static int namfs_flush(const char *path, struct fuse_file_info *fi)
@@ -241,11 +341,24 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
     return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
 }
 
+/* The last close of a written file: catch the digest up with what the
+ * stream missed and record the file. An unlinked file (path NULL) is gone
+ * and recorded as such already. */
 static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
-    (void)path;
-    close(of(fi)->fd);
-    free(of(fi));
+    struct open_file *f = of(fi);
+    struct digests d;
+
+    if (f->written && path) {
+        if (hash_cursor_finish(&f->cursor, f->fd, &d) >= 0)
+            staging_landed(path, f->fd, &d);
+        else
+            syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
+    }
+    close(f->fd);
+    hasher_free(f->hasher);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
     return 0;
 }
 
@@ -260,7 +373,11 @@ static int namfs_fallocate(const char *path, int mode, off_t off, off_t len,
                            struct fuse_file_info *fi)
 {
     (void)path;
-    return fallocate(of(fi)->fd, mode, off, len) == 0 ? 0 : fail_errno();
+    if (fallocate(of(fi)->fd, mode, off, len) != 0)
+        return fail_errno();
+    if (mode != 0) /* punched or zeroed ranges change what was hashed */
+        changed(of(fi), rewrote, 0);
+    return 0;
 }
 
 static int namfs_statfs(const char *path, struct statvfs *st)
@@ -269,9 +386,16 @@ static int namfs_statfs(const char *path, struct statvfs *st)
     return fd < 0 ? fd : done(fd, fstatvfs(fd, st));
 }
 
+static bool is_namfs_xattr(const char *name)
+{
+    return strncmp(name, NAMFS_XATTR, strlen(NAMFS_XATTR)) == 0;
+}
+
 static int namfs_setxattr(const char *path, const char *name, const char *value, size_t size,
                           int flags)
 {
+    if (is_namfs_xattr(name))
+        return -EPERM; /* namfs's own, read-only */
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : done(owned, fsetxattr(fd, name, value, size, flags));
 }
@@ -283,20 +407,59 @@ static int size_or_errno(int owned, ssize_t n)
     return rc;
 }
 
+/* Copies value into the caller's buffer as getxattr(2) does. */
+static int xattr_value(const char *value, char *out, size_t size)
+{
+    size_t n = strlen(value);
+    if (size == 0)
+        return (int)n;
+    if (size < n)
+        return -ERANGE;
+    memcpy(out, value, n);
+    return (int)n;
+}
+
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
+    char digest[HASH_TEXT_MAX];
+
+    if (is_namfs_xattr(name)) {
+        const char *algo = name + strlen(NAMFS_XATTR);
+        for (int a = 0; a < HASH_ALGO_COUNT; a++)
+            if (strcmp(algo, hash_algo_name((enum hash_algo)a)) == 0 &&
+                staging_digest(path, (enum hash_algo)a, digest, sizeof digest))
+                return xattr_value(digest, value, size);
+        return -ENODATA;
+    }
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : size_or_errno(owned, fgetxattr(fd, name, value, size));
 }
 
 static int namfs_listxattr(const char *path, char *list, size_t size)
 {
+    static const char ours[] = NAMFS_XATTR "xxh128";
+    char digest[HASH_TEXT_MAX];
     int owned, fd = with_fd(path, NULL, &owned);
-    return fd < 0 ? fd : size_or_errno(owned, flistxattr(fd, list, size));
+
+    if (fd < 0)
+        return fd;
+    ssize_t n = flistxattr(fd, list, size);
+    close(owned);
+    if (n < 0)
+        return -errno;
+    if (!staging_digest(path, HASH_XXH128, digest, sizeof digest))
+        return (int)n;
+    if (size && (size_t)n + sizeof ours > size)
+        return -ERANGE;
+    if (size)
+        memcpy(list + n, ours, sizeof ours);
+    return (int)(n + (ssize_t)sizeof ours);
 }
 
 static int namfs_removexattr(const char *path, const char *name)
 {
+    if (is_namfs_xattr(name))
+        return -EPERM;
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : done(owned, fremovexattr(fd, name));
 }

@@ -59,6 +59,10 @@ bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file
 
 bool catalog_delete_file(struct catalog *cat, const char *path);
 
+/* Moves the row of path `from`, or of every file under the folder `from`,
+ * to `to`, in one transaction. */
+bool catalog_rename(struct catalog *cat, const char *from, const char *to);
+
 /* Calls each() for every file in state `state` (sorted by path) whose
  * folder is dir ("" = the root; NULL = any folder). Stops early and
  * returns false when each() returns false. */

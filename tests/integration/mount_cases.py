@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The namfs mount, really mounted, driven by real tools.
 
-Usage: mount_cases.py NAMFS
+Usage: mount_cases.py NAMFS NAMGEN
 Passthrough so far: cp -r, rsync -a, tar x, dd with odd block sizes,
 out-of-order pwrite, 8 parallel writers, rename, truncate, xattrs; links
 refused; a symlink planted in BACKING cannot lead outside it; start-up
@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-NAMFS = sys.argv[1]
+NAMFS, NAMGEN = sys.argv[1], sys.argv[2]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="namfs-mount-")
 failures = []
@@ -169,6 +169,65 @@ def refusals():
                   errno.errorcode[e.errno])
 
 
+def xxh128(path):
+    return subprocess.run(["xxhsum", "-H2", path], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+def namfs_digest(path):
+    try:
+        return os.getxattr(path, "user.namfs.xxh128").decode()
+    except OSError:
+        return None
+
+
+def live_hashes():
+    """Every byte written through the mount is hashed on the way: the digest
+    namfs records equals xxhsum -H2 of the file in BACKING, whatever the
+    write order."""
+    with Mount("hashes") as m:
+        subprocess.run(["cp", "-r", os.path.join(SOURCE, "docs"), m.point], check=True)
+        names = ["docs/" + n for n in os.listdir(os.path.join(m.point, "docs"))]
+        data = os.urandom(300000)
+        fd = os.open(os.path.join(m.point, "reverse.bin"), os.O_WRONLY | os.O_CREAT, 0o644)
+        for off in list(range(0, len(data), 8192))[::-1]:
+            os.pwrite(fd, data[off:off + 8192], off)
+        os.close(fd)
+        subprocess.run(["dd", "if=/dev/urandom", "of=" + os.path.join(m.point, "dd.bin"),
+                        "bs=7777", "count=50", "status=none"], check=True)
+        # OpenEXR's writer: header, zeroed offset table, chunks, table filled in at the end
+        subprocess.run([NAMGEN, "exr", os.path.join(m.point, "frame.exr"), "--size", "64x64",
+                        "--compression", "zip"], check=True)
+        # a patch of already-written bytes, as oiiotool does to DPX headers
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, "frame.dpx")], check=True)
+        fd = os.open(os.path.join(m.point, "frame.dpx"), os.O_WRONLY)
+        os.pwrite(fd, b"\0\0\x08\0", 4)
+        os.close(fd)
+        names += ["reverse.bin", "dd.bin", "frame.exr", "frame.dpx"]
+        wrong = [n for n in names
+                 if namfs_digest(os.path.join(m.point, n)) != xxh128(os.path.join(m.backing, n))]
+        check(not wrong, "user.namfs.xxh128 equals xxhsum -H2 of BACKING for %d files "
+              "(cp, reverse pwrite, dd, OpenEXR writer, header patch); wrong: %s"
+              % (len(names), wrong))
+        os.rename(os.path.join(m.point, "dd.bin"), os.path.join(m.point, "moved.bin"))
+        os.rename(os.path.join(m.point, "docs"), os.path.join(m.point, "papers"))
+        check(namfs_digest(os.path.join(m.point, "moved.bin")) ==
+              xxh128(os.path.join(m.backing, "moved.bin")) and
+              namfs_digest(os.path.join(m.point, "papers", "namctl.1")) ==
+              xxh128(os.path.join(m.backing, "papers", "namctl.1")),
+              "renaming a file or a folder keeps the recorded digests")
+        os.truncate(os.path.join(m.point, "moved.bin"), 1000)
+        check(namfs_digest(os.path.join(m.point, "moved.bin")) ==
+              xxh128(os.path.join(m.backing, "moved.bin")), "truncate by path re-hashes")
+        try:
+            os.setxattr(os.path.join(m.point, "moved.bin"), "user.namfs.xxh128", b"0")
+            check(False, "user.namfs.* cannot be written")
+        except OSError as e:
+            check(e.errno == errno.EPERM, "user.namfs.* cannot be written")
+        check(os.path.exists(m.backing.rstrip("/") + ".namfs/catalog.sqlite"),
+              "the catalog lives beside BACKING, outside the delivered tree")
+
+
 def startup_errors():
     point = os.path.join(work, "start-mnt")
     os.makedirs(point)
@@ -186,7 +245,7 @@ def startup_errors():
 
 
 try:
-    for case in (copy_tools, write_patterns, refusals, startup_errors):
+    for case in (copy_tools, write_patterns, refusals, live_hashes, startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others

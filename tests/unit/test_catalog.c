@@ -205,6 +205,27 @@ static void large_batch(void **state)
     assert_int_equal(got.frame, 9999);
 }
 
+static void renames(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_file got;
+    struct listing l = {0};
+
+    assert_true(catalog_put_file(cat, file("s/a.dpx", FILE_LANDED, 1)));
+    assert_true(catalog_put_file(cat, file("s/sub/b.dpx", FILE_LANDED, 2)));
+    assert_true(catalog_put_file(cat, file("s2/c.dpx", FILE_LANDED, 3)));
+    assert_true(catalog_rename(cat, "s/a.dpx", "s/z.dpx"));
+    assert_false(catalog_get_file(cat, "s/a.dpx", &got));
+    assert_true(catalog_get_file(cat, "s/z.dpx", &got));
+    assert_int_equal(got.frame, 1);
+    assert_true(catalog_rename(cat, "s", "t")); /* a folder: everything under it */
+    assert_true(catalog_get_file(cat, "t/z.dpx", &got));
+    assert_true(catalog_get_file(cat, "t/sub/b.dpx", &got));
+    assert_true(catalog_get_file(cat, "s2/c.dpx", &got)); /* a name prefix is not a folder */
+    assert_true(catalog_each_file(cat, "t/sub", FILE_LANDED, collect, &l));
+    assert_int_equal(l.count, 1); /* the folder column moved too */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(generations_and_reopen, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(renames, open_fresh, close_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
