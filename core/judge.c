@@ -155,12 +155,18 @@ enum judge_outcome judge_file(const char *relpath, const struct frame_source *sr
                               struct judgement *out)
 {
     memset(out, 0, sizeof *out);
-    if (!naming_parse(relpath, p, &out->name, &out->verdict))
+    /* Naming is judged on the complete file only: a writer's first bytes
+     * must not fail for a name it is about to fix with a rename. */
+    if (!naming_parse(relpath, p, &out->name, &out->verdict) && stage == JUDGE_COMPLETE)
         return fail(out);
+    verdict_pass(&out->verdict);
     if (out->name.kind == NAME_MANIFEST || out->name.kind == NAME_SYSTEM)
-        return out->outcome = JUDGED_SKIP;
-    if (src->head_len < 512 && !src->complete)
-        return need_more(out, 512); /* enough for every signature */
+        return out->outcome = stage == JUDGE_EARLY ? JUDGED_NEED_MORE : JUDGED_SKIP;
+    /* Frame magic decides at once; anything else waits for enough bytes
+     * for every signature (tar's sits at 257). */
+    if (!src->complete && src->head_len < 512 &&
+        frame_sniff(src->head, src->head_len) == FRAME_UNKNOWN)
+        return need_more(out, src->head_len < 4 ? 4 : 512);
     if (!content_matches_name(relpath, src, p, out))
         return fail(out);
     if (out->name.kind != NAME_FRAME)

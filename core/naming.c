@@ -297,3 +297,33 @@ bool naming_parse(const char *relpath, const struct profile *p, struct frame_nam
     out->kind = NAME_FRAME;
     return parse_frame(relpath, name, p, out, v);
 }
+
+static bool hex_run(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+bool naming_final_name(const char *relpath, char *out, size_t len)
+{
+    const char *slash = strrchr(relpath, '/');
+    const char *name = slash ? slash + 1 : relpath;
+    int dir = (int)(name - relpath);
+    size_t n = strlen(name);
+    const char *temp = strstr(name, ".temp.");
+
+    /* rsync: ".name.XXXXXX" (six random characters) */
+    if (name[0] == '.' && n > 8 && name[n - 7] == '.') {
+        snprintf(out, len, "%.*s%.*s", dir, relpath, (int)(n - 8), name + 1);
+        return true;
+    }
+    /* OpenImageIO: "stem.<8 hex>.temp.ext" */
+    if (temp && temp - name > 9 && temp[-9] == '.' && hex_run(temp - 8, 8)) {
+        snprintf(out, len, "%.*s%.*s%s", dir, relpath, (int)(temp - 9 - name), name,
+                 temp + 5);
+        return true;
+    }
+    return false;
+}

@@ -8,6 +8,7 @@
 #include "staging.h"
 
 #include "namfs/hash_cursor.h"
+#include "namfs/judge.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +32,12 @@ struct open_file {
     struct hasher *hasher;
     struct hash_cursor cursor;
     bool written;
+    /* the first bytes, kept until the header can be judged (early refusal) */
+    uint8_t head[4096];
+    size_t head_len;
+    bool judged_early;
+    bool refused;
+    struct verdict verdict;
 };
 
 #define NAMFS_XATTR "user.namfs."
@@ -43,6 +50,100 @@ static struct open_file *of(const struct fuse_file_info *fi)
 static int fail_errno(void)
 {
     return -errno;
+}
+
+/* Frames are judged under the name a writer's temp file will get. */
+static const char *judged_name(const char *path, char *buf, size_t len)
+{
+    const char *rel = path + strspn(path, "/");
+    return naming_final_name(rel, buf, len) ? buf : rel;
+}
+
+static void log_refusal(const char *path, const struct verdict *v)
+{
+    syslog(LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
+    fprintf(stderr, "namfs: %s: %s %s\n", path, rule_name(v->rule), v->message);
+}
+
+/* Keeps the contiguous start of the file and judges the header as soon as
+ * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY). */
+static void judge_early(struct open_file *f, const char *path, const char *buf, size_t n,
+                        uint64_t off)
+{
+    char name[4096];
+    struct judgement j;
+
+    if (f->judged_early || off > f->head_len || off + n <= f->head_len)
+        return;
+    size_t take = sizeof f->head - f->head_len;
+    if (take > off + n - f->head_len)
+        take = (size_t)(off + n - f->head_len);
+    memcpy(f->head + f->head_len, buf + (f->head_len - off), take);
+    f->head_len += take;
+    /* Writers send headers in pieces (OpenEXR one attribute at a time), so
+     * every growth of the start is judged again until there is a verdict. */
+    struct frame_source src = {.head = f->head, .head_len = f->head_len};
+    enum judge_outcome o =
+        judge_file(judged_name(path, name, sizeof name), &src, staging_profile(), JUDGE_EARLY, &j);
+    if (o == JUDGED_NEED_MORE && f->head_len < sizeof f->head)
+        return;
+    f->judged_early = true;
+    if (o == JUDGED_FAIL) {
+        f->refused = true;
+        f->verdict = j.verdict;
+        log_refusal(path, &j.verdict);
+        staging_note_refused(path, &j.verdict);
+    }
+}
+
+static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
+{
+    return pread(*(int *)ctx, buf, n, (off_t)off);
+}
+
+/* The whole file as it is now: completeness (R7), the rest of the frame
+ * rules and naming. Returns false, with the verdict, when it breaks one. */
+static bool judge_whole(int fd, const char *path, struct judgement *j)
+{
+    char name[4096];
+    uint8_t head[4096];
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return true; /* unknowable now; release records what it can */
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    struct frame_source src = {.head = head,
+                               .head_len = n < 0 ? 0 : (size_t)n,
+                               .complete = true,
+                               .file_size = (uint64_t)st.st_size,
+                               .read = pread_fd,
+                               .read_ctx = &fd};
+    return judge_file(judged_name(path, name, sizeof name), &src, staging_profile(), JUDGE_COMPLETE,
+                      j) != JUDGED_FAIL;
+}
+
+/* A written file settles: refused ones go to the quarantine, the others
+ * land with their digest. */
+static void settle(const char *path, int fd, struct hash_cursor *cursor,
+                   const struct verdict *early)
+{
+    struct judgement j;
+    struct digests d;
+
+    if (early && early->rule != RULE_NONE) {
+        if (!staging_unlink_refused(path)) /* moves it, once */
+            staging_refused(path, early);
+        return;
+    }
+    if (!judge_whole(fd, path, &j)) {
+        log_refusal(path, &j.verdict);
+        staging_refused(path, &j.verdict);
+        return;
+    }
+    if (hash_cursor_finish(cursor, fd, &d) >= 0)
+        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1);
+    else
+        syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
 }
 
 static int keep_open(struct fuse_file_info *fi, int fd)
@@ -167,6 +268,8 @@ static int unlink_at(const char *path)
 
 static int namfs_unlink(const char *path)
 {
+    if (staging_unlink_refused(path))
+        return 0; /* refused data goes to the quarantine, not away */
     int rc = unlink_at(path);
     if (rc == 0)
         staging_removed(path);
@@ -252,19 +355,20 @@ static int namfs_utimens(const char *path, const struct timespec tv[2], struct f
     return fd < 0 ? fd : done(owned, futimens(fd, tv));
 }
 
-/* A truncate by path (no open file) changes a closed file: hash it anew. */
+/* A truncate by path (no open file) changes a closed file: judge and hash
+ * it anew. */
 static int truncate_closed(const char *path, off_t size)
 {
-    struct digests d;
+    struct hash_cursor cursor;
     int fd = backing_open(path, O_RDWR, 0);
 
     if (fd < 0)
         return fd;
     int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
     struct hasher *h = rc == 0 ? hasher_new(staging_algos()) : NULL;
-    if (h && hasher_read_fd(h, fd, 0, NULL) >= 0) {
-        hasher_final(h, &d);
-        staging_landed(path, fd, &d);
+    if (h) {
+        hash_cursor_init(&cursor, h);
+        settle(path, fd, &cursor, NULL);
     }
     hasher_free(h);
     close(fd);
@@ -322,20 +426,32 @@ static int namfs_write(const char *path, const char *buf, size_t size, off_t off
 {
     struct open_file *f = of(fi);
 
-    (void)path;
+    if (f->refused)
+        return -EINVAL; /* the writer's job fails fast; the reason is in the log */
     ssize_t n = pwrite(f->fd, buf, size, off);
     if (n < 0)
         return fail_errno();
     pthread_mutex_lock(&f->lock);
     hash_cursor_write(&f->cursor, (uint64_t)off, buf, (size_t)n);
     f->written = true;
+    if (path)
+        judge_early(f, path, buf, (size_t)n, (uint64_t)off);
+    bool refused = f->refused;
     pthread_mutex_unlock(&f->lock);
-    return (int)n;
+    return refused ? -EINVAL : (int)n;
 }
 
+/* close() of a file that breaks a rule fails (EINVAL); the file moves to
+ * the quarantine when its last handle is released. */
 static int namfs_flush(const char *path, struct fuse_file_info *fi)
 {
-    (void)path;
+    struct open_file *f = of(fi);
+    struct judgement j;
+
+    if (f->refused)
+        return -EINVAL;
+    if (f->written && path && !judge_whole(f->fd, path, &j))
+        return -EINVAL;
     /* close() of a duplicate reports delayed write errors, as close would */
     int dup_fd = dup(of(fi)->fd);
     return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
@@ -347,14 +463,9 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
 static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
-    struct digests d;
 
-    if (f->written && path) {
-        if (hash_cursor_finish(&f->cursor, f->fd, &d) >= 0)
-            staging_landed(path, f->fd, &d);
-        else
-            syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
-    }
+    if (f->written && path)
+        settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
     close(f->fd);
     hasher_free(f->hasher);
     pthread_mutex_destroy(&f->lock);
@@ -421,8 +532,11 @@ static int xattr_value(const char *value, char *out, size_t size)
 
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-    char digest[HASH_TEXT_MAX];
+    char digest[VERDICT_MESSAGE_MAX + 16];
 
+    if (strcmp(name, NAMFS_XATTR "verdict") == 0)
+        return staging_verdict(path, digest, sizeof digest) ? xattr_value(digest, value, size)
+                                                            : -ENODATA;
     if (is_namfs_xattr(name)) {
         const char *algo = name + strlen(NAMFS_XATTR);
         for (int a = 0; a < HASH_ALGO_COUNT; a++)
@@ -437,7 +551,7 @@ static int namfs_getxattr(const char *path, const char *name, char *value, size_
 
 static int namfs_listxattr(const char *path, char *list, size_t size)
 {
-    static const char ours[] = NAMFS_XATTR "xxh128";
+    static const char ours[] = NAMFS_XATTR "xxh128\0" NAMFS_XATTR "verdict";
     char digest[HASH_TEXT_MAX];
     int owned, fd = with_fd(path, NULL, &owned);
 

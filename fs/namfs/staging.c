@@ -1,6 +1,9 @@
 #include "staging.h"
 
+#include "backing.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -9,8 +12,11 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct catalog *cat;
+static const struct profile *profile;
+static char quarantine[PATH_MAX + 16];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
 
@@ -31,8 +37,21 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
                  strerror(errno));
         return false;
     }
+    /* absolute: the daemon leaves its working folder when it detaches */
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) {
+        snprintf(err, err_len, "state folder %s: %s", dir, strerror(errno));
+        return false;
+    }
+    snprintf(dir, sizeof dir, "%s", real);
+    snprintf(quarantine, sizeof quarantine, "%s/quarantine", dir);
+    if (mkdir(quarantine, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "%s: %s", quarantine, strerror(errno));
+        return false;
+    }
     snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
     cat = catalog_open(path, err, err_len);
+    profile = p;
     algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
     return cat != NULL;
 }
@@ -48,6 +67,11 @@ uint32_t staging_algos(void)
     return algos;
 }
 
+const struct profile *staging_profile(void)
+{
+    return profile;
+}
+
 static const char *relative(const char *path)
 {
     return path + strspn(path, "/");
@@ -58,7 +82,7 @@ static void complain(const char *what, const char *path)
     syslog(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
 }
 
-void staging_landed(const char *path, int fd, const struct digests *d)
+void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame)
 {
     struct catalog_file f;
     struct stat st;
@@ -73,7 +97,7 @@ void staging_landed(const char *path, int fd, const struct digests *d)
     f.hashed_at = time(NULL);
     f.digests = *d;
     f.state = FILE_LANDED;
-    f.frame = -1;
+    f.frame = frame;
     pthread_mutex_lock(&lock);
     if (!catalog_put_file(cat, &f))
         complain("recording", path);
@@ -109,5 +133,119 @@ bool staging_digest(const char *path, enum hash_algo algo, char *out, size_t len
     if (found)
         snprintf(out, len, "%s", f->digests.text[algo]);
     free(f);
+    return found;
+}
+
+/* mkdir -p of path's folder inside the quarantine. */
+static bool quarantine_folder(const char *relpath)
+{
+    char dir[PATH_MAX + 4096];
+
+    snprintf(dir, sizeof dir, "%s/%s", quarantine, relpath);
+    for (char *p = dir + strlen(quarantine) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        bool ok = mkdir(dir, 0700) == 0 || errno == EEXIST;
+        *p = '/';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static void write_reason(const char *target, const char *path, const struct verdict *v)
+{
+    char reason[PATH_MAX + 4200];
+    snprintf(reason, sizeof reason, "%s.reason", target);
+    FILE *f = fopen(reason, "w");
+    if (!f)
+        return;
+    fprintf(f, "%s\t%s\t%s\n", path, rule_name(v->rule), v->message);
+    fclose(f);
+}
+
+void staging_refused(const char *path, const struct verdict *v)
+{
+    const char *rel = relative(path), *name;
+    char target[PATH_MAX + 4096];
+    struct catalog_file f;
+    bool moved = false;
+
+    snprintf(target, sizeof target, "%s/%s", quarantine, rel);
+    int dirfd = quarantine_folder(rel) ? backing_parent(path, &name) : -1;
+    if (dirfd >= 0) {
+        moved = renameat(dirfd, name, AT_FDCWD, target) == 0;
+        close(dirfd);
+    }
+    if (moved)
+        write_reason(target, rel, v);
+    syslog(LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
+           moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
+    memset(&f, 0, sizeof f);
+    snprintf(f.path, sizeof f.path, "%s", rel);
+    f.state = moved ? FILE_QUARANTINED : FILE_REJECTED;
+    f.verdict = *v;
+    f.frame = -1;
+    pthread_mutex_lock(&lock);
+    if (!catalog_put_file(cat, &f))
+        complain("recording", path);
+    pthread_mutex_unlock(&lock);
+}
+
+bool staging_verdict(const char *path, char *out, size_t len)
+{
+    struct catalog_file *f = malloc(sizeof *f);
+    bool found = false;
+
+    if (!f)
+        return false;
+    pthread_mutex_lock(&lock);
+    found = catalog_get_file(cat, relative(path), f);
+    pthread_mutex_unlock(&lock);
+    if (found && f->verdict.rule == RULE_NONE)
+        snprintf(out, len, "pass");
+    else if (found)
+        snprintf(out, len, "%s: %s", rule_name(f->verdict.rule), f->verdict.message);
+    free(f);
+    return found;
+}
+
+struct refused_open {
+    char *path;
+    struct verdict verdict;
+};
+
+static struct refused_open *refused_open;
+static size_t refused_count;
+
+void staging_note_refused(const char *path, const struct verdict *v)
+{
+    pthread_mutex_lock(&lock);
+    struct refused_open *grown = realloc(refused_open, (refused_count + 1) * sizeof *refused_open);
+    if (grown) {
+        refused_open = grown;
+        grown[refused_count].path = strdup(path);
+        grown[refused_count].verdict = *v;
+        if (grown[refused_count].path)
+            refused_count++;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+bool staging_unlink_refused(const char *path)
+{
+    struct verdict v;
+    bool found = false;
+
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < refused_count && !found; i++)
+        if (strcmp(refused_open[i].path, path) == 0) {
+            v = refused_open[i].verdict;
+            free(refused_open[i].path);
+            refused_open[i] = refused_open[--refused_count];
+            found = true;
+        }
+    pthread_mutex_unlock(&lock);
+    if (found)
+        staging_refused(path, &v);
     return found;
 }

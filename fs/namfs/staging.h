@@ -18,12 +18,29 @@ void staging_close(void);
 /* The digests every landed file carries (the profile's manifests). */
 uint32_t staging_algos(void);
 
-/* A file finished being written (fd open on it): record it. */
-void staging_landed(const char *path, int fd, const struct digests *d);
+const struct profile *staging_profile(void);
+
+/* A file finished being written (fd open on it) and passed: record it. */
+void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame);
+
+/* A refused file: moves it out of the delivery into the quarantine in the
+ * state folder, with a .reason file beside it, and records why. Nothing
+ * is deleted; if it cannot be moved it stays, recorded as rejected. */
+void staging_refused(const char *path, const struct verdict *v);
 void staging_removed(const char *path);
 void staging_renamed(const char *from, const char *to);
 
+/* A file refused while still open: if its writer then deletes it (as
+ * OpenEXR's does on a write error), it goes to the quarantine instead,
+ * so refused data is never lost. staging_unlink_refused() returns true
+ * when it did that for path. */
+void staging_note_refused(const char *path, const struct verdict *v);
+bool staging_unlink_refused(const char *path);
+
 /* The catalogued digest of path in algo; false when there is none. */
 bool staging_digest(const char *path, enum hash_algo algo, char *out, size_t len);
+
+/* "pass" or "<rule>: <message>" for a catalogued file; false otherwise. */
+bool staging_verdict(const char *path, char *out, size_t len);
 
 #endif

@@ -58,6 +58,11 @@ bool naming_parse(const char *relpath, const struct profile *p, struct frame_nam
 /* Splits an N3 folder name into its fields; false with why on a mistake. */
 bool naming_parse_folder(const char *folder, struct declared *d, char *why, size_t why_len);
 
+/* When relpath is a writer's temp name, writes the name it will be
+ * renamed to and returns true: rsync's ".name.XXXXXX", OpenImageIO's
+ * "stem.<8 hex>.temp.ext". Frames are judged under that name (SPEC.md N6). */
+bool naming_final_name(const char *relpath, char *out, size_t len);
+
 /* N6: hidden, system or editor temp file name (one path component). */
 bool naming_is_system(const char *name);
 

@@ -21,6 +21,11 @@ NAMFS, NAMGEN = sys.argv[1], sys.argv[2]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="namfs-mount-")
 failures = []
+SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+EXR_SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_linear_20261124_178_64x32"
+PROFILE = os.path.join(work, "small.ini")
+open(PROFILE, "w").write("[delivery]\nformats = dpx, exr\nresolution = any\n"
+                         "colour = camera-native\n[testing]\nresolution_floor = 64x32\n")
 
 
 def check(cond, what):
@@ -185,7 +190,7 @@ def live_hashes():
     """Every byte written through the mount is hashed on the way: the digest
     namfs records equals xxhsum -H2 of the file in BACKING, whatever the
     write order."""
-    with Mount("hashes") as m:
+    with Mount("hashes", "-o", "profile=" + PROFILE) as m:
         subprocess.run(["cp", "-r", os.path.join(SOURCE, "docs"), m.point], check=True)
         names = ["docs/" + n for n in os.listdir(os.path.join(m.point, "docs"))]
         data = os.urandom(300000)
@@ -196,14 +201,18 @@ def live_hashes():
         subprocess.run(["dd", "if=/dev/urandom", "of=" + os.path.join(m.point, "dd.bin"),
                         "bs=7777", "count=50", "status=none"], check=True)
         # OpenEXR's writer: header, zeroed offset table, chunks, table filled in at the end
-        subprocess.run([NAMGEN, "exr", os.path.join(m.point, "frame.exr"), "--size", "64x64",
-                        "--compression", "zip"], check=True)
+        exr = "%s/%s.0001.exr" % (EXR_SEQ, EXR_SEQ)
+        os.makedirs(os.path.join(m.point, EXR_SEQ))
+        subprocess.run([NAMGEN, "exr", os.path.join(m.point, exr), "--compression", "zip",
+                        "--chroma", "ap0"], check=True)
         # a patch of already-written bytes, as oiiotool does to DPX headers
-        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, "frame.dpx")], check=True)
-        fd = os.open(os.path.join(m.point, "frame.dpx"), os.O_WRONLY)
-        os.pwrite(fd, b"\0\0\x08\0", 4)
+        dpx = "%s/%s.0001.dpx" % (SEQ, SEQ)
+        os.makedirs(os.path.join(m.point, SEQ))
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, dpx)], check=True)
+        fd = os.open(os.path.join(m.point, dpx), os.O_WRONLY)
+        os.pwrite(fd, b"\0\0\x38\0", 16)  # the same file-size field, rewritten
         os.close(fd)
-        names += ["reverse.bin", "dd.bin", "frame.exr", "frame.dpx"]
+        names += ["reverse.bin", "dd.bin", exr, dpx]
         wrong = [n for n in names
                  if namfs_digest(os.path.join(m.point, n)) != xxh128(os.path.join(m.backing, n))]
         check(not wrong, "user.namfs.xxh128 equals xxhsum -H2 of BACKING for %d files "
@@ -228,6 +237,46 @@ def live_hashes():
               "the catalog lives beside BACKING, outside the delivered tree")
 
 
+def refusals_at_write():
+    """Frames that break a rule are refused at once (EINVAL on the write
+    that completes a bad header, or on close for what only the whole file
+    shows), moved to the quarantine with their reason, never deleted."""
+    with Mount("refused", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        os.makedirs(os.path.join(m.point, EXR_SEQ))
+        cases = [("dpx", SEQ, 1, ["--bits", "8"], "R2"),
+                 ("dpx", SEQ, 2, ["--bits", "10"], "R3"),
+                 ("dpx", SEQ, 3, ["--truncate", "100"], "R7"),
+                 ("exr", EXR_SEQ, 1, ["--type", "float", "--chroma", "ap0"], "R4"),
+                 ("exr", EXR_SEQ, 2, ["--compression", "dwaa", "--chroma", "ap0"], "R4"),
+                 ("dpx", SEQ, 4, [], None)]
+        for kind, seq, n, args, rule in cases:
+            rel = "%s/%s.%04d.%s" % (seq, seq, n, kind)
+            run = subprocess.run([NAMGEN, kind, os.path.join(m.point, rel), *args],
+                                 capture_output=True, text=True)
+            time.sleep(0.2)  # release reaches the daemon after close returns
+            quarantined = os.path.join(m.backing + ".namfs", "quarantine", rel)
+            if rule is None:
+                check(run.returncode == 0 and os.path.exists(os.path.join(m.backing, rel)),
+                      "a good frame lands (%s)" % run.stderr.strip())
+                continue
+            reason = open(quarantined + ".reason").read() if os.path.exists(
+                quarantined + ".reason") else ""
+            # a truncate by path cannot fail the writer; the frame is refused all the same
+            told = run.returncode != 0 or "--truncate" in args
+            check(told and not os.path.exists(os.path.join(m.backing, rel)) and
+                  os.path.exists(quarantined) and ("\t%s\t" % rule) in reason,
+                  "%s %s refused (%s), moved to the quarantine with its reason: %s" %
+                  (kind, " ".join(args), run.stderr.strip()[-60:], reason.strip()))
+        png = os.path.join(m.point, SEQ, "%s.0005.dpx" % SEQ)
+        try:
+            with open(png, "wb") as f:
+                f.write(b"\x89PNG\r\n\x1a\n" + bytes(600))
+            check(False, "a .dpx that is a PNG is refused")
+        except OSError as e:
+            check(e.errno == errno.EINVAL, "a .dpx that is a PNG is refused with EINVAL")
+
+
 def startup_errors():
     point = os.path.join(work, "start-mnt")
     os.makedirs(point)
@@ -245,7 +294,8 @@ def startup_errors():
 
 
 try:
-    for case in (copy_tools, write_patterns, refusals, live_hashes, startup_errors):
+    for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
+                 startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
