@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 struct settings {
-    const char *profile;
-    const char *state;
+    char *profile; /* fuse_opt_parse allocates these */
+    char *state;
     const char *backing;
     const char *mountpoint;
     int show_help;
@@ -100,38 +100,47 @@ static bool mountpoint_free(const char *dir)
     return true;
 }
 
+/* Checks, then mounts and serves until unmounted. */
+static int run(struct settings *s, struct fuse_args *args)
+{
+    struct profile profile;
+    char err[400];
+
+    if (s->show_help) {
+        usage(stdout);
+        return 0;
+    }
+    if (!s->backing || !s->mountpoint) {
+        usage(stderr);
+        return 2;
+    }
+    if (!s->profile)
+        profile_default(&profile);
+    else if (!profile_load(s->profile, &profile, err, sizeof err)) {
+        fprintf(stderr, "namfs: %s\n", err);
+        return 2;
+    }
+    if (!backing_ok(s->backing) || !mountpoint_free(s->mountpoint))
+        return 2;
+    if (!staging_open(s->backing, s->state, &profile, err, sizeof err)) {
+        fprintf(stderr, "namfs: %s\n", err);
+        staging_close();
+        return 2;
+    }
+    fuse_opt_add_arg(args, "-odefault_permissions");
+    int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);
+    staging_close();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
     struct settings s = {0};
-    struct profile profile;
-    char err[400];
 
-    if (fuse_opt_parse(&args, &s, options, take_paths) != 0)
-        return 2;
-    if (s.show_help) {
-        usage(stdout);
-        return 0;
-    }
-    if (!s.backing || !s.mountpoint) {
-        usage(stderr);
-        return 2;
-    }
-    if (!s.profile)
-        profile_default(&profile);
-    else if (!profile_load(s.profile, &profile, err, sizeof err)) {
-        fprintf(stderr, "namfs: %s\n", err);
-        return 2;
-    }
-    if (!backing_ok(s.backing) || !mountpoint_free(s.mountpoint))
-        return 2;
-    if (!staging_open(s.backing, s.state, &profile, err, sizeof err)) {
-        fprintf(stderr, "namfs: %s\n", err);
-        return 2;
-    }
-    fuse_opt_add_arg(&args, "-odefault_permissions");
-    int rc = fuse_main(args.argc, args.argv, &namfs_operations, &profile);
-    staging_close();
+    int rc = fuse_opt_parse(&args, &s, options, take_paths) == 0 ? run(&s, &args) : 2;
     fuse_opt_free_args(&args);
+    free(s.profile);
+    free(s.state);
     return rc;
 }
