@@ -18,6 +18,11 @@ int backing_init(const char *dir)
     return root_fd;
 }
 
+int backing_root(void)
+{
+    return root_fd;
+}
+
 static int open_beneath(const char *relative, int flags, mode_t mode)
 {
     struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,

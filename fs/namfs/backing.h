@@ -10,6 +10,9 @@
 /* Opens BACKING; -1 with errno set. */
 int backing_init(const char *dir);
 
+/* The fd of BACKING itself, for core calls that work relative to it. */
+int backing_root(void);
+
 /* Opens path (a mount path, "/..."): returns an fd or -errno. */
 int backing_open(const char *path, int flags, mode_t mode);
 

@@ -19,6 +19,7 @@
 struct settings {
     char *profile; /* fuse_opt_parse allocates these */
     char *state;
+    int quiet;
     const char *backing;
     const char *mountpoint;
     int show_help;
@@ -27,6 +28,7 @@ struct settings {
 static const struct fuse_opt options[] = {
     {"profile=%s", offsetof(struct settings, profile), 0},
     {"state=%s", offsetof(struct settings, state), 0},
+    {"quiet=%d", offsetof(struct settings, quiet), 0},
     {"-h", offsetof(struct settings, show_help), 1},
     {"--help", offsetof(struct settings, show_help), 1},
     FUSE_OPT_END,
@@ -55,6 +57,7 @@ static void usage(FILE *out)
     fputs("usage: namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT\n"
           "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
           "-o state=DIR keeps the catalog there (default: BACKING.namfs beside BACKING);\n"
+          "-o quiet=SECONDS writes manifests once landings pause that long (default 2);\n"
           "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
           out);
 }
@@ -122,7 +125,7 @@ static int run(struct settings *s, struct fuse_args *args)
     }
     if (!backing_ok(s->backing) || !mountpoint_free(s->mountpoint))
         return 2;
-    if (!staging_open(s->backing, s->state, &profile, err, sizeof err)) {
+    if (!staging_open(s->backing, s->state, &profile, s->quiet, err, sizeof err)) {
         fprintf(stderr, "namfs: %s\n", err);
         staging_close();
         return 2;
@@ -136,7 +139,7 @@ static int run(struct settings *s, struct fuse_args *args)
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct settings s = {0};
+    struct settings s = {.quiet = 2};
 
     int rc = fuse_opt_parse(&args, &s, options, take_paths) == 0 ? run(&s, &args) : 2;
     fuse_opt_free_args(&args);

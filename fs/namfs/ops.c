@@ -9,6 +9,7 @@
 
 #include "namfs/hash_cursor.h"
 #include "namfs/judge.h"
+#include "namfs/manifest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -146,6 +147,17 @@ static void settle(const char *path, int fd, struct hash_cursor *cursor,
         syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
 }
 
+/* checksum.txt files and the ascmhl/ history are namfs's to write: users
+ * cannot create, change, move or delete them through the mount. */
+static bool is_manifest(const char *path)
+{
+    const char *rel = path + strspn(path, "/");
+    const char *slash = strrchr(rel, '/');
+    size_t n = strlen(MHL_FOLDER);
+    return strcmp(slash ? slash + 1 : rel, CHECKSUM_NAME) == 0 ||
+           (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
+}
+
 static int keep_open(struct fuse_file_info *fi, int fd)
 {
     struct open_file *f = calloc(1, sizeof *f);
@@ -202,7 +214,16 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
     cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
+    staging_start_quiet_thread();
     return NULL;
+}
+
+/* Unmount: the last checkpoint, so BACKING alone is a valid delivery. */
+static void namfs_destroy(void *private_data)
+{
+    (void)private_data;
+    staging_stop_quiet_thread();
+    staging_checkpoint();
 }
 
 static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -253,11 +274,15 @@ static int namfs_releasedir(const char *path, struct fuse_file_info *fi)
 
 static int namfs_mkdir(const char *path, mode_t mode)
 {
+    if (is_manifest(path))
+        return -EPERM;
     AT_PARENT(path, mkdirat(dirfd, name, mode));
 }
 
 static int namfs_rmdir(const char *path)
 {
+    if (is_manifest(path))
+        return -EPERM;
     AT_PARENT(path, unlinkat(dirfd, name, AT_REMOVEDIR));
 }
 
@@ -268,6 +293,8 @@ static int unlink_at(const char *path)
 
 static int namfs_unlink(const char *path)
 {
+    if (is_manifest(path))
+        return -EPERM;
     if (staging_unlink_refused(path))
         return 0; /* refused data goes to the quarantine, not away */
     int rc = unlink_at(path);
@@ -294,6 +321,8 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
 
 static int namfs_rename(const char *from, const char *to, unsigned int flags)
 {
+    if (is_manifest(from) || is_manifest(to))
+        return -EPERM;
     const char *from_name, *to_name;
     int from_dir = backing_parent(from, &from_name);
     if (from_dir < 0)
@@ -377,6 +406,8 @@ static int truncate_closed(const char *path, off_t size)
 
 static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
+    if (is_manifest(path))
+        return -EPERM;
     if (!fi)
         return truncate_closed(path, size);
     if (ftruncate(of(fi)->fd, size) != 0)
@@ -397,6 +428,8 @@ static int open_for_hashing(const char *path, int flags, mode_t mode)
 
 static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+    if (is_manifest(path))
+        return -EPERM;
     int fd = open_for_hashing(path, fi->flags | O_CREAT, mode);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
     if (rc == 0)
@@ -406,6 +439,8 @@ static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi
 
 static int namfs_open(const char *path, struct fuse_file_info *fi)
 {
+    if (is_manifest(path) && (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+        return -EPERM;
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
     if (rc == 0 && (fi->flags & O_TRUNC))
@@ -582,6 +617,7 @@ static int namfs_removexattr(const char *path, const char *name)
  * where every byte will be hashed, never around them. */
 const struct fuse_operations namfs_operations = {
     .init = namfs_init,
+    .destroy = namfs_destroy,
     .getattr = namfs_getattr,
     .opendir = namfs_opendir,
     .readdir = namfs_readdir,

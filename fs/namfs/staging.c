@@ -2,6 +2,8 @@
 
 #include "backing.h"
 
+#include "namfs/manifest.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,19 +17,29 @@
 #include <unistd.h>
 
 static struct catalog *cat;
+static bool dirty; /* something landed, moved or went since the last checkpoint */
+static time_t last_change;
+static int quiet_after = 2; /* seconds without changes before a checkpoint */
+static char root_name[256];
+static pthread_t quiet_thread;
+static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
 
-bool staging_open(const char *backing, const char *state_dir, const struct profile *p, char *err,
-                  size_t err_len)
+bool staging_open(const char *backing, const char *state_dir, const struct profile *p,
+                  int quiet_seconds, char *err, size_t err_len)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     size_t n = strlen(backing);
 
     while (n > 1 && backing[n - 1] == '/')
         n--;
+    const char *base = memrchr(backing, '/', n);
+    base = base ? base + 1 : backing;
+    snprintf(root_name, sizeof root_name, "%.*s", (int)(backing + n - base), base);
+    quiet_after = quiet_seconds;
     if (state_dir)
         snprintf(dir, sizeof dir, "%s", state_dir);
     else
@@ -72,6 +84,13 @@ const struct profile *staging_profile(void)
     return profile;
 }
 
+/* Called with the lock held. */
+static void changed_now(void)
+{
+    dirty = true;
+    last_change = time(NULL);
+}
+
 static const char *relative(const char *path)
 {
     return path + strspn(path, "/");
@@ -101,6 +120,7 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
     pthread_mutex_lock(&lock);
     if (!catalog_put_file(cat, &f))
         complain("recording", path);
+    changed_now();
     pthread_mutex_unlock(&lock);
 }
 
@@ -109,6 +129,7 @@ void staging_removed(const char *path)
     pthread_mutex_lock(&lock);
     if (!catalog_delete_file(cat, relative(path)))
         complain("forgetting", path);
+    changed_now();
     pthread_mutex_unlock(&lock);
 }
 
@@ -117,6 +138,7 @@ void staging_renamed(const char *from, const char *to)
     pthread_mutex_lock(&lock);
     if (!catalog_rename(cat, relative(from), relative(to)))
         complain("renaming", from);
+    changed_now();
     pthread_mutex_unlock(&lock);
 }
 
@@ -188,6 +210,7 @@ void staging_refused(const char *path, const struct verdict *v)
     pthread_mutex_lock(&lock);
     if (!catalog_put_file(cat, &f))
         complain("recording", path);
+    changed_now(); /* a landed file it replaced leaves the manifests */
     pthread_mutex_unlock(&lock);
 }
 
@@ -248,4 +271,52 @@ bool staging_unlink_refused(const char *path)
     if (found)
         staging_refused(path, &v);
     return found;
+}
+
+void staging_checkpoint(void)
+{
+    struct catalog_generation g;
+    char err[4400];
+
+    pthread_mutex_lock(&lock);
+    if (dirty) {
+        bool ok = checksum_write_all(cat, backing_root(), profile->checksum_hash, algos, err,
+                                     sizeof err) &&
+                  mhl_write_generation(cat, backing_root(), root_name, profile->mhl_hashes,
+                                       time(NULL), &g, err, sizeof err);
+        if (ok)
+            syslog(LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
+        else
+            syslog(LOG_ERR, "namfs: writing manifests: %s", err);
+        dirty = !ok;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+static void *quiet_loop(void *arg)
+{
+    (void)arg;
+    while (__atomic_load_n(&quiet_running, __ATOMIC_ACQUIRE)) {
+        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        pthread_mutex_lock(&lock);
+        bool due = dirty && time(NULL) - last_change >= quiet_after;
+        pthread_mutex_unlock(&lock);
+        if (due)
+            staging_checkpoint();
+    }
+    return NULL;
+}
+
+void staging_start_quiet_thread(void)
+{
+    __atomic_store_n(&quiet_running, true, __ATOMIC_RELEASE);
+    if (pthread_create(&quiet_thread, NULL, quiet_loop, NULL) != 0)
+        __atomic_store_n(&quiet_running, false, __ATOMIC_RELEASE);
+}
+
+void staging_stop_quiet_thread(void)
+{
+    if (!__atomic_exchange_n(&quiet_running, false, __ATOMIC_ACQ_REL))
+        return;
+    pthread_join(quiet_thread, NULL);
 }

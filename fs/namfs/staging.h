@@ -11,9 +11,16 @@
 
 /* Opens (creating) the state folder and its catalog. state_dir NULL means
  * "<BACKING>.namfs" beside BACKING. */
-bool staging_open(const char *backing, const char *state_dir, const struct profile *p, char *err,
-                  size_t err_len);
+bool staging_open(const char *backing, const char *state_dir, const struct profile *p,
+                  int quiet_seconds, char *err, size_t err_len);
 void staging_close(void);
+
+/* Writes checksum.txt files and a new MHL generation to BACKING when
+ * anything changed since the last checkpoint. The quiet thread calls it
+ * once landings have paused for quiet_seconds; unmount calls it last. */
+void staging_checkpoint(void);
+void staging_start_quiet_thread(void);
+void staging_stop_quiet_thread(void);
 
 /* The digests every landed file carries (the profile's manifests). */
 uint32_t staging_algos(void);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The namfs mount, really mounted, driven by real tools.
 
-Usage: mount_cases.py NAMFS NAMGEN
+Usage: mount_cases.py NAMFS NAMGEN NAMCTL ASCMHL_DIR
 Passthrough so far: cp -r, rsync -a, tar x, dd with odd block sizes,
 out-of-order pwrite, 8 parallel writers, rename, truncate, xattrs; links
 refused; a symlink planted in BACKING cannot lead outside it; start-up
@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 
-NAMFS, NAMGEN = sys.argv[1], sys.argv[2]
+NAMFS, NAMGEN, NAMCTL, ASCMHL = sys.argv[1:5]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="namfs-mount-")
 failures = []
@@ -277,6 +277,49 @@ def refusals_at_write():
             check(e.errno == errno.EINVAL, "a .dpx that is a PNG is refused with EINVAL")
 
 
+def manifests():
+    """checksum.txt and the ASC MHL reach BACKING once landings pause and
+    at unmount, only when something changed; users cannot touch them."""
+    m = Mount("manifests", "-o", "profile=%s,quiet=1" % PROFILE)
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2, 3):
+            subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n)),
+                            "--seed", str(n)], check=True)
+        time.sleep(2.5)
+        listed = os.path.join(m.backing, SEQ, "checksum.txt")
+        check(os.path.exists(listed), "a pause of quiet=1 s writes checksum.txt to BACKING")
+        lines = open(listed).read().splitlines() if os.path.exists(listed) else []
+        check(len(lines) == 3 and all(l.split("\t")[3] == xxh128(os.path.join(
+            m.backing, SEQ, l.split("\t")[0])) for l in lines),
+            "checksum.txt lines equal xxhsum -H2 of the BACKING files")
+        for attempt in (lambda: open(os.path.join(m.point, SEQ, "checksum.txt"), "w"),
+                        lambda: os.unlink(os.path.join(m.point, SEQ, "checksum.txt")),
+                        lambda: os.rename(os.path.join(m.point, "ascmhl"),
+                                          os.path.join(m.point, "x"))):
+            try:
+                attempt()
+                check(False, "manifests cannot be written, deleted or moved through the mount")
+            except OSError as e:
+                check(e.errno == errno.EPERM,
+                      "manifests cannot be written, deleted or moved through the mount")
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.0004.dpx" % SEQ)],
+                       check=True)
+    gens = sorted(os.listdir(os.path.join(m.backing, "ascmhl")))
+    check(len(gens) == 3 and all(
+        subprocess.run(["xmllint", "--noout", "--schema", os.path.join(ASCMHL, "ASCMHL.xsd"),
+                        os.path.join(m.backing, "ascmhl", g)], capture_output=True).returncode
+        == 0 for g in gens if g.endswith(".mhl")),
+        "a generation at the pause and one at unmount, schema-valid: %s" % gens)
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING alone verifies against its manifests (%s)"
+          % run.stdout.strip()[-200:])
+    with m:
+        pass
+    check(sorted(os.listdir(os.path.join(m.backing, "ascmhl"))) == gens,
+          "mount and unmount without changes: no new generation")
+
+
 def startup_errors():
     point = os.path.join(work, "start-mnt")
     os.makedirs(point)
@@ -295,7 +338,7 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 startup_errors):
+                 manifests, startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
