@@ -3,7 +3,7 @@
 
 #include "namfs/judge.h"
 #include "namfs/sequence.h"
-#include "walk.h"
+#include "namfs/walk.h"
 
 struct file_result {
     enum judge_outcome outcome;

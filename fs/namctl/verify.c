@@ -8,7 +8,7 @@
 #include "namfs/text.h"
 #include "namfs/verify.h"
 #include "progress.h"
-#include "walk.h"
+#include "namfs/walk.h"
 
 #include <fcntl.h>
 #include <getopt.h>

@@ -53,19 +53,6 @@ static int fail_errno(void)
     return -errno;
 }
 
-/* Frames are judged under the name a writer's temp file will get. */
-static const char *judged_name(const char *path, char *buf, size_t len)
-{
-    const char *rel = path + strspn(path, "/");
-    return naming_final_name(rel, buf, len) ? buf : rel;
-}
-
-static void log_refusal(const char *path, const struct verdict *v)
-{
-    syslog(LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
-    fprintf(stderr, "namfs: %s: %s %s\n", path, rule_name(v->rule), v->message);
-}
-
 /* Keeps the contiguous start of the file and judges the header as soon as
  * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY). */
 static void judge_early(struct open_file *f, const char *path, const char *buf, size_t n,
@@ -84,67 +71,17 @@ static void judge_early(struct open_file *f, const char *path, const char *buf, 
     /* Writers send headers in pieces (OpenEXR one attribute at a time), so
      * every growth of the start is judged again until there is a verdict. */
     struct frame_source src = {.head = f->head, .head_len = f->head_len};
-    enum judge_outcome o =
-        judge_file(judged_name(path, name, sizeof name), &src, staging_profile(), JUDGE_EARLY, &j);
+    enum judge_outcome o = judge_file(staging_judged_name(path, name, sizeof name), &src,
+                                      staging_profile(), JUDGE_EARLY, &j);
     if (o == JUDGED_NEED_MORE && f->head_len < sizeof f->head)
         return;
     f->judged_early = true;
     if (o == JUDGED_FAIL) {
         f->refused = true;
         f->verdict = j.verdict;
-        log_refusal(path, &j.verdict);
+        staging_log_refusal(path, &j.verdict);
         staging_note_refused(path, &j.verdict);
     }
-}
-
-static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
-{
-    return pread(*(int *)ctx, buf, n, (off_t)off);
-}
-
-/* The whole file as it is now: completeness (R7), the rest of the frame
- * rules and naming. Returns false, with the verdict, when it breaks one. */
-static bool judge_whole(int fd, const char *path, struct judgement *j)
-{
-    char name[4096];
-    uint8_t head[4096];
-    struct stat st;
-
-    if (fstat(fd, &st) != 0)
-        return true; /* unknowable now; release records what it can */
-    ssize_t n = pread(fd, head, sizeof head, 0);
-    struct frame_source src = {.head = head,
-                               .head_len = n < 0 ? 0 : (size_t)n,
-                               .complete = true,
-                               .file_size = (uint64_t)st.st_size,
-                               .read = pread_fd,
-                               .read_ctx = &fd};
-    return judge_file(judged_name(path, name, sizeof name), &src, staging_profile(), JUDGE_COMPLETE,
-                      j) != JUDGED_FAIL;
-}
-
-/* A written file settles: refused ones go to the quarantine, the others
- * land with their digest. */
-static void settle(const char *path, int fd, struct hash_cursor *cursor,
-                   const struct verdict *early)
-{
-    struct judgement j;
-    struct digests d;
-
-    if (early && early->rule != RULE_NONE) {
-        if (!staging_unlink_refused(path)) /* moves it, once */
-            staging_refused(path, early);
-        return;
-    }
-    if (!judge_whole(fd, path, &j)) {
-        log_refusal(path, &j.verdict);
-        staging_refused(path, &j.verdict);
-        return;
-    }
-    if (hash_cursor_finish(cursor, fd, &d) >= 0)
-        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1);
-    else
-        syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
 }
 
 /* checksum.txt files and the ascmhl/ history are namfs's to write: users
@@ -397,7 +334,7 @@ static int truncate_closed(const char *path, off_t size)
     struct hasher *h = rc == 0 ? hasher_new(staging_algos()) : NULL;
     if (h) {
         hash_cursor_init(&cursor, h);
-        settle(path, fd, &cursor, NULL);
+        staging_settle(path, fd, &cursor, NULL);
     }
     hasher_free(h);
     close(fd);
@@ -485,7 +422,7 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
 
     if (f->refused)
         return -EINVAL;
-    if (f->written && path && !judge_whole(f->fd, path, &j))
+    if (f->written && path && !staging_judge_whole(f->fd, path, &j))
         return -EINVAL;
     /* close() of a duplicate reports delayed write errors, as close would */
     int dup_fd = dup(of(fi)->fd);
@@ -500,7 +437,7 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
     struct open_file *f = of(fi);
 
     if (f->written && path)
-        settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
+        staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
     close(f->fd);
     hasher_free(f->hasher);
     pthread_mutex_destroy(&f->lock);

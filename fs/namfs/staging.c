@@ -2,7 +2,9 @@
 
 #include "backing.h"
 
+#include "namfs/judge.h"
 #include "namfs/manifest.h"
+#include "namfs/naming.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -319,4 +321,69 @@ void staging_stop_quiet_thread(void)
     if (!__atomic_exchange_n(&quiet_running, false, __ATOMIC_ACQ_REL))
         return;
     pthread_join(quiet_thread, NULL);
+}
+
+/* ---- judging what lands ---- */
+
+/* Frames are judged under the name a writer's temp file will get. */
+const char *staging_judged_name(const char *path, char *buf, size_t len)
+{
+    const char *rel = path + strspn(path, "/");
+    return naming_final_name(rel, buf, len) ? buf : rel;
+}
+
+void staging_log_refusal(const char *path, const struct verdict *v)
+{
+    syslog(LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
+    fprintf(stderr, "namfs: %s: %s %s\n", path, rule_name(v->rule), v->message);
+}
+
+static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
+{
+    return pread(*(int *)ctx, buf, n, (off_t)off);
+}
+
+/* The whole file as it is now: completeness (R7), the rest of the frame
+ * rules and naming. Returns false, with the verdict, when it breaks one. */
+bool staging_judge_whole(int fd, const char *path, struct judgement *j)
+{
+    char name[4096];
+    uint8_t head[4096];
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return true; /* unknowable now; release records what it can */
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    struct frame_source src = {.head = head,
+                               .head_len = n < 0 ? 0 : (size_t)n,
+                               .complete = true,
+                               .file_size = (uint64_t)st.st_size,
+                               .read = pread_fd,
+                               .read_ctx = &fd};
+    return judge_file(staging_judged_name(path, name, sizeof name), &src, staging_profile(),
+                      JUDGE_COMPLETE, j) != JUDGED_FAIL;
+}
+
+/* A written file settles: refused ones go to the quarantine, the others
+ * land with their digest. */
+void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
+                    const struct verdict *early)
+{
+    struct judgement j;
+    struct digests d;
+
+    if (early && early->rule != RULE_NONE) {
+        if (!staging_unlink_refused(path)) /* moves it, once */
+            staging_refused(path, early);
+        return;
+    }
+    if (!staging_judge_whole(fd, path, &j)) {
+        staging_log_refusal(path, &j.verdict);
+        staging_refused(path, &j.verdict);
+        return;
+    }
+    if (hash_cursor_finish(cursor, fd, &d) >= 0)
+        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1);
+    else
+        syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
 }

@@ -4,6 +4,8 @@
 #define NAMFS_STAGING_H
 
 #include "namfs/catalog.h"
+#include "namfs/hash_cursor.h"
+#include "namfs/judge.h"
 #include "namfs/profile.h"
 
 #include <stdbool.h>
@@ -49,5 +51,21 @@ bool staging_digest(const char *path, enum hash_algo algo, char *out, size_t len
 
 /* "pass" or "<rule>: <message>" for a catalogued file; false otherwise. */
 bool staging_verdict(const char *path, char *out, size_t len);
+
+/* The name frames at path are judged under (a writer's temp name gives
+ * the final one), relative to the delivery root. */
+const char *staging_judged_name(const char *path, char *buf, size_t len);
+
+/* Logs a refusal: file, rule id, expected vs found. */
+void staging_log_refusal(const char *path, const struct verdict *v);
+
+/* The whole file behind fd: completeness (R7), the rest of the frame rules
+ * and naming. False, with the verdict in j, when it breaks one. */
+bool staging_judge_whole(int fd, const char *path, struct judgement *j);
+
+/* A written file settles: refused ones (early, or now on the whole file)
+ * go to the quarantine, the others land with the cursor's digest. */
+void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
+                    const struct verdict *early);
 
 #endif

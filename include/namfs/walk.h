@@ -1,6 +1,6 @@
 /* Lists the regular files under a delivery root, relative paths, sorted. */
-#ifndef NAMCTL_WALK_H
-#define NAMCTL_WALK_H
+#ifndef NAMFS_WALK_H
+#define NAMFS_WALK_H
 
 #include <stdbool.h>
 #include <stddef.h>

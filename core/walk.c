@@ -1,6 +1,6 @@
 /* Directory walk with openat/fdopendir relative to the root, never
  * following symlinks, so a link cannot lead the check outside the tree. */
-#include "walk.h"
+#include "namfs/walk.h"
 
 #include <dirent.h>
 #include <errno.h>
