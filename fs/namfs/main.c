@@ -130,7 +130,15 @@ static int run(struct settings *s, struct fuse_args *args)
         staging_close();
         return 2;
     }
+    size_t changed = staging_reconcile();
+    if (changed)
+        fprintf(stderr,
+                "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "
+                "anew\n",
+                changed);
     fuse_opt_add_arg(args, "-odefault_permissions");
+    /* libfuse 3.14 otherwise starts with an invalid thread limit and says so */
+    fuse_opt_add_arg(args, "-omax_threads=16");
     int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);
     staging_close();
     return rc;

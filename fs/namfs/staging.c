@@ -5,6 +5,7 @@
 #include "namfs/judge.h"
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
+#include "namfs/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@ static bool dirty; /* something landed, moved or went since the last checkpoint 
 static time_t last_change;
 static int quiet_after = 2; /* seconds without changes before a checkpoint */
 static char root_name[256];
+static char backing_path[PATH_MAX];
 static pthread_t quiet_thread;
 static bool quiet_running;
 static const struct profile *profile;
@@ -41,6 +43,10 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
     const char *base = memrchr(backing, '/', n);
     base = base ? base + 1 : backing;
     snprintf(root_name, sizeof root_name, "%.*s", (int)(backing + n - base), base);
+    if (!realpath(backing, backing_path)) {
+        snprintf(err, err_len, "%s: %s", backing, strerror(errno));
+        return false;
+    }
     quiet_after = quiet_seconds;
     if (state_dir)
         snprintf(dir, sizeof dir, "%s", state_dir);
@@ -386,4 +392,112 @@ void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
         staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1);
     else
         syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
+}
+
+/* ---- reconciling with BACKING at start ---- */
+
+static bool unchanged_since(const struct catalog_file *row, const struct stat *st)
+{
+    return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
+           row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+           row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+/* One file of BACKING: keep its row, or judge and hash it anew. */
+static bool reconcile_file(const char *rel, struct catalog_file *row)
+{
+    char path[4100];
+    struct stat st;
+    struct hash_cursor cursor;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int fd = backing_open(path, O_RDONLY, 0);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        syslog(LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    pthread_mutex_lock(&lock);
+    bool known = catalog_get_file(cat, rel, row) && unchanged_since(row, &st);
+    pthread_mutex_unlock(&lock);
+    struct hasher *h = known ? NULL : hasher_new(algos);
+    if (h) {
+        hash_cursor_init(&cursor, h);
+        staging_settle(path, fd, &cursor, NULL);
+        hasher_free(h);
+    }
+    close(fd);
+    return !known;
+}
+
+struct gone {
+    const struct walk_list *files;
+    char (*paths)[CATALOG_PATH_MAX];
+    size_t count;
+};
+
+static int compare_entry(const void *key, const void *entry)
+{
+    return strcmp(key, ((const struct walk_entry *)entry)->relpath);
+}
+
+static bool note_gone(void *ctx, const struct catalog_file *f)
+{
+    struct gone *g = ctx;
+    if (bsearch(f->path, g->files->entries, g->files->count, sizeof *g->files->entries,
+                compare_entry))
+        return true;
+    char(*grown)[CATALOG_PATH_MAX] = realloc(g->paths, (g->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    g->paths = grown;
+    snprintf(g->paths[g->count++], CATALOG_PATH_MAX, "%s", f->path);
+    return true;
+}
+
+/* Rows of files that are no longer in BACKING (quarantined ones live in
+ * the quarantine and keep their rows). */
+static size_t drop_gone(const struct walk_list *files)
+{
+    struct gone g = {files, NULL, 0};
+
+    pthread_mutex_lock(&lock);
+    catalog_each_file(cat, NULL, FILE_LANDED, note_gone, &g);
+    catalog_each_file(cat, NULL, FILE_REJECTED, note_gone, &g);
+    for (size_t i = 0; i < g.count; i++)
+        catalog_delete_file(cat, g.paths[i]);
+    if (g.count)
+        changed_now();
+    pthread_mutex_unlock(&lock);
+    free(g.paths);
+    return g.count;
+}
+
+static bool is_manifest_path(const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    return strcmp(slash ? slash + 1 : rel, CHECKSUM_NAME) == 0 ||
+           strncmp(rel, MHL_FOLDER "/", strlen(MHL_FOLDER) + 1) == 0;
+}
+
+size_t staging_reconcile(void)
+{
+    struct walk_list files;
+    struct catalog_file *row = malloc(sizeof *row);
+    char err[4200];
+    size_t changed = 0;
+
+    if (!row || !walk_tree(backing_path, &files, err, sizeof err)) {
+        syslog(LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
+        free(row);
+        return 0;
+    }
+    for (size_t i = 0; i < files.count; i++)
+        if (!files.entries[i].is_symlink && !is_manifest_path(files.entries[i].relpath))
+            changed += reconcile_file(files.entries[i].relpath, row);
+    changed += drop_gone(&files);
+    walk_free(&files);
+    free(row);
+    return changed;
 }

@@ -17,6 +17,11 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
                   int quiet_seconds, char *err, size_t err_len);
 void staging_close(void);
 
+/* Brings the catalog up to date with BACKING before serving: files new or
+ * changed while unmounted (size, mtime or ctime) are judged and hashed
+ * anew, rows of files gone are dropped. Returns how many it changed. */
+size_t staging_reconcile(void);
+
 /* Writes checksum.txt files and a new MHL generation to BACKING when
  * anything changed since the last checkpoint. The quiet thread calls it
  * once landings have paused for quiet_seconds; unmount calls it last. */

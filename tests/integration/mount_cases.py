@@ -318,6 +318,28 @@ def manifests():
         pass
     check(sorted(os.listdir(os.path.join(m.backing, "ascmhl"))) == gens,
           "mount and unmount without changes: no new generation")
+    # changed behind namfs's back while unmounted: caught at the next mount
+    frame = lambda n: os.path.join(SEQ, "%s.%04d.dpx" % (SEQ, n))
+    with open(os.path.join(m.backing, frame(2)), "r+b") as f:
+        f.seek(5000)
+        f.write(b"X")
+    os.unlink(os.path.join(m.backing, frame(3)))
+    subprocess.run([NAMGEN, "dpx", os.path.join(m.backing, frame(5))], check=True)
+    subprocess.run([NAMGEN, "dpx", os.path.join(m.backing, frame(6)), "--bits", "8"], check=True)
+    with m:
+        check(namfs_digest(os.path.join(m.point, frame(2))) ==
+              xxh128(os.path.join(m.backing, frame(2))) and
+              namfs_digest(os.path.join(m.point, frame(5))) ==
+              xxh128(os.path.join(m.backing, frame(5))),
+              "remount: a file changed and a file added while unmounted are hashed anew")
+        check(not os.path.exists(os.path.join(m.backing, frame(6))) and
+              os.path.exists(os.path.join(m.backing + ".namfs", "quarantine", frame(6))),
+              "remount: a bad frame put into BACKING while unmounted goes to the quarantine")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    listed = open(os.path.join(m.backing, SEQ, "checksum.txt")).read()
+    check(run.returncode == 0 and "0003" not in listed and "0005" in listed,
+          "after the remount BACKING verifies again; checksum.txt lost 0003, gained 0005 (%s)"
+          % run.stdout.strip()[-200:])
 
 
 def startup_errors():
