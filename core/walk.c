@@ -111,7 +111,8 @@ bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_le
     }
     if (!walk_dir(fd, "", 0, out, err, err_len))
         return false;
-    qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
+    if (out->count)
+        qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
     return true;
 }
 

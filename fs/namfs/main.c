@@ -137,8 +137,6 @@ static int run(struct settings *s, struct fuse_args *args)
                 "anew\n",
                 changed);
     fuse_opt_add_arg(args, "-odefault_permissions");
-    /* libfuse 3.14 otherwise starts with an invalid thread limit and says so */
-    fuse_opt_add_arg(args, "-omax_threads=16");
     int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);
     staging_close();
     return rc;
