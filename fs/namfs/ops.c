@@ -22,13 +22,15 @@
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 /* An open file: its fd, and the digest of what is written through it,
  * kept in write order by the hash cursor (writes may come from several
  * FUSE threads, hence the lock). */
 struct open_file {
-    int fd;
+    int fd; /* -1 for a .namfs/ file, served from text */
+    char *text;
     pthread_mutex_t lock;
     struct hasher *hasher;
     struct hash_cursor cursor;
@@ -84,10 +86,59 @@ static void judge_early(struct open_file *f, const char *path, const char *buf, 
     }
 }
 
+/* The read-only .namfs/ folder at the root: status without another tool. */
+#define STATUS_DIR "/.namfs"
+
+enum virtual_kind { NOT_VIRTUAL, VIRTUAL_DIR, VIRTUAL_STATUS, VIRTUAL_REJECTED, VIRTUAL_MISSING };
+
+static enum virtual_kind virtual_kind(const char *path)
+{
+    if (!path || strncmp(path, STATUS_DIR, strlen(STATUS_DIR)) != 0)
+        return NOT_VIRTUAL;
+    const char *rest = path + strlen(STATUS_DIR);
+    if (!*rest)
+        return VIRTUAL_DIR;
+    if (strcmp(rest, "/status") == 0)
+        return VIRTUAL_STATUS;
+    if (strcmp(rest, "/rejected") == 0)
+        return VIRTUAL_REJECTED;
+    return rest[0] == '/' ? VIRTUAL_MISSING : NOT_VIRTUAL;
+}
+
+static char *render(enum virtual_kind kind)
+{
+    return kind == VIRTUAL_STATUS ? staging_render_status() : staging_render_rejected();
+}
+
+static int virtual_getattr(enum virtual_kind kind, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_ino = ((ino_t)1 << 62) + kind; /* apart from BACKING's inode numbers */
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+    st->st_ctim = st->st_atim = st->st_mtim;
+    if (kind == VIRTUAL_DIR) {
+        st->st_mode = S_IFDIR | 0555;
+        st->st_nlink = 2;
+        return 0;
+    }
+    if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
+        return -ENOENT;
+    char *text = render(kind);
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_size = text ? (off_t)strlen(text) : 0;
+    free(text);
+    return 0;
+}
+
 /* checksum.txt files and the ascmhl/ history are namfs's to write: users
  * cannot create, change, move or delete them through the mount. */
 static bool is_manifest(const char *path)
 {
+    if (virtual_kind(path) != NOT_VIRTUAL)
+        return true; /* .namfs/ is read-only too */
     const char *rel = path + strspn(path, "/");
     const char *slash = strrchr(rel, '/');
     size_t n = strlen(MHL_FOLDER);
@@ -165,14 +216,23 @@ static void namfs_destroy(void *private_data)
 
 static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+    enum virtual_kind kind = virtual_kind(path);
+    if (kind != NOT_VIRTUAL)
+        return virtual_getattr(kind, st);
     if (fi)
         return fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno();
     AT_PARENT(path, fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
 }
 
-/* Folders are read through their own handle, opened once. */
+/* Folders are read through their own handle, opened once; the virtual
+ * .namfs/ folder has none (fh 0). */
 static int namfs_opendir(const char *path, struct fuse_file_info *fi)
 {
+    enum virtual_kind kind = virtual_kind(path);
+    if (kind != NOT_VIRTUAL) {
+        fi->fh = 0;
+        return kind == VIRTUAL_DIR ? 0 : -ENOTDIR;
+    }
     int fd = backing_open(path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return fd;
@@ -190,22 +250,33 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 {
     DIR *dir = (DIR *)(uintptr_t)fi->fh;
 
-    (void)path;
     (void)offset;
     (void)flags;
+    if (!dir) {
+        fill(buf, ".", NULL, 0, 0);
+        fill(buf, "..", NULL, 0, 0);
+        fill(buf, "status", NULL, 0, 0);
+        fill(buf, "rejected", NULL, 0, 0);
+        return 0;
+    }
     rewinddir(dir);
     for (struct dirent *e; (e = readdir(dir));) {
         struct stat st = {.st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
+        if (strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0)
+            continue; /* shadowed by the virtual folder */
         if (fill(buf, e->d_name, &st, 0, 0))
-            break;
+            return 0;
     }
+    if (strcmp(path, "/") == 0)
+        fill(buf, STATUS_DIR + 1, NULL, 0, 0);
     return 0;
 }
 
 static int namfs_releasedir(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    closedir((DIR *)(uintptr_t)fi->fh);
+    if (fi->fh)
+        closedir((DIR *)(uintptr_t)fi->fh);
     return 0;
 }
 
@@ -374,8 +445,27 @@ static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi
     return rc;
 }
 
+static int open_virtual(enum virtual_kind kind, struct fuse_file_info *fi)
+{
+    if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
+        return -ENOENT;
+    if ((fi->flags & O_ACCMODE) != O_RDONLY)
+        return -EROFS;
+    struct open_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->text = render(kind))) {
+        free(f);
+        return -ENOMEM;
+    }
+    f->fd = -1;
+    fi->fh = (uintptr_t)f;
+    fi->direct_io = 1; /* always the text of this open, whatever getattr said */
+    return 0;
+}
+
 static int namfs_open(const char *path, struct fuse_file_info *fi)
 {
+    if (virtual_kind(path) != NOT_VIRTUAL)
+        return open_virtual(virtual_kind(path), fi);
     if (is_manifest(path) && (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
         return -EPERM;
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
@@ -388,8 +478,16 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
 static int namfs_read(const char *path, char *buf, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
+    struct open_file *f = of(fi);
+
     (void)path;
-    ssize_t n = pread(of(fi)->fd, buf, size, off);
+    if (f->fd < 0) {
+        size_t len = strlen(f->text);
+        size_t n = (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
+        memcpy(buf, f->text + off, n);
+        return (int)n;
+    }
+    ssize_t n = pread(f->fd, buf, size, off);
     return n < 0 ? fail_errno() : (int)n;
 }
 
@@ -420,6 +518,8 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
     struct open_file *f = of(fi);
     struct judgement j;
 
+    if (f->fd < 0)
+        return 0;
     if (f->refused)
         return -EINVAL;
     if (f->written && path && !staging_judge_whole(f->fd, path, &j))
@@ -436,6 +536,11 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
 
+    if (f->fd < 0) {
+        free(f->text);
+        free(f);
+        return 0;
+    }
     if (f->written && path)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
     close(f->fd);
@@ -504,6 +609,8 @@ static int xattr_value(const char *value, char *out, size_t size)
 
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
+    if (virtual_kind(path) != NOT_VIRTUAL)
+        return -ENODATA;
     char digest[VERDICT_MESSAGE_MAX + 16];
 
     if (strcmp(name, NAMFS_XATTR "verdict") == 0)
@@ -523,6 +630,8 @@ static int namfs_getxattr(const char *path, const char *name, char *value, size_
 
 static int namfs_listxattr(const char *path, char *list, size_t size)
 {
+    if (virtual_kind(path) != NOT_VIRTUAL)
+        return 0;
     static const char ours[] = NAMFS_XATTR "xxh128\0" NAMFS_XATTR "verdict";
     char digest[HASH_TEXT_MAX];
     int owned, fd = with_fd(path, NULL, &owned);

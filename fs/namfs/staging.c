@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ static time_t last_change;
 static int quiet_after = 2; /* seconds without changes before a checkpoint */
 static char root_name[256];
 static char backing_path[PATH_MAX];
+static uint64_t hashed_bytes; /* landed through this mount, for the hash rate */
+static time_t first_landing;
 static pthread_t quiet_thread;
 static bool quiet_running;
 static const struct profile *profile;
@@ -109,7 +112,8 @@ static void complain(const char *what, const char *path)
     syslog(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
 }
 
-void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame)
+void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame,
+                    const char *asset)
 {
     struct catalog_file f;
     struct stat st;
@@ -125,6 +129,10 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
     f.digests = *d;
     f.state = FILE_LANDED;
     f.frame = frame;
+    snprintf(f.asset, sizeof f.asset, "%s", asset);
+    hashed_bytes += f.size;
+    if (!first_landing)
+        first_landing = time(NULL);
     pthread_mutex_lock(&lock);
     if (!catalog_put_file(cat, &f))
         complain("recording", path);
@@ -389,7 +397,8 @@ void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
         return;
     }
     if (hash_cursor_finish(cursor, fd, &d) >= 0)
-        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1);
+        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
+                       j.is_frame ? j.name.asset : "");
     else
         syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
 }
@@ -500,4 +509,161 @@ size_t staging_reconcile(void)
     walk_free(&files);
     free(row);
     return changed;
+}
+
+/* ---- .namfs/status and .namfs/rejected ---- */
+
+struct text {
+    char *data;
+    size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (t->len + (size_t)n + 1 > t->cap &&
+                  !(t->data = realloc(t->data, t->cap = (t->len + (size_t)n + 1) * 2))))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+struct asset_status {
+    char key[CATALOG_PATH_MAX];
+    int64_t *frames;
+    size_t count, cap;
+    uint64_t bytes;
+    size_t rejected;
+};
+
+struct status {
+    struct asset_status *assets;
+    size_t count;
+    size_t files, rejected;
+    uint64_t bytes;
+};
+
+static struct asset_status *asset_of(struct status *st, const char *key)
+{
+    for (size_t i = 0; i < st->count; i++)
+        if (strcmp(st->assets[i].key, key) == 0)
+            return &st->assets[i];
+    struct asset_status *grown = realloc(st->assets, (st->count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    st->assets = grown;
+    memset(&grown[st->count], 0, sizeof *grown);
+    snprintf(grown[st->count].key, sizeof grown->key, "%s", key);
+    return &grown[st->count++];
+}
+
+static bool count_landed(void *ctx, const struct catalog_file *f)
+{
+    struct status *st = ctx;
+    struct asset_status *a;
+
+    st->files++;
+    st->bytes += f->size;
+    if (f->frame < 0 || !(a = asset_of(st, f->asset)))
+        return true;
+    if (a->count == a->cap) {
+        int64_t *grown = realloc(a->frames, (a->cap = a->cap ? a->cap * 2 : 64) * sizeof *grown);
+        if (!grown)
+            return false;
+        a->frames = grown;
+    }
+    a->frames[a->count++] = f->frame;
+    a->bytes += f->size;
+    return true;
+}
+
+/* Refused files count against the asset of their folder. */
+static bool count_refused(void *ctx, const struct catalog_file *f)
+{
+    struct status *st = ctx;
+    const char *slash = strrchr(f->path, '/');
+    size_t dir = slash ? (size_t)(slash - f->path) : 0;
+
+    st->rejected++;
+    for (size_t i = 0; i < st->count; i++)
+        if (strncmp(st->assets[i].key, f->path, dir) == 0 && st->assets[i].key[dir] == '/')
+            st->assets[i].rejected++;
+    return true;
+}
+
+static int compare_frames(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void render_asset(struct text *t, struct asset_status *a)
+{
+    size_t gaps = 0;
+
+    qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
+    for (size_t i = 1; i < a->count; i++)
+        gaps += a->frames[i] != a->frames[i - 1] + 1;
+    add(t, "%s\t%zu frames\t%lld-%lld\t%zu gap(s)\t%zu rejected\t%.1f MB\n", a->key, a->count,
+        a->count ? (long long)a->frames[0] : 0LL,
+        a->count ? (long long)a->frames[a->count - 1] : 0LL, gaps, a->rejected,
+        (double)a->bytes / 1e6);
+}
+
+char *staging_render_status(void)
+{
+    struct status st = {0};
+    struct text t = {0};
+
+    pthread_mutex_lock(&lock);
+    catalog_each_file(cat, NULL, FILE_LANDED, count_landed, &st);
+    catalog_each_file(cat, NULL, FILE_QUARANTINED, count_refused, &st);
+    catalog_each_file(cat, NULL, FILE_REJECTED, count_refused, &st);
+    bool pending = dirty;
+    uint64_t hashed = hashed_bytes;
+    time_t since = first_landing;
+    pthread_mutex_unlock(&lock);
+    add(&t, "namfs staging area %s (profile: %s)\n", backing_path, profile->source);
+    add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
+    for (size_t i = 0; i < st.count; i++) {
+        render_asset(&t, &st.assets[i]);
+        free(st.assets[i].frames);
+    }
+    double seconds = since ? difftime(time(NULL), since) : 0;
+    add(&t,
+        "%zu files landed (%.1f MB), %zu refused; hashed %.1f MB through this mount, "
+        "%.0f MB/s since the first landing; manifests %s\n",
+        st.files, (double)st.bytes / 1e6, st.rejected, (double)hashed / 1e6,
+        seconds >= 1 ? (double)hashed / 1e6 / seconds : (double)hashed / 1e6,
+        pending ? "pending (written once landings pause)" : "current");
+    free(st.assets);
+    if (!t.data)
+        add(&t, "%s", "");
+    return t.data;
+}
+
+static bool list_refused(void *ctx, const struct catalog_file *f)
+{
+    add(ctx, "%s\t%s\t%s\t%s\n", f->path, rule_name(f->verdict.rule), f->verdict.message,
+        f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+    return true;
+}
+
+char *staging_render_rejected(void)
+{
+    struct text t = {0};
+
+    add(&t, "%s", "");
+    pthread_mutex_lock(&lock);
+    catalog_each_file(cat, NULL, FILE_QUARANTINED, list_refused, &t);
+    catalog_each_file(cat, NULL, FILE_REJECTED, list_refused, &t);
+    pthread_mutex_unlock(&lock);
+    return t.data;
 }

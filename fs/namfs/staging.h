@@ -35,7 +35,8 @@ uint32_t staging_algos(void);
 const struct profile *staging_profile(void);
 
 /* A file finished being written (fd open on it) and passed: record it. */
-void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame);
+void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame,
+                    const char *asset);
 
 /* A refused file: moves it out of the delivery into the quarantine in the
  * state folder, with a .reason file beside it, and records why. Nothing
@@ -56,6 +57,12 @@ bool staging_digest(const char *path, enum hash_algo algo, char *out, size_t len
 
 /* "pass" or "<rule>: <message>" for a catalogued file; false otherwise. */
 bool staging_verdict(const char *path, char *out, size_t len);
+
+/* The text of .namfs/status (per asset: frames landed, range, gaps,
+ * rejected, bytes; totals and hash rate) and .namfs/rejected (path, rule,
+ * message per refused file). malloc'd, NUL-terminated. */
+char *staging_render_status(void);
+char *staging_render_rejected(void);
 
 /* The name frames at path are judged under (a writer's temp name gives
  * the final one), relative to the delivery root. */

@@ -268,6 +268,22 @@ def refusals_at_write():
                   os.path.exists(quarantined) and ("\t%s\t" % rule) in reason,
                   "%s %s refused (%s), moved to the quarantine with its reason: %s" %
                   (kind, " ".join(args), run.stderr.strip()[-60:], reason.strip()))
+        status = open(os.path.join(m.point, ".namfs", "status")).read()
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read().splitlines()
+        asset = "%s/%s" % (SEQ, SEQ)
+        line = [l for l in status.splitlines() if l.startswith(asset + "\t")]
+        check(line and "\t1 frames\t4-4\t" in line[0] and "\t3 rejected\t" in line[0],
+              ".namfs/status: per asset frames, range, rejected (%s)" % line)
+        check(sorted(l.split("\t")[1] for l in rejected) == ["R2", "R3", "R4", "R4", "R7"],
+              ".namfs/rejected lists each refused file with its rule: %s"
+              % [l.split("\t")[1] for l in rejected])
+        for attempt in (lambda: open(os.path.join(m.point, ".namfs", "status"), "w"),
+                        lambda: open(os.path.join(m.point, ".namfs", "new"), "w")):
+            try:
+                attempt()
+                check(False, ".namfs/ is read-only")
+            except OSError as e:
+                check(e.errno in (errno.EROFS, errno.EPERM), ".namfs/ is read-only")
         png = os.path.join(m.point, SEQ, "%s.0005.dpx" % SEQ)
         try:
             with open(png, "wb") as f:
