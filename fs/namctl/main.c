@@ -2,6 +2,7 @@
 #include "check.h"
 #include "info.h"
 #include "manifest.h"
+#include "status.h"
 #include "verify.h"
 
 #include <stdio.h>
@@ -18,6 +19,7 @@ static const struct command commands[] = {
     {"info", cmd_info, "print what namfs reads in frame headers"},
     {"manifest", cmd_manifest, "hash a folder, write checksum.txt files and an ASC MHL"},
     {"verify", cmd_verify, "re-hash a folder and compare it with its manifests"},
+    {"status", cmd_status, "show what a namfs mount has landed and refused"},
 };
 
 static void usage(FILE *out)

@@ -277,6 +277,13 @@ def refusals_at_write():
         check(sorted(l.split("\t")[1] for l in rejected) == ["R2", "R3", "R4", "R4", "R7"],
               ".namfs/rejected lists each refused file with its rule: %s"
               % [l.split("\t")[1] for l in rejected])
+        import json
+        run = subprocess.run([NAMCTL, "status", "--json", m.point], capture_output=True,
+                             text=True)
+        report = json.loads(run.stdout) if run.returncode == 0 else {}
+        check(report.get("assets", [{}])[0].get("rejected") == 3 and
+              len(report.get("rejected", [])) == 5,
+              "namctl status --json: the same as .namfs/, for scripts")
         for attempt in (lambda: open(os.path.join(m.point, ".namfs", "status"), "w"),
                         lambda: open(os.path.join(m.point, ".namfs", "new"), "w")):
             try:
