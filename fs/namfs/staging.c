@@ -118,8 +118,16 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
     struct catalog_file f;
     struct stat st;
 
-    if (fstat(fd, &st) != 0)
-        return;
+    struct stat here;
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+    bool same = dirfd >= 0 && fstat(fd, &st) == 0 &&
+                fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == 0 && here.st_ino == st.st_ino &&
+                here.st_dev == st.st_dev;
+    if (dirfd >= 0)
+        close(dirfd);
+    if (!same)
+        return; /* moved or refused meanwhile: what is at path now settles on its own */
     memset(&f, 0, sizeof f);
     snprintf(f.path, sizeof f.path, "%s", relative(path));
     f.size = (uint64_t)st.st_size;
@@ -380,8 +388,8 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j)
 
 /* A written file settles: refused ones go to the quarantine, the others
  * land with their digest. */
-void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
-                    const struct verdict *early)
+static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
+                          const struct verdict *early)
 {
     struct judgement j;
     struct digests d;
@@ -401,6 +409,19 @@ void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                        j.is_frame ? j.name.asset : "");
     else
         syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
+}
+
+/* One settlement at a time: a late release and a truncate of the same file
+ * must not land and refuse it in the wrong order. (A per-path lock would
+ * let unrelated files settle in parallel; see issue 6.) */
+void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
+                    const struct verdict *early)
+{
+    static pthread_mutex_t settling = PTHREAD_MUTEX_INITIALIZER;
+
+    pthread_mutex_lock(&settling);
+    settle_locked(path, fd, cursor, early);
+    pthread_mutex_unlock(&settling);
 }
 
 /* ---- reconciling with BACKING at start ---- */

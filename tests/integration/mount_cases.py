@@ -45,6 +45,15 @@ def same_tree(a, b):
                for f in cmp.common_files)
 
 
+def eventually(condition, seconds=10):
+    """Waits for what the daemon does after close() has returned."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def mounted(point):
     return any(line.split()[1] == point for line in open("/proc/mounts"))
 
@@ -213,8 +222,11 @@ def live_hashes():
         os.pwrite(fd, b"\0\0\x38\0", 16)  # the same file-size field, rewritten
         os.close(fd)
         names += ["reverse.bin", "dd.bin", exr, dpx]
-        wrong = [n for n in names
-                 if namfs_digest(os.path.join(m.point, n)) != xxh128(os.path.join(m.backing, n))]
+        def wrong_digests():
+            return [n for n in names
+                    if namfs_digest(os.path.join(m.point, n)) != xxh128(os.path.join(m.backing, n))]
+        eventually(lambda: not wrong_digests())
+        wrong = wrong_digests()
         check(not wrong, "user.namfs.xxh128 equals xxhsum -H2 of BACKING for %d files "
               "(cp, reverse pwrite, dd, OpenEXR writer, header patch); wrong: %s"
               % (len(names), wrong))
@@ -226,8 +238,9 @@ def live_hashes():
               xxh128(os.path.join(m.backing, "papers", "namctl.1")),
               "renaming a file or a folder keeps the recorded digests")
         os.truncate(os.path.join(m.point, "moved.bin"), 1000)
-        check(namfs_digest(os.path.join(m.point, "moved.bin")) ==
-              xxh128(os.path.join(m.backing, "moved.bin")), "truncate by path re-hashes")
+        check(eventually(lambda: namfs_digest(os.path.join(m.point, "moved.bin")) ==
+                         xxh128(os.path.join(m.backing, "moved.bin"))),
+              "truncate by path re-hashes")
         try:
             os.setxattr(os.path.join(m.point, "moved.bin"), "user.namfs.xxh128", b"0")
             check(False, "user.namfs.* cannot be written")
@@ -254,8 +267,9 @@ def refusals_at_write():
             rel = "%s/%s.%04d.%s" % (seq, seq, n, kind)
             run = subprocess.run([NAMGEN, kind, os.path.join(m.point, rel), *args],
                                  capture_output=True, text=True)
-            time.sleep(0.2)  # release reaches the daemon after close returns
             quarantined = os.path.join(m.backing + ".namfs", "quarantine", rel)
+            # release reaches the daemon after close returns: wait for it
+            eventually(lambda: os.path.exists(quarantined + ".reason") or rule is None)
             if rule is None:
                 check(run.returncode == 0 and os.path.exists(os.path.join(m.backing, rel)),
                       "a good frame lands (%s)" % run.stderr.strip())
@@ -268,6 +282,7 @@ def refusals_at_write():
                   os.path.exists(quarantined) and ("\t%s\t" % rule) in reason,
                   "%s %s refused (%s), moved to the quarantine with its reason: %s" %
                   (kind, " ".join(args), run.stderr.strip()[-60:], reason.strip()))
+        eventually(lambda: len(open(os.path.join(m.point, ".namfs", "rejected")).readlines()) >= 5)
         status = open(os.path.join(m.point, ".namfs", "status")).read()
         rejected = open(os.path.join(m.point, ".namfs", "rejected")).read().splitlines()
         asset = "%s/%s" % (SEQ, SEQ)
@@ -309,9 +324,10 @@ def manifests():
         for n in (1, 2, 3):
             subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n)),
                             "--seed", str(n)], check=True)
-        time.sleep(2.5)
         listed = os.path.join(m.backing, SEQ, "checksum.txt")
-        check(os.path.exists(listed), "a pause of quiet=1 s writes checksum.txt to BACKING")
+        check(eventually(lambda: os.path.exists(listed) and
+                         len(open(listed).read().splitlines()) == 3),
+              "a pause of quiet=1 s writes checksum.txt to BACKING")
         lines = open(listed).read().splitlines() if os.path.exists(listed) else []
         check(len(lines) == 3 and all(l.split("\t")[3] == xxh128(os.path.join(
             m.backing, SEQ, l.split("\t")[0])) for l in lines),
