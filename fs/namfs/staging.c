@@ -198,30 +198,54 @@ static bool quarantine_folder(const char *relpath)
     return true;
 }
 
+/* Written whole or not at all: a reader never sees half a reason. */
 static void write_reason(const char *target, const char *path, const struct verdict *v)
 {
-    char reason[PATH_MAX + 4200];
+    char reason[PATH_MAX + 4200], tmp[PATH_MAX + 4210];
     snprintf(reason, sizeof reason, "%s.reason", target);
-    FILE *f = fopen(reason, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", reason);
+    FILE *f = fopen(tmp, "w");
     if (!f)
         return;
     fprintf(f, "%s\t%s\t%s\n", path, rule_name(v->rule), v->message);
-    fclose(f);
+    if (fclose(f) == 0)
+        rename(tmp, reason);
+}
+
+/* Moves path into the quarantine under its own name, or name.1, name.2 ...
+ * when an earlier refusal of the same name is there: nothing is replaced. */
+static int move_to_quarantine(const char *path, const char *rel, char *target, size_t len)
+{
+    const char *name;
+    int dirfd = quarantine_folder(rel) ? backing_parent(path, &name) : -1;
+    int rc = -1;
+
+    if (dirfd < 0)
+        return -1;
+    for (int n = 0; n < 1000; n++) {
+        if (n)
+            snprintf(target, len, "%s/%s.%d", quarantine, rel, n);
+        else
+            snprintf(target, len, "%s/%s", quarantine, rel);
+        rc = renameat2(dirfd, name, AT_FDCWD, target, RENAME_NOREPLACE);
+        if (rc == 0 || errno != EEXIST)
+            break;
+    }
+    int saved = errno;
+    close(dirfd);
+    errno = saved;
+    return rc;
 }
 
 void staging_refused(const char *path, const struct verdict *v)
 {
-    const char *rel = relative(path), *name;
-    char target[PATH_MAX + 4096];
+    const char *rel = relative(path);
+    char target[PATH_MAX + 4200];
     struct catalog_file f;
-    bool moved = false;
 
-    snprintf(target, sizeof target, "%s/%s", quarantine, rel);
-    int dirfd = quarantine_folder(rel) ? backing_parent(path, &name) : -1;
-    if (dirfd >= 0) {
-        moved = renameat(dirfd, name, AT_FDCWD, target) == 0;
-        close(dirfd);
-    }
+    bool moved = move_to_quarantine(path, rel, target, sizeof target) == 0;
+    if (!moved && errno == ENOENT)
+        return; /* no longer there: an earlier settlement moved it */
     if (moved)
         write_reason(target, rel, v);
     syslog(LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,

@@ -269,7 +269,9 @@ def refusals_at_write():
                                  capture_output=True, text=True)
             quarantined = os.path.join(m.backing + ".namfs", "quarantine", rel)
             # release reaches the daemon after close returns: wait for it
-            eventually(lambda: os.path.exists(quarantined + ".reason") or rule is None)
+            eventually(lambda: rule is None or (os.path.exists(quarantined + ".reason") and
+                                                ("\t%s\t" % rule) in open(quarantined +
+                                                                           ".reason").read()))
             if rule is None:
                 check(run.returncode == 0 and os.path.exists(os.path.join(m.backing, rel)),
                       "a good frame lands (%s)" % run.stderr.strip())
