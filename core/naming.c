@@ -321,8 +321,7 @@ bool naming_final_name(const char *relpath, char *out, size_t len)
     }
     /* OpenImageIO: "stem.<8 hex>.temp.ext" */
     if (temp && temp - name > 9 && temp[-9] == '.' && hex_run(temp - 8, 8)) {
-        snprintf(out, len, "%.*s%.*s%s", dir, relpath, (int)(temp - 9 - name), name,
-                 temp + 5);
+        snprintf(out, len, "%.*s%.*s%s", dir, relpath, (int)(temp - 9 - name), name, temp + 5);
         return true;
     }
     return false;

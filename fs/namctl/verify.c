@@ -7,8 +7,8 @@
 #include "namfs/naming.h"
 #include "namfs/text.h"
 #include "namfs/verify.h"
-#include "progress.h"
 #include "namfs/walk.h"
+#include "progress.h"
 
 #include <fcntl.h>
 #include <getopt.h>
