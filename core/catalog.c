@@ -2,6 +2,8 @@
  * user_version. Statements are prepared once per connection. */
 #include "namfs/catalog.h"
 
+#include "namfs/walk.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,4 +403,45 @@ bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW;
+}
+
+struct missing {
+    const struct walk_list *present;
+    char (*paths)[CATALOG_PATH_MAX];
+    size_t count;
+};
+
+static int compare_entry(const void *key, const void *entry)
+{
+    return strcmp(key, ((const struct walk_entry *)entry)->relpath);
+}
+
+static bool note_missing(void *ctx, const struct catalog_file *f)
+{
+    struct missing *m = ctx;
+    if (m->present->count && bsearch(f->path, m->present->entries, m->present->count,
+                                     sizeof *m->present->entries, compare_entry))
+        return true;
+    char(*grown)[CATALOG_PATH_MAX] = realloc(m->paths, (m->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    m->paths = grown;
+    snprintf(m->paths[m->count++], CATALOG_PATH_MAX, "%s", f->path);
+    return true;
+}
+
+long catalog_drop_missing(struct catalog *cat, const struct walk_list *present, uint32_t states)
+{
+    struct missing m = {present, NULL, 0};
+    bool ok = true;
+
+    for (int state = FILE_WRITING; ok && state <= FILE_QUARANTINED; state++)
+        if (states & (1u << state))
+            ok = catalog_each_file(cat, NULL, (enum file_state)state, note_missing, &m);
+    ok = ok && catalog_begin(cat);
+    for (size_t i = 0; ok && i < m.count; i++)
+        ok = catalog_delete_file(cat, m.paths[i]);
+    ok = ok && catalog_commit(cat);
+    free(m.paths);
+    return ok ? (long)m.count : -1;
 }

@@ -212,45 +212,10 @@ static bool record(struct catalog *cat, const struct check_run *run, const struc
     return ok;
 }
 
-struct stale {
-    const struct check_run *run;
-    char (*paths)[CATALOG_PATH_MAX];
-    size_t count;
-};
-
-static int compare_entry(const void *key, const void *entry)
-{
-    return strcmp(key, ((const struct walk_entry *)entry)->relpath);
-}
-
-static bool note_stale(void *ctx, const struct catalog_file *f)
-{
-    struct stale *s = ctx;
-    if (bsearch(f->path, s->run->files.entries, s->run->files.count, sizeof *s->run->files.entries,
-                compare_entry))
-        return true;
-    char(*grown)[CATALOG_PATH_MAX] = realloc(s->paths, (s->count + 1) * sizeof *grown);
-    if (!grown)
-        return false;
-    s->paths = grown;
-    snprintf(s->paths[s->count++], CATALOG_PATH_MAX, "%s", f->path);
-    return true;
-}
-
 /* Files the catalog knows that are gone from the folder. */
 static bool forget_vanished(struct catalog *cat, const struct check_run *run)
 {
-    struct stale s = {run, NULL, 0};
-    bool ok = true;
-
-    for (int state = FILE_WRITING; ok && state <= FILE_QUARANTINED; state++)
-        ok = catalog_each_file(cat, NULL, (enum file_state)state, note_stale, &s);
-    ok = ok && catalog_begin(cat);
-    for (size_t i = 0; ok && i < s.count; i++)
-        ok = catalog_delete_file(cat, s.paths[i]);
-    ok = ok && catalog_commit(cat);
-    free(s.paths);
-    return ok;
+    return catalog_drop_missing(cat, &run->files, ~0u) >= 0;
 }
 
 static bool is_checksum(const char *path)

@@ -485,47 +485,16 @@ static bool reconcile_file(const char *rel, struct catalog_file *row)
     return !known;
 }
 
-struct gone {
-    const struct walk_list *files;
-    char (*paths)[CATALOG_PATH_MAX];
-    size_t count;
-};
-
-static int compare_entry(const void *key, const void *entry)
-{
-    return strcmp(key, ((const struct walk_entry *)entry)->relpath);
-}
-
-static bool note_gone(void *ctx, const struct catalog_file *f)
-{
-    struct gone *g = ctx;
-    if (bsearch(f->path, g->files->entries, g->files->count, sizeof *g->files->entries,
-                compare_entry))
-        return true;
-    char(*grown)[CATALOG_PATH_MAX] = realloc(g->paths, (g->count + 1) * sizeof *grown);
-    if (!grown)
-        return false;
-    g->paths = grown;
-    snprintf(g->paths[g->count++], CATALOG_PATH_MAX, "%s", f->path);
-    return true;
-}
-
 /* Rows of files that are no longer in BACKING (quarantined ones live in
  * the quarantine and keep their rows). */
 static size_t drop_gone(const struct walk_list *files)
 {
-    struct gone g = {files, NULL, 0};
-
     pthread_mutex_lock(&lock);
-    catalog_each_file(cat, NULL, FILE_LANDED, note_gone, &g);
-    catalog_each_file(cat, NULL, FILE_REJECTED, note_gone, &g);
-    for (size_t i = 0; i < g.count; i++)
-        catalog_delete_file(cat, g.paths[i]);
-    if (g.count)
+    long dropped = catalog_drop_missing(cat, files, 1u << FILE_LANDED | 1u << FILE_REJECTED);
+    if (dropped > 0)
         changed_now();
     pthread_mutex_unlock(&lock);
-    free(g.paths);
-    return g.count;
+    return dropped > 0 ? (size_t)dropped : 0;
 }
 
 static bool is_manifest_path(const char *rel)

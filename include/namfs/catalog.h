@@ -74,6 +74,12 @@ bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state sta
 typedef bool (*catalog_dir_fn)(void *ctx, const char *dir);
 bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx);
 
+/* Drops the rows, in any state of the `states` mask (bit n = enum
+ * file_state n), of files that are not in `present` (the sorted listing
+ * walk_tree makes), in one transaction. Returns how many, or -1. */
+struct walk_list;
+long catalog_drop_missing(struct catalog *cat, const struct walk_list *present, uint32_t states);
+
 bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding);
 
 /* Records a generation; a sequence number already recorded (the ascmhl/
