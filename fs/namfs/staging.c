@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -391,14 +392,27 @@ static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
 
 /* The whole file as it is now: completeness (R7), the rest of the frame
  * rules and naming. Returns false, with the verdict, when it breaks one. */
+/* An empty file under a frame name is a frame not written yet, not a
+ * broken one: ImageMagick opens its target twice with O_TRUNC and leaves
+ * it empty in between (SPEC.md). It is neither refused nor landed. */
+static bool empty_frame(int fd, const char *judged)
+{
+    struct stat st;
+    const char *ext = strrchr(judged, '.');
+
+    return fstat(fd, &st) == 0 && st.st_size == 0 && ext &&
+           (strcasecmp(ext, ".dpx") == 0 || strcasecmp(ext, ".exr") == 0);
+}
+
 bool staging_judge_whole(int fd, const char *path, struct judgement *j)
 {
     char name[4096];
     uint8_t head[4096];
     struct stat st;
 
-    if (fstat(fd, &st) != 0)
-        return true; /* unknowable now; release records what it can */
+    memset(j, 0, sizeof *j);
+    if (fstat(fd, &st) != 0 || empty_frame(fd, staging_judged_name(path, name, sizeof name)))
+        return true; /* nothing to judge now */
     ssize_t n = pread(fd, head, sizeof head, 0);
     struct frame_source src = {.head = head,
                                .head_len = n < 0 ? 0 : (size_t)n,
@@ -418,6 +432,10 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
     struct judgement j;
     struct digests d;
 
+    char name[4096];
+
+    if (empty_frame(fd, staging_judged_name(path, name, sizeof name)))
+        return; /* pending: its writer comes back for it */
     if (early && early->rule != RULE_NONE) {
         if (!staging_unlink_refused(path)) /* moves it, once */
             staging_refused(path, early);

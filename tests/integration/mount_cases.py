@@ -308,6 +308,17 @@ def refusals_at_write():
                 check(False, ".namfs/ is read-only")
             except OSError as e:
                 check(e.errno in (errno.EROFS, errno.EPERM), ".namfs/ is read-only")
+        # ImageMagick's pattern: the target opened with O_TRUNC and closed empty,
+        # then written for real
+        target = os.path.join(m.point, SEQ, "%s.0007.dpx" % SEQ)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+        check(os.path.exists(os.path.join(m.backing, SEQ, "%s.0007.dpx" % SEQ)),
+              "an empty frame is left pending, not refused")
+        run = subprocess.run([NAMGEN, "dpx", target], capture_output=True, text=True)
+        check(run.returncode == 0 and eventually(lambda: namfs_digest(target) ==
+                                                  xxh128(os.path.join(m.backing, SEQ,
+                                                                      "%s.0007.dpx" % SEQ))),
+              "the same frame written afterwards lands")
         png = os.path.join(m.point, SEQ, "%s.0005.dpx" % SEQ)
         try:
             with open(png, "wb") as f:
