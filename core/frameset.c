@@ -66,6 +66,43 @@ bool frameset_add(struct frameset *s, uint64_t frame)
     return true;
 }
 
+/* Backward-shift deletion: later entries of the probe run move up, so
+ * lookups never stop early at the hole. */
+void frameset_remove(struct frameset *s, uint64_t frame)
+{
+    if (!s->cap)
+        return;
+    size_t j = slot_of(frame, s->cap);
+    while (s->slots[j] != EMPTY && s->slots[j] != frame)
+        j = (j + 1) & (s->cap - 1);
+    if (s->slots[j] == EMPTY)
+        return;
+    s->slots[j] = EMPTY;
+    s->count--;
+    for (size_t k = (j + 1) & (s->cap - 1); s->slots[k] != EMPTY; k = (k + 1) & (s->cap - 1)) {
+        size_t home = slot_of(s->slots[k], s->cap);
+        /* move k into the hole j unless its home lies cyclically in (j, k] */
+        bool stays = j < k ? (home > j && home <= k) : (home > j || home <= k);
+        if (!stays) {
+            s->slots[j] = s->slots[k];
+            s->slots[k] = EMPTY;
+            j = k;
+        }
+    }
+    if (s->count && (frame == s->min || frame == s->max)) {
+        bool first = true;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slots[i] == EMPTY)
+                continue;
+            if (first || s->slots[i] < s->min)
+                s->min = s->slots[i];
+            if (first || s->slots[i] > s->max)
+                s->max = s->slots[i];
+            first = false;
+        }
+    }
+}
+
 static int compare_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -14,7 +14,8 @@ struct frameset {
 
 bool frameset_contains(const struct frameset *s, uint64_t frame);
 bool frameset_add(struct frameset *s, uint64_t frame); /* false: out of memory */
-uint64_t *frameset_sorted(const struct frameset *s);   /* malloc'd, count entries */
+void frameset_remove(struct frameset *s, uint64_t frame);
+uint64_t *frameset_sorted(const struct frameset *s); /* malloc'd, count entries */
 void frameset_free(struct frameset *s);
 
 #endif

@@ -247,30 +247,40 @@ static void numbering_record(struct numbering *n, int digits, uint64_t frame)
         n->at_most = digits;
 }
 
-/* S3: one numbering width across the picture assets of a title. */
-static bool title_padding(struct seqset *set, const struct frame_name *name, struct verdict *v)
+static struct title_numbering *find_title(const struct seqset *set, const char *title)
 {
-    for (size_t i = 0; i < set->title_count; i++) {
-        struct title_numbering *t = &set->titles[i];
-        if (strcmp(t->title, name->title) != 0)
-            continue;
-        if (numbering_allows(&t->numbering, name->padding, name->frame)) {
-            numbering_record(&t->numbering, name->padding, name->frame);
-            return true;
-        }
-        return verdict_fail(v, RULE_S3,
-                            "title %s: expected frame numbers padded to %d digits, "
-                            "found %d",
-                            name->title, numbering_width(&t->numbering), name->padding);
+    for (size_t i = 0; i < set->title_count; i++)
+        if (strcmp(set->titles[i].title, title) == 0)
+            return &set->titles[i];
+    return NULL;
+}
+
+/* S3: one numbering width across the picture assets of a title. */
+static bool title_allows(const struct seqset *set, const struct frame_name *name, struct verdict *v)
+{
+    const struct title_numbering *t = find_title(set, name->title);
+
+    if (!t || numbering_allows(&t->numbering, name->padding, name->frame))
+        return true;
+    return verdict_fail(v, RULE_S3,
+                        "title %s: expected frame numbers padded to %d digits, found %d",
+                        name->title, numbering_width(&t->numbering), name->padding);
+}
+
+static bool title_record(struct seqset *set, const struct frame_name *name)
+{
+    struct title_numbering *t = find_title(set, name->title);
+
+    if (!t) {
+        struct title_numbering *grown =
+            realloc(set->titles, (set->title_count + 1) * sizeof *set->titles);
+        if (!grown)
+            return false;
+        set->titles = grown;
+        t = &grown[set->title_count++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->title, sizeof t->title, "%s", name->title);
     }
-    struct title_numbering *grown =
-        realloc(set->titles, (set->title_count + 1) * sizeof *set->titles);
-    if (!grown)
-        return verdict_fail(v, RULE_S3, "out of memory recording title numbering");
-    set->titles = grown;
-    struct title_numbering *t = &grown[set->title_count++];
-    memset(t, 0, sizeof *t);
-    snprintf(t->title, sizeof t->title, "%s", name->title);
     numbering_record(&t->numbering, name->padding, name->frame);
     return true;
 }
@@ -305,8 +315,8 @@ static bool fits_asset(const struct asset *a, const struct frame_name *name,
     return true;
 }
 
-bool seqset_add(struct seqset *set, const struct frame_name *name, const struct frame_info *info,
-                struct verdict *v)
+bool seqset_fits(const struct seqset *set, const struct frame_name *name,
+                 const struct frame_info *info, struct verdict *v)
 {
     struct frame_props props;
     long i = find_asset(set, name->asset);
@@ -317,19 +327,46 @@ bool seqset_add(struct seqset *set, const struct frame_name *name, const struct 
         return false;
     if (i < 0 && !textless_props(set, name, &props, v))
         return false;
-    if (!title_padding(set, name, v))
+    return title_allows(set, name, v);
+}
+
+bool seqset_add(struct seqset *set, const struct frame_name *name, const struct frame_info *info,
+                struct verdict *v)
+{
+    struct frame_props props;
+
+    if (!seqset_fits(set, name, info, v))
         return false;
+    long i = find_asset(set, name->asset);
     if (i < 0) {
+        frame_props_from_info(info, &props);
         if (!new_asset(set, name, &props))
             return verdict_fail(v, RULE_S1, "out of memory recording asset %s", name->asset);
         i = (long)set->count - 1;
     }
     numbering_record(&set->assets[i]->numbering, name->padding, name->frame);
-    if (!frameset_add(&set->assets[i]->frames, name->frame))
+    if (!title_record(set, name) || !frameset_add(&set->assets[i]->frames, name->frame))
         return verdict_fail(v, RULE_S2, "out of memory recording frame %llu",
                             (unsigned long long)name->frame);
     set->last_hit = (size_t)i;
     return true;
+}
+
+void seqset_remove(struct seqset *set, const char *asset, uint64_t frame)
+{
+    long i = find_asset(set, asset);
+
+    if (i < 0)
+        return;
+    struct asset *a = set->assets[i];
+    frameset_remove(&a->frames, frame);
+    if (a->frames.count)
+        return;
+    /* the last frame went: the next first frame fixes the properties anew */
+    frameset_free(&a->frames);
+    free(a);
+    set->assets[i] = set->assets[--set->count];
+    set->last_hit = 0;
 }
 
 static bool collect_gaps(const struct asset *a, struct asset_report *out)

@@ -59,6 +59,14 @@ void seqset_free(struct seqset *set);
 bool seqset_add(struct seqset *set, const struct frame_name *name, const struct frame_info *info,
                 struct verdict *v);
 
+/* The same judgement without recording anything. */
+bool seqset_fits(const struct seqset *set, const struct frame_name *name,
+                 const struct frame_info *info, struct verdict *v);
+
+/* Forgets one frame of an asset (deleted, moved or rewritten); an asset
+ * left without frames is forgotten too. */
+void seqset_remove(struct seqset *set, const char *asset, uint64_t frame);
+
 size_t seqset_asset_count(const struct seqset *set);
 
 /* Fills out for asset i (in order of first appearance), including its

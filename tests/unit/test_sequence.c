@@ -719,9 +719,56 @@ static void many_frames_shuffled(void **state)
     end_set();
 }
 
+/* The mount forgets frames that are deleted, moved or rewritten. */
+static void remove_and_fits(void **state)
+{
+    (void)state;
+    struct seqset *s = new_set();
+    struct frame_info f = dpx(3840, 2160, 16), other = dpx(4096, 2160, 16);
+    struct frame_name n1 = name("a/a", "a", 1, 4), n2 = name("a/a", "a", 2, 4);
+    struct verdict v;
+
+    assert_true(seqset_fits(s, &n1, &f, &v));
+    assert_true(seqset_fits(s, &n1, &f, &v)); /* fits records nothing */
+    add_ok(s, &n1, &f);
+    assert_false(seqset_fits(s, &n1, &f, &v));
+    assert_string_equal(rule_name(v.rule), "S5");
+    seqset_remove(s, "a/a", 1);
+    assert_true(seqset_fits(s, &n1, &f, &v));   /* rewritten in place: fine again */
+    assert_int_equal(seqset_asset_count(s), 0); /* its last frame went */
+    add_ok(s, &n2, &other);                     /* so a new first frame fixes the properties */
+}
+
+static void remove_many(void **state)
+{
+    (void)state;
+    struct seqset *s = new_set();
+    struct frame_info f = dpx(3840, 2160, 16);
+    struct frame_name n = name("b/b", "b", 0, 5);
+    struct verdict v;
+    struct asset_report r;
+
+    for (uint64_t i = 0; i < 10000; i++) {
+        n.frame = (i * 7919) % 10000;
+        add_ok(s, &n, &f);
+    }
+    for (uint64_t i = 0; i < 10000; i += 2)
+        seqset_remove(s, "b/b", i);
+    for (uint64_t i = 0; i < 10000; i++) {
+        n.frame = i;
+        assert_int_equal(seqset_fits(s, &n, &f, &v), i % 2 == 0);
+    }
+    report(s, 0, &r);
+    assert_int_equal(r.count, 5000);
+    assert_int_equal(r.first, 1);
+    assert_int_equal(r.last, 9999);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(remove_and_fits, teardown),
+        cmocka_unit_test_teardown(remove_many, teardown),
         cmocka_unit_test_teardown(props_from_dpx, teardown),
         cmocka_unit_test_teardown(props_from_exr, teardown),
         cmocka_unit_test_teardown(props_same_names_the_difference, teardown),
