@@ -35,6 +35,7 @@ struct open_file {
     struct hasher *hasher;
     struct hash_cursor cursor;
     bool written;
+    bool writer; /* opened for writing: counted in writers */
     /* the first bytes, kept until the header can be judged (early refusal) */
     uint8_t head[4096];
     size_t head_len;
@@ -146,6 +147,48 @@ static bool is_manifest(const char *path)
            (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
 
+/* Handles open for writing, per file: a file settles when the last of
+ * them is released, so a late release of an older handle never judges (or
+ * quarantines) a file that a newer writer is rewriting. */
+struct writers {
+    dev_t dev;
+    ino_t ino;
+    int count;
+};
+
+static struct writers *writers;
+static size_t writer_count;
+static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Adds delta to fd's writer count; returns the count after. */
+static int count_writer(int fd, int delta)
+{
+    struct stat st;
+    int after = 0;
+
+    if (fstat(fd, &st) != 0)
+        return 0;
+    pthread_mutex_lock(&writers_lock);
+    size_t i = 0;
+    while (i < writer_count && (writers[i].dev != st.st_dev || writers[i].ino != st.st_ino))
+        i++;
+    if (i == writer_count && delta > 0) {
+        struct writers *grown = realloc(writers, (writer_count + 1) * sizeof *grown);
+        if (grown) {
+            writers = grown;
+            writers[writer_count++] = (struct writers){st.st_dev, st.st_ino, 0};
+        }
+    }
+    if (i < writer_count) {
+        writers[i].count += delta;
+        after = writers[i].count;
+        if (after <= 0)
+            writers[i] = writers[--writer_count];
+    }
+    pthread_mutex_unlock(&writers_lock);
+    return after;
+}
+
 static int keep_open(struct fuse_file_info *fi, int fd)
 {
     struct open_file *f = calloc(1, sizeof *f);
@@ -159,6 +202,9 @@ static int keep_open(struct fuse_file_info *fi, int fd)
         return -ENOMEM;
     }
     f->fd = fd;
+    f->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+    if (f->writer)
+        count_writer(fd, +1);
     pthread_mutex_init(&f->lock, NULL);
     hash_cursor_init(&f->cursor, f->hasher);
     fi->fh = (uintptr_t)f;
@@ -202,6 +248,10 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
     cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
+    /* Names are looked up afresh each time: namfs moves refused files to the
+     * quarantine behind the kernel's back, and libfuse 3.14's high-level
+     * invalidation drops the inode, not the name. */
+    cfg->entry_timeout = 0;
     staging_start_quiet_thread();
     return NULL;
 }
@@ -327,6 +377,18 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
     return -EPERM;
 }
 
+static bool is_folder(const char *path)
+{
+    struct stat st;
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+    bool folder =
+        dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+    if (dirfd >= 0)
+        close(dirfd);
+    return folder;
+}
+
 static int namfs_rename(const char *from, const char *to, unsigned int flags)
 {
     if (is_manifest(from) || is_manifest(to))
@@ -348,8 +410,13 @@ static int namfs_rename(const char *from, const char *to, unsigned int flags)
         staging_renamed(from, to);
         staging_renamed("\x01swap", from);
     } else if (rc == 0) {
-        staging_removed(to); /* what the rename replaced */
+        char before[4096], after[4096];
+        staging_replaced(to, from);
         staging_renamed(from, to);
+        if (strcmp(staging_judged_name(from, before, sizeof before),
+                   staging_judged_name(to, after, sizeof after)) != 0 &&
+            !is_folder(to))
+            staging_rejudge(to); /* the name decides naming and sequence rules */
     }
     return rc;
 }
@@ -522,8 +589,15 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
         return 0;
     if (f->refused)
         return -EINVAL;
-    if (f->written && path && !staging_judge_whole(f->fd, path, &j))
+    if (!f->written || !path)
+        return 0;
+    if (!staging_judge_whole(f->fd, path, &j))
         return -EINVAL;
+    struct verdict v;
+    if (j.is_frame && !staging_sequence_fits(path, &j, &v)) {
+        staging_log_refusal(path, &v);
+        return -EINVAL;
+    }
     /* close() of a duplicate reports delayed write errors, as close would */
     int dup_fd = dup(of(fi)->fd);
     return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
@@ -541,7 +615,8 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
         free(f);
         return 0;
     }
-    if (f->written && path)
+    bool last = !f->writer || count_writer(f->fd, -1) == 0;
+    if (f->written && path && last)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
     close(f->fd);
     hasher_free(f->hasher);

@@ -5,6 +5,7 @@
 #include "namfs/judge.h"
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
+#include "namfs/sequence.h"
 #include "namfs/walk.h"
 
 #include <errno.h>
@@ -22,7 +23,8 @@
 #include <unistd.h>
 
 static struct catalog *cat;
-static bool dirty; /* something landed, moved or went since the last checkpoint */
+static struct seqset *seq; /* the sequence rules' memory of what landed */
+static bool dirty;         /* something landed, moved or went since the last checkpoint */
 static time_t last_change;
 static int quiet_after = 2; /* seconds without changes before a checkpoint */
 static char root_name[256];
@@ -75,6 +77,7 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
     }
     snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
     cat = catalog_open(path, err, err_len);
+    seq = seqset_new();
     profile = p;
     algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
     return cat != NULL;
@@ -84,6 +87,8 @@ void staging_close(void)
 {
     catalog_close(cat);
     cat = NULL;
+    seqset_free(seq);
+    seq = NULL;
 }
 
 uint32_t staging_algos(void)
@@ -149,9 +154,57 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
     pthread_mutex_unlock(&lock);
 }
 
+/* The frame the catalog has at rel leaves the sequence rules' memory (it
+ * is deleted, moved or about to be rewritten). Called with the lock. */
+static void forget_frame(const char *rel)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    if (row && catalog_get_file(cat, rel, row) && row->state == FILE_LANDED && row->frame >= 0)
+        seqset_remove(seq, row->asset, (uint64_t)row->frame);
+    free(row);
+}
+
+/* What a file landing at path replaces: its own earlier content, and for
+ * a writer's temp file the file it will be renamed over. Lock held. */
+static void forget_replaced(const char *path)
+{
+    char final[4096];
+
+    forget_frame(relative(path));
+    if (naming_final_name(relative(path), final, sizeof final))
+        forget_frame(final);
+}
+
+/* Both rows landed frames of the same asset and number: the same frame. */
+static bool same_frame(const struct catalog_file *a, const struct catalog_file *b)
+{
+    return a->state == FILE_LANDED && b->state == FILE_LANDED && a->frame >= 0 &&
+           a->frame == b->frame && strcmp(a->asset, b->asset) == 0;
+}
+
+void staging_replaced(const char *to, const char *from)
+{
+    struct catalog_file *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+
+    pthread_mutex_lock(&lock);
+    bool known = a && b && catalog_get_file(cat, relative(to), a);
+    /* an rsync temp moving over its target keeps the frame it already holds */
+    if (known && !(catalog_get_file(cat, relative(from), b) && same_frame(a, b)))
+        forget_frame(relative(to));
+    if (known && !catalog_delete_file(cat, relative(to)))
+        complain("forgetting", to);
+    if (known)
+        changed_now();
+    pthread_mutex_unlock(&lock);
+    free(a);
+    free(b);
+}
+
 void staging_removed(const char *path)
 {
     pthread_mutex_lock(&lock);
+    forget_frame(relative(path));
     if (!catalog_delete_file(cat, relative(path)))
         complain("forgetting", path);
     changed_now();
@@ -441,7 +494,17 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
             staging_refused(path, early);
         return;
     }
-    if (!staging_judge_whole(fd, path, &j)) {
+    struct verdict v;
+    bool fits = staging_judge_whole(fd, path, &j);
+    if (fits && j.is_frame) {
+        pthread_mutex_lock(&lock);
+        forget_replaced(path); /* a rewrite, or a temp file's target, gives way */
+        fits = seqset_add(seq, &j.name, &j.info, &v);
+        pthread_mutex_unlock(&lock);
+        if (!fits)
+            j.verdict = v;
+    }
+    if (!fits) {
         staging_log_refusal(path, &j.verdict);
         staging_refused(path, &j.verdict);
         return;
@@ -475,6 +538,22 @@ static bool unchanged_since(const struct catalog_file *row, const struct stat *s
            row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
+/* A landed frame found unchanged at start joins the sequence rules'
+ * memory again (its header is read, not its pixels). */
+static void remember_frame(const char *path, int fd)
+{
+    struct judgement j;
+    struct verdict v;
+
+    if (!staging_judge_whole(fd, path, &j) || !j.is_frame)
+        return;
+    pthread_mutex_lock(&lock);
+    if (!seqset_add(seq, &j.name, &j.info, &v))
+        syslog(LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
+               rule_name(v.rule), v.message);
+    pthread_mutex_unlock(&lock);
+}
+
 /* One file of BACKING: keep its row, or judge and hash it anew. */
 static bool reconcile_file(const char *rel, struct catalog_file *row)
 {
@@ -493,6 +572,8 @@ static bool reconcile_file(const char *rel, struct catalog_file *row)
     pthread_mutex_lock(&lock);
     bool known = catalog_get_file(cat, rel, row) && unchanged_since(row, &st);
     pthread_mutex_unlock(&lock);
+    if (known)
+        remember_frame(path, fd);
     struct hasher *h = known ? NULL : hasher_new(algos);
     if (h) {
         hash_cursor_init(&cursor, h);
@@ -698,4 +779,28 @@ char *staging_render_rejected(void)
     catalog_each_file(cat, NULL, FILE_REJECTED, list_refused, &t);
     pthread_mutex_unlock(&lock);
     return t.data;
+}
+
+bool staging_sequence_fits(const char *path, const struct judgement *j, struct verdict *v)
+{
+    pthread_mutex_lock(&lock);
+    forget_replaced(path);
+    bool fits = seqset_fits(seq, &j->name, &j->info, v);
+    pthread_mutex_unlock(&lock);
+    return fits;
+}
+
+void staging_rejudge(const char *path)
+{
+    struct hash_cursor cursor;
+    int fd = backing_open(path, O_RDONLY, 0);
+    struct hasher *h = fd >= 0 ? hasher_new(algos) : NULL;
+
+    if (h) {
+        hash_cursor_init(&cursor, h);
+        staging_settle(path, fd, &cursor, NULL);
+    }
+    hasher_free(h);
+    if (fd >= 0)
+        close(fd);
 }

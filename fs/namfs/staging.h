@@ -43,6 +43,8 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
  * is deleted; if it cannot be moved it stays, recorded as rejected. */
 void staging_refused(const char *path, const struct verdict *v);
 void staging_removed(const char *path);
+/* A rename from `from` replaced the file at `to`. */
+void staging_replaced(const char *to, const char *from);
 void staging_renamed(const char *from, const char *to);
 
 /* A file refused while still open: if its writer then deletes it (as
@@ -79,5 +81,13 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j);
  * go to the quarantine, the others land with the cursor's digest. */
 void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                     const struct verdict *early);
+
+/* Sequence rules (S1, S3, S4, S5) for a frame about to land at path,
+ * without recording it: close() fails when they are broken. */
+bool staging_sequence_fits(const char *path, const struct judgement *j, struct verdict *v);
+
+/* A file renamed to a name that judges differently (another frame, asset
+ * or a final name): judged and hashed anew at path. */
+void staging_rejudge(const char *path);
 
 #endif

@@ -394,6 +394,46 @@ def manifests():
           % run.stdout.strip()[-200:])
 
 
+def sequence_rules():
+    """S1, S5 judged as frames land (close() fails, the frame is quarantined);
+    rewrites and rsync updates of a landed frame are not duplicates; the
+    rules remember what landed across a remount."""
+    m = Mount("sequence", "-o", "profile=" + PROFILE)
+    frame = lambda n, pad=4: os.path.join(SEQ, "%s.%0*d.dpx" % (SEQ, pad, n))
+    quarantined = lambda rel: os.path.join(m.backing + ".namfs", "quarantine", rel)
+
+    def write(rel, *args):
+        return subprocess.run([NAMGEN, "dpx", os.path.join(m.point, rel), *args],
+                              capture_output=True, text=True).returncode
+
+    def refused_with(rel, rule):
+        return eventually(lambda: os.path.exists(quarantined(rel) + ".reason") and
+                          ("\t%s\t" % rule) in open(quarantined(rel) + ".reason").read())
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        check(write(frame(1)) == 0 and write(frame(2), "--seed", "2") == 0, "two frames land")
+        check(write(frame(3), "--colorimetric", "2") != 0 and refused_with(frame(3), "S1"),
+              "S1: a frame unlike the asset's first fails at close and is quarantined")
+        check(write(frame(2, 5)) != 0 and refused_with(frame(2, 5), "S5"),
+              "S5: 00002 next to 0002 fails at close and is quarantined")
+        check(write(frame(1), "--seed", "9") == 0 and
+              eventually(lambda: namfs_digest(os.path.join(m.point, frame(1))) ==
+                         xxh128(os.path.join(m.backing, frame(1)))),
+              "rewriting a landed frame in place is not a duplicate")
+        src = os.path.join(work, "update.dpx")
+        subprocess.run([NAMGEN, "dpx", src, "--seed", "5"], check=True)
+        run = subprocess.run(["rsync", "-I", src, os.path.join(m.point, frame(2))],
+                             capture_output=True, text=True)
+        check(run.returncode == 0 and
+              eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) ==
+                         xxh128(src)),
+              "rsync over a landed frame (temp file, then rename) lands (%s)" % run.stderr.strip())
+    with m:
+        check(write(frame(4), "--colorimetric", "2") != 0 and refused_with(frame(4), "S1"),
+              "after a remount the asset's properties are remembered (S1)")
+        check(write(frame(4)) == 0, "and a matching frame lands")
+
+
 def startup_errors():
     point = os.path.join(work, "start-mnt")
     os.makedirs(point)
@@ -412,7 +452,7 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, startup_errors):
+                 manifests, sequence_rules, startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
