@@ -140,6 +140,21 @@ static bool migrate(struct catalog *cat)
     return false;
 }
 
+/* Switching a new database to WAL takes an exclusive lock and does not
+ * always wait for it; several processes opening the same new catalog at
+ * once retry instead of failing. */
+static bool use_wal(struct catalog *cat)
+{
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (exec(cat, "PRAGMA journal_mode = WAL"))
+            return true;
+        if (sqlite3_errcode(cat->db) != SQLITE_BUSY && sqlite3_errcode(cat->db) != SQLITE_LOCKED)
+            return false;
+        sqlite3_sleep(50);
+    }
+    return false;
+}
+
 struct catalog *catalog_open(const char *path, char *err, size_t err_len)
 {
     struct catalog *cat = calloc(1, sizeof *cat);
@@ -153,7 +168,7 @@ struct catalog *catalog_open(const char *path, char *err, size_t err_len)
              SQLITE_OK ||
          failed(cat, path);
     ok = ok && sqlite3_busy_timeout(cat->db, 5000) == SQLITE_OK;
-    ok = ok && exec(cat, "PRAGMA journal_mode = WAL") && exec(cat, "PRAGMA synchronous = NORMAL");
+    ok = ok && use_wal(cat) && exec(cat, "PRAGMA synchronous = NORMAL");
     ok = ok && migrate(cat);
     for (int i = 0; ok && i < ST_COUNT; i++)
         ok = sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i],

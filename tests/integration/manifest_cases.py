@@ -307,12 +307,14 @@ def hostile_cases():
     prof = profile("")
     procs = [subprocess.Popen([NAMCTL, "manifest", "--rehash", "--profile", prof, "--state",
                                os.path.join(work, "state-c%d" % (i % 2)), root],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for i in range(6)]
     codes = [p.wait() for p in procs]
+    errors = [p.stderr.read().strip()[-200:] for p in procs if p.returncode]
     check(codes == [0] * 6 and chain_consistent(root) and len(generations(root)) == 6 and
           schema_valid(root),
-          "6 concurrent runs: 6 generations, each chained once with its C4 (exits %s)" % codes)
+          "6 concurrent runs: 6 generations, each chained once with its C4 (exits %s %s)"
+          % (codes, errors))
 
     root = delivery("emptied", 1)
     other = SEQ.replace("s01e01", "s01e02")
