@@ -434,6 +434,70 @@ def sequence_rules():
         check(write(frame(4)) == 0, "and a matching frame lands")
 
 
+def real_writers():
+    """Frames written straight into the mount by third-party writers (oiiotool:
+    temp name, header patched, rename; ffmpeg: in order), by tar, and by 8
+    parallel writers out of frame order all land with the digest of what
+    BACKING holds, and the manifests list them."""
+    m = Mount("writers", "-o", "profile=%s,quiet=1" % PROFILE)
+    with m:
+        dpx_dir = os.path.join(m.point, SEQ)
+        exr_dir = os.path.join(m.point, EXR_SEQ)
+        # FFmpeg writes no chromaticities: its frames go where the name does not
+        # declare ap0 (N5)
+        FF_SEQ = EXR_SEQ.replace("_ap0_", "_awg4_")
+        ff_dir = os.path.join(m.point, FF_SEQ)
+        for d in (dpx_dir, exr_dir, ff_dir):
+            os.makedirs(d)
+        pattern = ["--pattern", "fill:color=0.2,0.4,0.6", "64x32", "3", "--nosoftwareattrib"]
+        runs = [["oiiotool", *pattern, "-d", "uint16", "--attrib", "dpx:Transfer", "Logarithmic",
+                 "-o", os.path.join(dpx_dir, "%s.0001.dpx" % SEQ)],
+                ["oiiotool", *pattern, "-d", "half", "--compression", "zip",
+                 "--attrib:type=float[8]", "chromaticities",
+                 "0.7347,0.2653,0,1,0.0001,-0.077,0.32168,0.33767",
+                 "-o", os.path.join(exr_dir, "%s.0001.exr" % EXR_SEQ)],
+                ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                 "testsrc2=size=64x32", "-frames:v", "1", "-update", "1", "-c:v", "exr",
+                 "-compression", "zip16", "-format", "half",
+                 os.path.join(ff_dir, "%s.0001.exr" % FF_SEQ)]]
+        for cmd in runs:
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            check(run.returncode == 0, "%s writes into the mount (%s)" % (cmd[0],
+                                                                          run.stderr.strip()))
+        # the asset's first frame came from oiiotool: the rest must match it (S1)
+        like_oiio = ["--transfer", "3", "--colorimetric", "0"]
+        order = [7, 3, 9, 2, 8, 4, 6, 5]
+        procs = [subprocess.Popen([NAMGEN, "dpx", os.path.join(dpx_dir, "%s.%04d.dpx" % (SEQ, n)),
+                                   "--seed", str(n), *like_oiio]) for n in order]
+        codes = [p.wait() for p in procs]
+        check(codes == [0] * 8, "8 parallel writers, frames out of order (%s)" % codes)
+        src = os.path.join(work, "tarred", SEQ)
+        os.makedirs(src)
+        for n in (10, 11):
+            subprocess.run([NAMGEN, "dpx", os.path.join(src, "%s.%04d.dpx" % (SEQ, n)),
+                            "--seed", str(n), *like_oiio], check=True)
+        tar = subprocess.run(["tar", "cf", "-", "-C", os.path.dirname(src), SEQ],
+                             capture_output=True, check=True).stdout
+        subprocess.run(["tar", "xf", "-", "-C", m.point], input=tar, check=True)
+        frames = [os.path.join(SEQ, f) for f in os.listdir(os.path.join(m.backing, SEQ))
+                  if f.endswith(".dpx")] + \
+                 [os.path.join(d, f) for d in (EXR_SEQ, FF_SEQ)
+                  for f in os.listdir(os.path.join(m.backing, d)) if f.endswith(".exr")]
+
+        def wrong():
+            return [f for f in frames if namfs_digest(os.path.join(m.point, f)) !=
+                    xxh128(os.path.join(m.backing, f))]
+        eventually(lambda: not wrong())
+        check(len(frames) == 13 and not wrong(),
+              "%d frames from oiiotool, ffmpeg, tar and 8 writers landed with the digest of "
+              "BACKING; wrong: %s" % (len(frames), wrong()))
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
+        check(rejected == "", "none refused: %s" % rejected.strip())
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies against the manifests written at unmount (%s)"
+          % run.stdout.strip()[-300:])
+
+
 def startup_errors():
     point = os.path.join(work, "start-mnt")
     os.makedirs(point)
@@ -452,7 +516,7 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, sequence_rules, startup_errors):
+                 manifests, sequence_rules, real_writers, startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
