@@ -106,30 +106,46 @@ static enum virtual_kind virtual_kind(const char *path)
     return rest[0] == '/' ? VIRTUAL_MISSING : NOT_VIRTUAL;
 }
 
+/* A folder's checksum.txt is shown as the catalog has it now, between the
+ * checkpoints that write it to BACKING. */
+static bool is_checksum(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return strcmp(slash ? slash + 1 : path, CHECKSUM_NAME) == 0;
+}
+
 static char *render(enum virtual_kind kind)
 {
     return kind == VIRTUAL_STATUS ? staging_render_status() : staging_render_rejected();
 }
 
-static int virtual_getattr(enum virtual_kind kind, struct stat *st)
+/* Attributes of something namfs shows but BACKING does not hold; inode
+ * numbers far above BACKING's. */
+static void shown_attr(struct stat *st, ino_t ino, mode_t mode, off_t size)
 {
     memset(st, 0, sizeof *st);
-    st->st_ino = ((ino_t)1 << 62) + kind; /* apart from BACKING's inode numbers */
+    st->st_ino = ino;
+    st->st_mode = mode;
+    st->st_nlink = S_ISDIR(mode) ? 2 : 1;
+    st->st_size = size;
     st->st_uid = getuid();
     st->st_gid = getgid();
     clock_gettime(CLOCK_REALTIME, &st->st_mtim);
     st->st_ctim = st->st_atim = st->st_mtim;
+}
+
+static int virtual_getattr(enum virtual_kind kind, struct stat *st)
+{
+    ino_t ino = ((ino_t)1 << 62) + kind;
+
     if (kind == VIRTUAL_DIR) {
-        st->st_mode = S_IFDIR | 0555;
-        st->st_nlink = 2;
+        shown_attr(st, ino, S_IFDIR | 0555, 0);
         return 0;
     }
     if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
         return -ENOENT;
     char *text = render(kind);
-    st->st_mode = S_IFREG | 0444;
-    st->st_nlink = 1;
-    st->st_size = text ? (off_t)strlen(text) : 0;
+    shown_attr(st, ino, S_IFREG | 0444, text ? (off_t)strlen(text) : 0);
     free(text);
     return 0;
 }
@@ -264,14 +280,28 @@ static void namfs_destroy(void *private_data)
     staging_checkpoint();
 }
 
+static int namfs_getattr_backing(const char *path, struct stat *st)
+{
+    AT_PARENT(path, fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
+}
+
 static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     enum virtual_kind kind = virtual_kind(path);
     if (kind != NOT_VIRTUAL)
         return virtual_getattr(kind, st);
+    char *checksum = is_checksum(path) ? staging_render_checksum(path) : NULL;
+    if (checksum) {
+        struct stat real;
+        int rc = namfs_getattr_backing(path, &real);
+        shown_attr(st, rc == 0 ? real.st_ino : ((ino_t)1 << 61), S_IFREG | 0444,
+                   (off_t)strlen(checksum));
+        free(checksum);
+        return 0;
+    }
     if (fi)
         return fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno();
-    AT_PARENT(path, fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
+    return namfs_getattr_backing(path, st);
 }
 
 /* Folders are read through their own handle, opened once; the virtual
@@ -512,27 +542,40 @@ static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi
     return rc;
 }
 
+/* An open file served from text (taken over), not from BACKING. */
+static int serve_text(char *text, struct fuse_file_info *fi)
+{
+    struct open_file *f = calloc(1, sizeof *f);
+    if (!f || !text) {
+        free(f);
+        free(text);
+        return -ENOMEM;
+    }
+    f->fd = -1;
+    f->text = text;
+    fi->fh = (uintptr_t)f;
+    fi->direct_io = 1; /* always the text of this open, whatever getattr said */
+    return 0;
+}
+
 static int open_virtual(enum virtual_kind kind, struct fuse_file_info *fi)
 {
     if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
         return -ENOENT;
     if ((fi->flags & O_ACCMODE) != O_RDONLY)
         return -EROFS;
-    struct open_file *f = calloc(1, sizeof *f);
-    if (!f || !(f->text = render(kind))) {
-        free(f);
-        return -ENOMEM;
-    }
-    f->fd = -1;
-    fi->fh = (uintptr_t)f;
-    fi->direct_io = 1; /* always the text of this open, whatever getattr said */
-    return 0;
+    return serve_text(render(kind), fi);
 }
 
 static int namfs_open(const char *path, struct fuse_file_info *fi)
 {
     if (virtual_kind(path) != NOT_VIRTUAL)
         return open_virtual(virtual_kind(path), fi);
+    if (is_checksum(path) && (fi->flags & O_ACCMODE) == O_RDONLY) {
+        char *text = staging_render_checksum(path);
+        if (text)
+            return serve_text(text, fi);
+    }
     if (is_manifest(path) && (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
         return -EPERM;
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);

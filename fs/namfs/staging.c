@@ -804,3 +804,19 @@ void staging_rejudge(const char *path)
     if (fd >= 0)
         close(fd);
 }
+
+char *staging_render_checksum(const char *path)
+{
+    char dir[4096], err[300];
+    const char *rel = relative(path), *slash = strrchr(rel, '/');
+
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    pthread_mutex_lock(&lock);
+    char *text = checksum_render(cat, dir, profile->checksum_hash, err, sizeof err);
+    pthread_mutex_unlock(&lock);
+    if (text && !*text) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}

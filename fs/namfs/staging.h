@@ -66,6 +66,11 @@ bool staging_verdict(const char *path, char *out, size_t len);
 char *staging_render_status(void);
 char *staging_render_rejected(void);
 
+/* checksum.txt of the folder holding path, rendered from the catalog now
+ * (so the mount shows it current between checkpoints); NULL when the
+ * folder has no landed files. */
+char *staging_render_checksum(const char *path);
+
 /* The name frames at path are judged under (a writer's temp name gives
  * the final one), relative to the delivery root. */
 const char *staging_judged_name(const char *path, char *buf, size_t len);

@@ -434,6 +434,24 @@ def sequence_rules():
         check(write(frame(4)) == 0, "and a matching frame lands")
 
 
+def live_checksum():
+    """Between checkpoints the mount shows checksum.txt as the catalog has
+    it now, while BACKING still has none."""
+    m = Mount("live", "-o", "profile=%s,quiet=600" % PROFILE)
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2):
+            subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n)),
+                            "--seed", str(n)], check=True)
+        shown = os.path.join(m.point, SEQ, "checksum.txt")
+        check(eventually(lambda: os.path.exists(shown) and
+                         len(open(shown).read().splitlines()) == 2) and
+              not os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
+              "checksum.txt is current in the mount before any checkpoint")
+    check(os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
+          "and reaches BACKING at unmount")
+
+
 def real_writers():
     """Frames written straight into the mount by third-party writers (oiiotool:
     temp name, header patched, rename; ffmpeg: in order), by tar, and by 8
@@ -493,6 +511,12 @@ def real_writers():
               "BACKING; wrong: %s" % (len(frames), wrong()))
         rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
         check(rejected == "", "none refused: %s" % rejected.strip())
+        shown = os.path.join(m.point, SEQ, "checksum.txt")
+        check(eventually(lambda: os.path.exists(shown) and
+                         len(open(shown).read().splitlines()) == 11) and
+              all(l.split("\t")[3] == xxh128(os.path.join(m.backing, SEQ, l.split("\t")[0]))
+                  for l in open(shown).read().splitlines()),
+              "checksum.txt in the mount lists every landed frame with its xxh128")
     run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
     check(run.returncode == 0, "BACKING verifies against the manifests written at unmount (%s)"
           % run.stdout.strip()[-300:])
@@ -516,7 +540,7 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, sequence_rules, real_writers, startup_errors):
+                 manifests, sequence_rules, live_checksum, real_writers, startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
