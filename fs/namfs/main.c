@@ -9,6 +9,7 @@
 #include "namfs/profile.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,27 @@ static bool mountpoint_free(const char *dir)
     return true;
 }
 
+static volatile sig_atomic_t terminated;
+
+/* SIGTERM, SIGINT, SIGHUP: end the loop as libfuse's own handler would;
+ * the unmount then finishes what is in flight and writes the manifests,
+ * and the exit is a clean one (libfuse alone would report 8). */
+static void on_terminate(int sig)
+{
+    terminated = sig;
+    if (namfs_running)
+        fuse_exit(namfs_running);
+}
+
+static void handle_termination(void)
+{
+    struct sigaction sa = {.sa_handler = on_terminate};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 /* Checks, then mounts and serves until unmounted. */
 static int run(struct settings *s, struct fuse_args *args)
 {
@@ -137,9 +159,10 @@ static int run(struct settings *s, struct fuse_args *args)
                 "anew\n",
                 changed);
     fuse_opt_add_arg(args, "-odefault_permissions");
+    handle_termination(); /* before fuse_main: libfuse keeps handlers it finds */
     int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);
     staging_close();
-    return rc;
+    return terminated ? 0 : rc;
 }
 
 int main(int argc, char **argv)

@@ -46,6 +46,8 @@ struct open_file {
 
 #define NAMFS_XATTR "user.namfs."
 
+struct fuse *volatile namfs_running;
+
 static struct open_file *of(const struct fuse_file_info *fi)
 {
     return (struct open_file *)(uintptr_t)fi->fh;
@@ -269,6 +271,7 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
     staging_start_quiet_thread();
+    namfs_running = fuse_get_context()->fuse;
     return NULL;
 }
 

@@ -6,4 +6,7 @@
 
 extern const struct fuse_operations namfs_operations;
 
+/* The running filesystem, once mounted (for ending it on a signal). */
+extern struct fuse *volatile namfs_running;
+
 #endif

@@ -11,6 +11,7 @@ import errno
 import filecmp
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -452,6 +453,20 @@ def live_checksum():
           "and reaches BACKING at unmount")
 
 
+def sigterm():
+    """SIGTERM: namfs finishes, writes the manifests, unmounts and exits 0."""
+    frame = os.path.join(SEQ, "%s.0001.dpx" % SEQ)
+    with Mount("sigterm", "-o", "profile=%s,quiet=600" % PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame)], check=True)
+        eventually(lambda: namfs_digest(os.path.join(m.point, frame)))
+        m.proc.send_signal(signal.SIGTERM)
+        code = m.proc.wait(timeout=20)
+        check(code == 0 and not mounted(m.point) and
+              os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
+              "SIGTERM: exit 0, unmounted, manifests written (exit %s)" % code)
+
+
 def real_writers():
     """Frames written straight into the mount by third-party writers (oiiotool:
     temp name, header patched, rename; ffmpeg: in order), by tar, and by 8
@@ -540,7 +555,8 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, sequence_rules, live_checksum, real_writers, startup_errors):
+                 manifests, sequence_rules, live_checksum, sigterm, real_writers,
+                 startup_errors):
         try:
             case()
         except Exception as e:  # a broken case must not stop the others
