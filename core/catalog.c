@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 enum statement {
     ST_PUT_FILE,
@@ -22,6 +22,8 @@ enum statement {
     ST_PUT_ASSET,
     ST_ADD_GENERATION,
     ST_LAST_GENERATION,
+    ST_SEAL,
+    ST_EACH_SEALED,
     ST_COUNT
 };
 
@@ -49,6 +51,8 @@ static const char *const statements[ST_COUNT] = {
                           " VALUES (?1, ?2, ?3, ?4)",
     [ST_LAST_GENERATION] = "SELECT sequence, file, c4, created FROM generations"
                            " ORDER BY sequence DESC LIMIT 1",
+    [ST_SEAL] = "INSERT OR REPLACE INTO sealed (folder, at) VALUES (?1, ?2)",
+    [ST_EACH_SEALED] = "SELECT folder FROM sealed ORDER BY folder",
 };
 
 /* Each entry moves the schema from version i to i + 1. */
@@ -73,6 +77,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "  c4 TEXT NOT NULL, created INTEGER NOT NULL);",
     /* 2: the change time, so a rewrite that restores size and mtime is seen */
     "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
+    /* 3: assets sealed after delivery was verified (namctl seal) */
+    "CREATE TABLE sealed (folder TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 struct catalog {
@@ -387,6 +393,31 @@ bool catalog_put_asset(struct catalog *cat, const char *key, const char *propert
     bind_text(st, 2, properties);
     sqlite3_bind_int(st, 3, padding);
     return run(cat, st, "storing an asset");
+}
+
+bool catalog_seal(struct catalog *cat, const char *folder, int64_t at)
+{
+    sqlite3_stmt *st = cat->st[ST_SEAL];
+
+    cat->error[0] = '\0';
+    bind_text(st, 1, folder);
+    sqlite3_bind_int64(st, 2, at);
+    return run(cat, st, "sealing an asset");
+}
+
+bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_SEALED];
+    bool ok = true;
+    int rc;
+
+    cat->error[0] = '\0';
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ok = each(ctx, (const char *)sqlite3_column_text(st, 0));
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "listing sealed assets");
+    sqlite3_reset(st);
+    return ok;
 }
 
 bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g)

@@ -5,6 +5,7 @@
 #include "ops.h"
 
 #include "backing.h"
+#include "sealed.h"
 #include "staging.h"
 
 #include "namfs/hash_cursor.h"
@@ -164,6 +165,20 @@ static bool is_manifest(const char *path)
     return strcmp(slash ? slash + 1 : rel, CHECKSUM_NAME) == 0 ||
            (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
+
+/* Manifests are namfs's to write (EPERM); a sealed asset is nobody's to
+ * change (EROFS). */
+static int unchangeable(const char *path)
+{
+    return is_manifest(path) ? -EPERM : sealed_covers(path) ? -EROFS : 0;
+}
+
+#define REFUSE_CHANGE(path)                                                                        \
+    do {                                                                                           \
+        int refused_ = unchangeable(path);                                                         \
+        if (refused_)                                                                              \
+            return refused_;                                                                       \
+    } while (0)
 
 /* Handles open for writing, per file: a file settles when the last of
  * them is released, so a late release of an older handle never judges (or
@@ -365,15 +380,15 @@ static int namfs_releasedir(const char *path, struct fuse_file_info *fi)
 
 static int namfs_mkdir(const char *path, mode_t mode)
 {
-    if (is_manifest(path))
-        return -EPERM;
+    REFUSE_CHANGE(path);
     AT_PARENT(path, mkdirat(dirfd, name, mode));
 }
 
 static int namfs_rmdir(const char *path)
 {
-    if (is_manifest(path))
-        return -EPERM;
+    REFUSE_CHANGE(path);
+    if (sealed_within(path))
+        return -EROFS;
     AT_PARENT(path, unlinkat(dirfd, name, AT_REMOVEDIR));
 }
 
@@ -384,8 +399,7 @@ static int unlink_at(const char *path)
 
 static int namfs_unlink(const char *path)
 {
-    if (is_manifest(path))
-        return -EPERM;
+    REFUSE_CHANGE(path);
     if (staging_unlink_refused(path))
         return 0; /* refused data goes to the quarantine, not away */
     int rc = unlink_at(path);
@@ -424,8 +438,10 @@ static bool is_folder(const char *path)
 
 static int namfs_rename(const char *from, const char *to, unsigned int flags)
 {
-    if (is_manifest(from) || is_manifest(to))
-        return -EPERM;
+    REFUSE_CHANGE(from);
+    REFUSE_CHANGE(to);
+    if (sealed_within(from) || sealed_within(to))
+        return -EROFS;
     const char *from_name, *to_name;
     int from_dir = backing_parent(from, &from_name);
     if (from_dir < 0)
@@ -476,18 +492,24 @@ static int done(int owned, int result)
 
 static int namfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
+    if (sealed_covers(path))
+        return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : done(owned, fchmod(fd, mode));
 }
 
 static int namfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
+    if (sealed_covers(path))
+        return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : done(owned, fchown(fd, uid, gid));
 }
 
 static int namfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
+    if (sealed_covers(path))
+        return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : done(owned, futimens(fd, tv));
 }
@@ -514,8 +536,7 @@ static int truncate_closed(const char *path, off_t size)
 
 static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-    if (is_manifest(path))
-        return -EPERM;
+    REFUSE_CHANGE(path);
     if (!fi)
         return truncate_closed(path, size);
     if (ftruncate(of(fi)->fd, size) != 0)
@@ -536,8 +557,7 @@ static int open_for_hashing(const char *path, int flags, mode_t mode)
 
 static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    if (is_manifest(path))
-        return -EPERM;
+    REFUSE_CHANGE(path);
     int fd = open_for_hashing(path, fi->flags | O_CREAT, mode);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
     if (rc == 0)
@@ -579,8 +599,8 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
         if (text)
             return serve_text(text, fi);
     }
-    if (is_manifest(path) && (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
-        return -EPERM;
+    if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+        REFUSE_CHANGE(path);
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
     if (rc == 0 && (fi->flags & O_TRUNC))
@@ -700,11 +720,34 @@ static bool is_namfs_xattr(const char *name)
     return strncmp(name, NAMFS_XATTR, strlen(NAMFS_XATTR)) == 0;
 }
 
+static bool writers_open(void)
+{
+    pthread_mutex_lock(&writers_lock);
+    bool open = writer_count > 0;
+    pthread_mutex_unlock(&writers_lock);
+    return open;
+}
+
+/* namctl seal: setting user.namfs.seal on an asset folder. EBUSY when it
+ * cannot be sealed yet; user.namfs.seal then says why. */
+static int seal(const char *path)
+{
+    if (!is_folder(path))
+        return -ENOTDIR;
+    if (sealed_covers(path))
+        return 0;
+    return !writers_open() && staging_seal(path) ? 0 : -EBUSY;
+}
+
 static int namfs_setxattr(const char *path, const char *name, const char *value, size_t size,
                           int flags)
 {
+    if (strcmp(name, NAMFS_XATTR "seal") == 0)
+        return seal(path);
     if (is_namfs_xattr(name))
         return -EPERM; /* namfs's own, read-only */
+    if (sealed_covers(path))
+        return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : done(owned, fsetxattr(fd, name, value, size, flags));
 }
@@ -728,12 +771,32 @@ static int xattr_value(const char *value, char *out, size_t size)
     return (int)n;
 }
 
+/* "sealed", "sealable" or what stops sealing, for an asset folder. */
+static int seal_state(const char *path, char *value, size_t size)
+{
+    if (!is_folder(path))
+        return -ENODATA;
+    char *state = !sealed_covers(path) && writers_open()
+                      ? strdup("files are still open for writing in the mount; seal once "
+                               "they are closed")
+                      : staging_seal_state(path);
+    if (!state)
+        return -ENOMEM;
+    if (strlen(state) > 4000)
+        strcpy(state + 3990, " ...");
+    int rc = xattr_value(state, value, size);
+    free(state);
+    return rc;
+}
+
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
     if (virtual_kind(path) != NOT_VIRTUAL)
         return -ENODATA;
     char digest[VERDICT_MESSAGE_MAX + 16];
 
+    if (strcmp(name, NAMFS_XATTR "seal") == 0)
+        return seal_state(path, value, size);
     if (strcmp(name, NAMFS_XATTR "verdict") == 0)
         return staging_verdict(path, digest, sizeof digest) ? xattr_value(digest, value, size)
                                                             : -ENODATA;
@@ -776,6 +839,8 @@ static int namfs_removexattr(const char *path, const char *name)
 {
     if (is_namfs_xattr(name))
         return -EPERM;
+    if (sealed_covers(path))
+        return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : done(owned, fremovexattr(fd, name));
 }

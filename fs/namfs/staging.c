@@ -1,6 +1,7 @@
 #include "staging.h"
 
 #include "backing.h"
+#include "sealed.h"
 
 #include "namfs/judge.h"
 #include "namfs/manifest.h"
@@ -37,6 +38,12 @@ static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
+
+static bool remember_sealed(void *ctx, const char *folder)
+{
+    (void)ctx;
+    return sealed_add(folder);
+}
 
 bool staging_open(const char *backing, const char *state_dir, const struct profile *p,
                   int quiet_seconds, char *err, size_t err_len)
@@ -80,7 +87,7 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
     seq = seqset_new();
     profile = p;
     algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
-    return cat != NULL;
+    return cat && catalog_each_sealed(cat, remember_sealed, NULL);
 }
 
 void staging_close(void)
@@ -89,6 +96,7 @@ void staging_close(void)
     cat = NULL;
     seqset_free(seq);
     seq = NULL;
+    sealed_clear();
 }
 
 uint32_t staging_algos(void)
@@ -819,4 +827,91 @@ char *staging_render_checksum(const char *path)
         return NULL;
     }
     return text;
+}
+
+/* Gaps in one asset's sorted frames (S2), the first few named. */
+static void add_gaps(struct text *why, struct asset_status *a)
+{
+    size_t shown = 0;
+
+    qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
+    for (size_t i = 1; i < a->count; i++) {
+        int64_t from = a->frames[i - 1] + 1, to = a->frames[i] - 1;
+        if (from > to || shown++ >= 3)
+            continue;
+        if (from == to)
+            add(why, "S2: %s: frame %lld missing; ", a->key, (long long)from);
+        else
+            add(why, "S2: %s: frames %lld-%lld missing; ", a->key, (long long)from, (long long)to);
+    }
+    if (shown > 3)
+        add(why, "S2: %s: %zu more gap(s); ", a->key, shown - 3);
+}
+
+static bool add_refused(void *ctx, const struct catalog_file *f)
+{
+    add(ctx, "%s: %s refused (%s), not yet replaced by a frame that passes; ", f->path,
+        rule_name(f->verdict.rule), f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+    return true;
+}
+
+/* What stops the folder rel from being sealed; empty when nothing does.
+ * Called with the lock held. */
+static void seal_obstacles(const char *rel, struct text *why)
+{
+    struct status st = {0};
+
+    if (!*rel)
+        add(why, "the delivery root is not an asset: seal its asset folders; ");
+    catalog_each_file(cat, rel, FILE_LANDED, count_landed, &st);
+    if (*rel && st.count == 0)
+        add(why, "no frame has landed in %s; ", rel);
+    for (size_t i = 0; i < st.count; i++) {
+        add_gaps(why, &st.assets[i]);
+        free(st.assets[i].frames);
+    }
+    free(st.assets);
+    catalog_each_file(cat, rel, FILE_QUARANTINED, add_refused, why);
+    catalog_each_file(cat, rel, FILE_REJECTED, add_refused, why);
+    if (why->len >= 2)
+        why->data[why->len -= 2] = '\0'; /* the last "; " */
+}
+
+char *staging_seal_state(const char *path)
+{
+    struct text why = {0};
+
+    if (sealed_covers(path)) {
+        add(&why, "sealed");
+        return why.data;
+    }
+    pthread_mutex_lock(&lock);
+    seal_obstacles(relative(path), &why);
+    pthread_mutex_unlock(&lock);
+    if (!why.data)
+        add(&why, "sealable");
+    return why.data;
+}
+
+bool staging_seal(const char *path)
+{
+    struct text why = {0};
+    const char *rel = relative(path);
+
+    if (sealed_covers(path))
+        return true;
+    pthread_mutex_lock(&lock);
+    seal_obstacles(rel, &why);
+    bool ok = !why.data && catalog_seal(cat, rel, time(NULL)) && sealed_add(rel);
+    if (why.data)
+        syslog(LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
+    else if (!ok)
+        complain("sealing", rel);
+    pthread_mutex_unlock(&lock);
+    free(why.data);
+    if (ok) {
+        staging_checkpoint(); /* the final manifests, unless already current */
+        syslog(LOG_INFO, "namfs: %s sealed: no change is accepted in it any more", rel);
+    }
+    return ok;
 }

@@ -95,4 +95,12 @@ bool staging_sequence_fits(const char *path, const struct judgement *j, struct v
  * or a final name): judged and hashed anew at path. */
 void staging_rejudge(const char *path);
 
+/* Sealing the asset folder at path (namctl seal): refused while a frame in
+ * it was refused and not replaced or a gap (S2) exists; otherwise recorded
+ * and the final manifests written at once. From then on the folder is
+ * read-only (sealed.h). staging_seal_state() says "sealed", "sealable" or
+ * what stops it (malloc'd). */
+bool staging_seal(const char *path);
+char *staging_seal_state(const char *path);
+
 #endif

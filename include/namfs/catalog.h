@@ -82,6 +82,13 @@ long catalog_drop_missing(struct catalog *cat, const struct walk_list *present, 
 
 bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding);
 
+/* Marks the folder of a sealed asset: namfs then refuses every change in
+ * it. Sealing is kept across mounts; there is no unsealing through namfs. */
+bool catalog_seal(struct catalog *cat, const char *folder, int64_t at);
+
+/* Calls each() for every sealed folder. */
+bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx);
+
 /* Records a generation; a sequence number already recorded (the ascmhl/
  * folder was reset) is replaced. */
 bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g);

@@ -453,6 +453,72 @@ def live_checksum():
           "and reaches BACKING at unmount")
 
 
+def refused_with(errcode, call):
+    try:
+        call()
+        return False
+    except OSError as e:
+        return e.errno == errcode
+
+
+def seal():
+    """namctl seal: refused while a frame is missing (S2) or refused and not
+    replaced, saying which; then the asset is read-only (EROFS) for good,
+    across a remount, and the rest of the delivery stays writable."""
+    seq_dir = lambda m: os.path.join(m.point, SEQ)
+    frame = lambda m, n: os.path.join(seq_dir(m), "%s.%04d.dpx" % (SEQ, n))
+    namctl_seal = lambda m: subprocess.run([NAMCTL, "seal", seq_dir(m)], capture_output=True,
+                                           text=True)
+    with Mount("seal", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(seq_dir(m))
+        for n in (1, 2, 4):
+            subprocess.run([NAMGEN, "dpx", frame(m, n)], check=True)
+        run = namctl_seal(m)
+        check(run.returncode == 1 and "S2" in run.stderr and "frame 3 missing" in run.stderr,
+              "seal refused while frame 3 is missing, naming S2 and the gap: " + run.stderr.strip())
+        subprocess.run([NAMGEN, "dpx", frame(m, 3), "--bits", "8"], capture_output=True)
+        eventually(lambda: "R2" in open(os.path.join(m.point, ".namfs", "rejected")).read())
+        run = namctl_seal(m)
+        check(run.returncode == 1 and "R2" in run.stderr and "quarantined" in run.stderr,
+              "seal refused while a refused frame is not replaced: " + run.stderr.strip())
+        subprocess.run([NAMGEN, "dpx", frame(m, 3)], check=True)
+        eventually(lambda: namfs_digest(frame(m, 3)))
+        run = namctl_seal(m)
+        check(run.returncode == 0 and "sealed" in run.stdout,
+              "seal succeeds once every frame passed: " + (run.stdout + run.stderr).strip())
+        check(os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")) and
+              os.listdir(os.path.join(m.backing, "ascmhl")),
+              "sealing writes the final manifests to BACKING")
+    with Mount("seal", "-o", "profile=" + PROFILE) as m:
+        before = xxh128(os.path.join(m.backing, SEQ, "%s.0001.dpx" % SEQ))
+        attempts = {
+            "write": lambda: open(frame(m, 1), "r+b").write(b"x"),
+            "create": lambda: open(frame(m, 5), "wb"),
+            "unlink": lambda: os.unlink(frame(m, 1)),
+            "rename in": lambda: os.rename(frame(m, 1), frame(m, 9)),
+            "rename folder": lambda: os.rename(seq_dir(m), seq_dir(m) + "_x"),
+            "truncate": lambda: os.truncate(frame(m, 2), 10),
+            "chmod": lambda: os.chmod(frame(m, 2), 0o600),
+            "utime": lambda: os.utime(frame(m, 2), (0, 0)),
+            "mkdir": lambda: os.mkdir(os.path.join(seq_dir(m), "sub")),
+            "setxattr": lambda: os.setxattr(frame(m, 2), "user.note", b"x"),
+        }
+        for what, call in attempts.items():
+            check(refused_with(errno.EROFS, call),
+                  "after a remount, a sealed asset refuses %s with EROFS" % what)
+        cp = subprocess.run(["cp", frame(m, 1), frame(m, 7)], capture_output=True, text=True)
+        check(cp.returncode != 0 and "Read-only file system" in cp.stderr,
+              "cp into a sealed asset fails: " + cp.stderr.strip())
+        check(xxh128(os.path.join(m.backing, SEQ, "%s.0001.dpx" % SEQ)) == before and
+              open(frame(m, 1), "rb").read(4) == b"SDPX",
+              "a sealed asset still reads, unchanged")
+        check(os.getxattr(seq_dir(m), "user.namfs.seal") == b"sealed",
+              "user.namfs.seal says sealed")
+        open(os.path.join(m.point, "notes.txt"), "w").write("still writable")
+        check(open(os.path.join(m.backing, "notes.txt")).read() == "still writable",
+              "the rest of the delivery stays writable")
+
+
 def sigterm():
     """SIGTERM: namfs finishes, writes the manifests, unmounts and exits 0."""
     frame = os.path.join(SEQ, "%s.0001.dpx" % SEQ)
@@ -555,7 +621,7 @@ def startup_errors():
 
 try:
     for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, sequence_rules, live_checksum, sigterm, real_writers,
+                 manifests, sequence_rules, live_checksum, seal, sigterm, real_writers,
                  startup_errors):
         try:
             case()

@@ -175,6 +175,24 @@ static void generations_and_reopen(void **state)
     assert_true(catalog_get_file(cat, "kept.txt", &f));
 }
 
+static void seals_persist(void **state)
+{
+    struct catalog *cat = *state;
+    struct listing l = {0};
+    char err[300];
+
+    assert_true(catalog_seal(cat, "show/reel2", 1700000000));
+    assert_true(catalog_seal(cat, "show/reel1", 1700000001));
+    assert_true(catalog_seal(cat, "show/reel1", 1700000002)); /* again: still one row */
+    catalog_close(cat);
+    *state = cat = catalog_open(path, err, sizeof err);
+    assert_non_null(cat);
+    assert_true(catalog_each_sealed(cat, collect_dir, &l));
+    assert_int_equal(l.count, 2);
+    assert_string_equal(l.paths[0], "show/reel1");
+    assert_string_equal(l.paths[1], "show/reel2");
+}
+
 static void newer_schema_is_refused(void **state)
 {
     sqlite3 *db;
@@ -233,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(replace_and_delete, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(listing_by_folder_and_state, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(generations_and_reopen, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(seals_persist, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(renames, open_fresh, close_catalog),
