@@ -368,20 +368,26 @@ bool catalog_rename(struct catalog *cat, const char *from, const char *to)
     return false;
 }
 
-bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
+/* Calls each() with the first column of every row st yields. */
+static bool each_name(struct catalog *cat, sqlite3_stmt *st, catalog_dir_fn each, void *ctx,
+                      const char *what)
 {
-    sqlite3_stmt *st = cat->st[ST_EACH_FRAME_DIR];
     bool ok = true;
     int rc;
 
-    cat->error[0] = '\0';
-    sqlite3_bind_int(st, 1, FILE_LANDED);
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
         ok = each(ctx, (const char *)sqlite3_column_text(st, 0));
     if (ok && rc != SQLITE_DONE)
-        ok = failed(cat, "listing folders");
+        ok = failed(cat, what);
     sqlite3_reset(st);
     return ok;
+}
+
+bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
+{
+    cat->error[0] = '\0';
+    sqlite3_bind_int(cat->st[ST_EACH_FRAME_DIR], 1, FILE_LANDED);
+    return each_name(cat, cat->st[ST_EACH_FRAME_DIR], each, ctx, "listing folders");
 }
 
 bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding)
@@ -407,17 +413,8 @@ bool catalog_seal(struct catalog *cat, const char *folder, int64_t at)
 
 bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx)
 {
-    sqlite3_stmt *st = cat->st[ST_EACH_SEALED];
-    bool ok = true;
-    int rc;
-
     cat->error[0] = '\0';
-    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        ok = each(ctx, (const char *)sqlite3_column_text(st, 0));
-    if (ok && rc != SQLITE_DONE)
-        ok = failed(cat, "listing sealed assets");
-    sqlite3_reset(st);
-    return ok;
+    return each_name(cat, cat->st[ST_EACH_SEALED], each, ctx, "listing sealed assets");
 }
 
 bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g)

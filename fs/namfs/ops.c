@@ -736,6 +736,10 @@ static int seal(const char *path)
         return -ENOTDIR;
     if (sealed_covers(path))
         return 0;
+    /* close() returns before its release reaches us: give the writer that
+     * just finished a moment to settle */
+    for (int waited = 0; writers_open() && waited < 200; waited++)
+        usleep(10000);
     return !writers_open() && staging_seal(path) ? 0 : -EBUSY;
 }
 

@@ -481,8 +481,8 @@ def seal():
         run = namctl_seal(m)
         check(run.returncode == 1 and "R2" in run.stderr and "quarantined" in run.stderr,
               "seal refused while a refused frame is not replaced: " + run.stderr.strip())
+        # at once: the seal waits for the release that follows close()
         subprocess.run([NAMGEN, "dpx", frame(m, 3)], check=True)
-        eventually(lambda: namfs_digest(frame(m, 3)))
         run = namctl_seal(m)
         check(run.returncode == 0 and "sealed" in run.stdout,
               "seal succeeds once every frame passed: " + (run.stdout + run.stderr).strip())
