@@ -357,14 +357,19 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
         fill(buf, "rejected", NULL, 0, 0);
         return 0;
     }
+    bool listed_checksum = false;
     rewinddir(dir);
     for (struct dirent *e; (e = readdir(dir));) {
         struct stat st = {.st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
         if (strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0)
             continue; /* shadowed by the virtual folder */
+        listed_checksum = listed_checksum || strcmp(e->d_name, CHECKSUM_NAME) == 0;
         if (fill(buf, e->d_name, &st, 0, 0))
             return 0;
     }
+    /* shown before its first checkpoint writes it to BACKING */
+    if (!listed_checksum && staging_folder_has_frames(path))
+        fill(buf, CHECKSUM_NAME, NULL, 0, 0);
     if (strcmp(path, "/") == 0)
         fill(buf, STATUS_DIR + 1, NULL, 0, 0);
     return 0;

@@ -813,6 +813,29 @@ void staging_rejudge(const char *path)
         close(fd);
 }
 
+static bool is_frame(void *ctx, const struct catalog_file *f)
+{
+    *(bool *)ctx = f->frame >= 0;
+    return f->frame < 0; /* one frame is enough */
+}
+
+/* checksum.txt belongs beside image sequences (M1), so it is shown and
+ * written only where a frame landed. Called with the lock held. */
+static bool holds_frames(const char *dir)
+{
+    bool found = false;
+    catalog_each_file(cat, dir, FILE_LANDED, is_frame, &found);
+    return found;
+}
+
+bool staging_folder_has_frames(const char *path)
+{
+    pthread_mutex_lock(&lock);
+    bool found = holds_frames(relative(path));
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
 char *staging_render_checksum(const char *path)
 {
     char dir[4096], err[300];
@@ -820,7 +843,9 @@ char *staging_render_checksum(const char *path)
 
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
     pthread_mutex_lock(&lock);
-    char *text = checksum_render(cat, dir, profile->checksum_hash, err, sizeof err);
+    char *text = holds_frames(dir)
+                     ? checksum_render(cat, dir, profile->checksum_hash, err, sizeof err)
+                     : NULL;
     pthread_mutex_unlock(&lock);
     if (text && !*text) {
         free(text);

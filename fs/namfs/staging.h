@@ -67,9 +67,12 @@ char *staging_render_status(void);
 char *staging_render_rejected(void);
 
 /* checksum.txt of the folder holding path, rendered from the catalog now
- * (so the mount shows it current between checkpoints); NULL when the
- * folder has no landed files. */
+ * (so the mount shows it current between checkpoints); NULL when no
+ * frame landed in the folder. */
 char *staging_render_checksum(const char *path);
+
+/* A frame landed in the folder at path: it has a checksum.txt (M1). */
+bool staging_folder_has_frames(const char *path);
 
 /* The name frames at path are judged under (a writer's temp name gives
  * the final one), relative to the delivery root. */

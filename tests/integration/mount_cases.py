@@ -449,6 +449,10 @@ def live_checksum():
                          len(open(shown).read().splitlines()) == 2) and
               not os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
               "checksum.txt is current in the mount before any checkpoint")
+        open(os.path.join(m.point, "notes.txt"), "w").write("not a frame")
+        check("checksum.txt" in os.listdir(os.path.join(m.point, SEQ)) and
+              "checksum.txt" not in os.listdir(m.point),
+              "ls shows checksum.txt beside the frames before the checkpoint, not at the root")
     check(os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
           "and reaches BACKING at unmount")
 
