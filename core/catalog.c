@@ -19,6 +19,7 @@ enum statement {
     ST_EACH_FILE,
     ST_EACH_FRAME_DIR,
     ST_UNDER,
+    ST_COUNT_FRAMES_UNDER,
     ST_PUT_ASSET,
     ST_ADD_GENERATION,
     ST_LAST_GENERATION,
@@ -46,6 +47,8 @@ static const char *const statements[ST_COUNT] = {
     [ST_UNDER] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
                  " state, rule, message, asset, frame, ctime_ns FROM files"
                  " WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'",
+    [ST_COUNT_FRAMES_UNDER] = "SELECT count(*) FROM files WHERE state = ?2 AND frame >= 0"
+                              " AND substr(path, 1, length(?1) + 1) = ?1 || '/'",
     [ST_PUT_ASSET] = "INSERT OR REPLACE INTO assets (key, properties, padding) VALUES (?1, ?2, ?3)",
     [ST_ADD_GENERATION] = "INSERT OR REPLACE INTO generations (sequence, file, c4, created)"
                           " VALUES (?1, ?2, ?3, ?4)",
@@ -366,6 +369,22 @@ bool catalog_rename(struct catalog *cat, const char *from, const char *to)
         return catalog_commit(cat);
     catalog_rollback(cat);
     return false;
+}
+
+long catalog_count_frames_under(struct catalog *cat, const char *dir)
+{
+    sqlite3_stmt *st = cat->st[ST_COUNT_FRAMES_UNDER];
+
+    cat->error[0] = '\0';
+    bind_text(st, 1, dir);
+    sqlite3_bind_int(st, 2, FILE_LANDED);
+    int rc = sqlite3_step(st);
+    long count = rc == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
+    if (rc != SQLITE_ROW)
+        failed(cat, "counting frames");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return count;
 }
 
 /* Calls each() with the first column of every row st yields. */

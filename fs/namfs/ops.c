@@ -441,12 +441,35 @@ static bool is_folder(const char *path)
     return folder;
 }
 
+/* Frames are judged under their path (N2-N4: a frame is named after its
+ * folder), so a folder holding landed frames keeps its name: renaming it
+ * would break every frame at once. Moving the frames one by one judges
+ * each under its new name. */
+static bool carries_landed_frames(const char *from, const char *to)
+{
+    if (!is_folder(from))
+        return false;
+    long count = staging_frames_beneath(from);
+    if (count == 0)
+        return false;
+    struct verdict v = {.rule = RULE_N4};
+    snprintf(v.message, sizeof v.message,
+             "rename to %s refused: expected a folder without landed frames, found %ld; move its "
+             "frames one by one under their new names",
+             to, count);
+    staging_log_refusal(from, &v);
+    return true;
+}
+
 static int namfs_rename(const char *from, const char *to, unsigned int flags)
 {
     REFUSE_CHANGE(from);
     REFUSE_CHANGE(to);
     if (sealed_within(from) || sealed_within(to))
         return -EROFS;
+    if (carries_landed_frames(from, to) ||
+        ((flags & RENAME_EXCHANGE) && carries_landed_frames(to, from)))
+        return -EPERM;
     const char *from_name, *to_name;
     int from_dir = backing_parent(from, &from_name);
     if (from_dir < 0)

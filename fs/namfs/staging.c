@@ -485,6 +485,46 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j)
                       JUDGE_COMPLETE, j) != JUDGED_FAIL;
 }
 
+/* A landed frame joins the sequence rules' memory again (its header is
+ * read, not its pixels): found unchanged at start, or left in place by a
+ * refused writer's temp file. */
+static void remember_frame(const char *path, int fd)
+{
+    struct judgement j;
+    struct verdict v;
+
+    if (!staging_judge_whole(fd, path, &j) || !j.is_frame)
+        return;
+    pthread_mutex_lock(&lock);
+    if (!seqset_add(seq, &j.name, &j.info, &v))
+        syslog(LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
+               rule_name(v.rule), v.message);
+    pthread_mutex_unlock(&lock);
+}
+
+/* A writer's temp file refused at settling gave way for nothing: the
+ * landed target it would have replaced is remembered again. */
+static void remember_target(const char *path)
+{
+    char final[4096], target[4100];
+    struct catalog_file *row = malloc(sizeof *row);
+
+    if (!row || !naming_final_name(relative(path), final, sizeof final)) {
+        free(row);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    bool landed = catalog_get_file(cat, final, row) && row->state == FILE_LANDED;
+    pthread_mutex_unlock(&lock);
+    free(row);
+    snprintf(target, sizeof target, "/%s", final);
+    int fd = landed ? backing_open(target, O_RDONLY, 0) : -1;
+    if (fd >= 0) {
+        remember_frame(target, fd);
+        close(fd);
+    }
+}
+
 /* A written file settles: refused ones go to the quarantine, the others
  * land with their digest. */
 static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
@@ -515,6 +555,7 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
     if (!fits) {
         staging_log_refusal(path, &j.verdict);
         staging_refused(path, &j.verdict);
+        remember_target(path);
         return;
     }
     if (hash_cursor_finish(cursor, fd, &d) >= 0)
@@ -544,22 +585,6 @@ static bool unchanged_since(const struct catalog_file *row, const struct stat *s
     return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
            row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
            row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
-
-/* A landed frame found unchanged at start joins the sequence rules'
- * memory again (its header is read, not its pixels). */
-static void remember_frame(const char *path, int fd)
-{
-    struct judgement j;
-    struct verdict v;
-
-    if (!staging_judge_whole(fd, path, &j) || !j.is_frame)
-        return;
-    pthread_mutex_lock(&lock);
-    if (!seqset_add(seq, &j.name, &j.info, &v))
-        syslog(LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
-               rule_name(v.rule), v.message);
-    pthread_mutex_unlock(&lock);
 }
 
 /* One file of BACKING: keep its row, or judge and hash it anew. */
@@ -834,6 +859,14 @@ bool staging_folder_has_frames(const char *path)
     bool found = holds_frames(relative(path));
     pthread_mutex_unlock(&lock);
     return found;
+}
+
+long staging_frames_beneath(const char *path)
+{
+    pthread_mutex_lock(&lock);
+    long count = catalog_count_frames_under(cat, relative(path));
+    pthread_mutex_unlock(&lock);
+    return count;
 }
 
 char *staging_render_checksum(const char *path)

@@ -74,6 +74,9 @@ char *staging_render_checksum(const char *path);
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */
 bool staging_folder_has_frames(const char *path);
 
+/* Landed frames anywhere beneath the folder at path (-1: catalog error). */
+long staging_frames_beneath(const char *path);
+
 /* The name frames at path are judged under (a writer's temp name gives
  * the final one), relative to the delivery root. */
 const char *staging_judged_name(const char *path, char *buf, size_t len);

@@ -63,6 +63,9 @@ bool catalog_delete_file(struct catalog *cat, const char *path);
  * to `to`, in one transaction. */
 bool catalog_rename(struct catalog *cat, const char *from, const char *to);
 
+/* How many landed frames lie anywhere beneath the folder dir, or -1. */
+long catalog_count_frames_under(struct catalog *cat, const char *dir);
+
 /* Calls each() for every file in state `state` (sorted by path) whose
  * folder is dir ("" = the root; NULL = any folder). Stops early and
  * returns false when each() returns false. */

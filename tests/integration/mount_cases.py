@@ -429,6 +429,20 @@ def sequence_rules():
               eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) ==
                          xxh128(src)),
               "rsync over a landed frame (temp file, then rename) lands (%s)" % run.stderr.strip())
+        bad = os.path.join(work, "unlike.dpx")
+        subprocess.run([NAMGEN, "dpx", bad, "--colorimetric", "2"], check=True)
+        kept = [xxh128(os.path.join(m.backing, frame(n))) for n in (1, 2)]
+        runs = [subprocess.run(["rsync", "-I", bad, os.path.join(m.point, frame(n))],
+                               capture_output=True).returncode for n in (1, 2)]
+        check(runs[0] != 0 and runs[1] != 0 and
+              [xxh128(os.path.join(m.backing, frame(n))) for n in (1, 2)] == kept,
+              "rsync of an unlike frame over landed ones fails (S1) and leaves them as they were")
+        check(write(frame(5), "--colorimetric", "2") != 0 and refused_with(frame(5), "S1"),
+              "refused rsync temp files leave their targets in the sequence rules' memory")
+        check(refused_with_errno(errno.EPERM, lambda: os.rename(os.path.join(m.point, SEQ),
+                                                                os.path.join(m.point, SEQ + "x")))
+              and os.path.isdir(os.path.join(m.backing, SEQ)),
+              "N4: a folder holding landed frames cannot be renamed (EPERM)")
     with m:
         check(write(frame(4), "--colorimetric", "2") != 0 and refused_with(frame(4), "S1"),
               "after a remount the asset's properties are remembered (S1)")
@@ -457,7 +471,7 @@ def live_checksum():
           "and reaches BACKING at unmount")
 
 
-def refused_with(errcode, call):
+def refused_with_errno(errcode, call):
     try:
         call()
         return False
@@ -508,7 +522,7 @@ def seal():
             "setxattr": lambda: os.setxattr(frame(m, 2), "user.note", b"x"),
         }
         for what, call in attempts.items():
-            check(refused_with(errno.EROFS, call),
+            check(refused_with_errno(errno.EROFS, call),
                   "after a remount, a sealed asset refuses %s with EROFS" % what)
         cp = subprocess.run(["cp", frame(m, 1), frame(m, 7)], capture_output=True, text=True)
         check(cp.returncode != 0 and "Read-only file system" in cp.stderr,
@@ -623,10 +637,13 @@ def startup_errors():
         check(run.returncode != 0 and "busy" in run.stderr, "busy mount point: clear error")
 
 
+ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write, manifests,
+             sequence_rules, live_checksum, seal, sigterm, real_writers, startup_errors)
+ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
 try:
-    for case in (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-                 manifests, sequence_rules, live_checksum, seal, sigterm, real_writers,
-                 startup_errors):
+    for case in ALL_CASES:
+        if ONLY and case.__name__ not in ONLY:
+            continue
         try:
             case()
         except Exception as e:  # a broken case must not stop the others

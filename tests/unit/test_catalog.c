@@ -244,6 +244,22 @@ static void renames(void **state)
     assert_int_equal(l.count, 1); /* the folder column moved too */
 }
 
+static void counts_frames_beneath_a_folder(void **state)
+{
+    struct catalog *cat = *state;
+
+    assert_true(catalog_put_file(cat, file("s/notes.txt", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("s/a.dpx", FILE_LANDED, 1)));
+    assert_true(catalog_put_file(cat, file("s/sub/b.dpx", FILE_LANDED, 2)));
+    assert_true(catalog_put_file(cat, file("s/sub/c.dpx", FILE_REJECTED, 3)));
+    assert_true(catalog_put_file(cat, file("s2/d.dpx", FILE_LANDED, 4)));
+    assert_int_equal(catalog_count_frames_under(cat, "s"), 2);
+    assert_int_equal(catalog_count_frames_under(cat, "s/sub"), 1);
+    assert_int_equal(catalog_count_frames_under(cat, "s2"), 1);
+    assert_int_equal(catalog_count_frames_under(cat, "s/a.dpx"), 0); /* not a folder */
+    assert_int_equal(catalog_count_frames_under(cat, "t"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +271,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(renames, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(counts_frames_beneath_a_folder, open_fresh, close_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
