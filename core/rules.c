@@ -289,10 +289,12 @@ static bool dpx_consistent(const struct rule_input *in, struct verdict *v)
 /* Order matters: the first failure is the one reported, so the most
  * fundamental rules come first. */
 static const struct rule_check checks[] = {
-    {true, format_allowed},  {true, resolution},       {true, dpx_bit_depth},
-    {true, dpx_descriptor},  {true, exr_layout},       {true, exr_channels},
-    {true, exr_compression}, {true, declared_format},  {false, dpx_transfer},
-    {false, aces},           {false, declared_colour}, {false, complete},
+    {true, format_allowed},   {true, resolution},
+    {true, dpx_bit_depth},    {true, dpx_descriptor},
+    {true, exr_layout},       {true, exr_channels},
+    {true, exr_compression},  {true, declared_format},
+    {false, dpx_transfer},    {true, aces},
+    {false, declared_colour}, {false, complete},
     {false, dpx_consistent},
 };
 

@@ -11,7 +11,8 @@
 enum judge_stage {
     /* Only the header's first bytes are in: judge just the fields no
      * writer patches later (magic, size, bit size, descriptor, EXR
-     * channels and compression). */
+     * channels, compression and, once the whole EXR header is in, its
+     * chromaticities: R5). */
     JUDGE_EARLY,
     /* The whole file is there: every rule. */
     JUDGE_COMPLETE,

@@ -329,6 +329,38 @@ def refusals_at_write():
             check(e.errno == errno.EINVAL, "a .dpx that is a PNG is refused with EINVAL")
 
 
+
+def refusals_by_profile():
+    """Rules that depend on the profile and on the folder name: non-AP0
+    under an ACES profile (R5), below the resolution floor (R1), a frame
+    whose size differs from its asset's first and from its name (N5)."""
+    aces = os.path.join(work, "aces.ini")
+    open(aces, "w").write("[delivery]\nformats = exr\nresolution = any\ncolour = aces\n"
+                          "[testing]\nresolution_floor = 64x32\n")
+    small = EXR_SEQ.replace("_64x32", "_32x16")
+    with Mount("aces", "-o", "profile=" + aces) as m:
+        cases = [(EXR_SEQ, 1, ["--chroma", "rec709"], "R5"),
+                 (small, 1, ["--chroma", "ap0", "--size", "32x16"], "R1"),
+                 (EXR_SEQ, 2, ["--chroma", "ap0"], None),
+                 (EXR_SEQ, 3, ["--chroma", "ap0", "--size", "128x64"], "N5")]
+        for seq, n, args, rule in cases:
+            os.makedirs(os.path.join(m.point, seq), exist_ok=True)
+            rel = "%s/%s.%04d.exr" % (seq, seq, n)
+            run = subprocess.run([NAMGEN, "exr", os.path.join(m.point, rel), *args],
+                                 capture_output=True, text=True)
+            reason = os.path.join(m.backing + ".namfs", "quarantine", rel + ".reason")
+            if rule is None:
+                check(run.returncode == 0 and os.path.exists(os.path.join(m.backing, rel)),
+                      "an AP0 frame lands under the ACES profile (%s)" % run.stderr.strip())
+                continue
+            check(run.returncode != 0 and
+                  eventually(lambda: os.path.exists(reason) and
+                             ("\t%s\t" % rule) in open(reason).read()) and
+                  not os.path.exists(os.path.join(m.backing, rel)) and
+                  os.path.exists(reason[:-len(".reason")]),
+                  "%s refused with %s, kept in the quarantine (%s)" %
+                  (" ".join(args), rule, run.stderr.strip()[-80:]))
+
 def manifests():
     """checksum.txt and the ASC MHL reach BACKING once landings pause and
     at unmount, only when something changed; users cannot touch them."""
@@ -637,7 +669,8 @@ def startup_errors():
         check(run.returncode != 0 and "busy" in run.stderr, "busy mount point: clear error")
 
 
-ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write, manifests,
+ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
+             refusals_by_profile, manifests,
              sequence_rules, live_checksum, seal, sigterm, real_writers, startup_errors)
 ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
 try:

@@ -381,6 +381,13 @@ static void early_stage_skips_patched_fields(void **state)
     f.dpx.bit_size = f.bit_depth = 8;
     assert_false(rules_judge_frame(&f, &profile, NULL, JUDGE_EARLY, &v));
     assert_string_equal(rule_name(v.rule), "R2");
+    /* an EXR header is whole before it parses: its chromaticities are final */
+    f = good_exr();
+    f.completeness = COMPLETENESS_NO;
+    memcpy(f.exr.chromaticities, REC709, sizeof REC709);
+    profile.colour = COLOUR_ACES;
+    assert_false(rules_judge_frame(&f, &profile, NULL, JUDGE_EARLY, &v));
+    assert_string_equal(rule_name(v.rule), "R5");
 }
 
 int main(void)
