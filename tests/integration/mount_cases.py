@@ -399,10 +399,19 @@ def manifests():
     run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
     check(run.returncode == 0, "BACKING alone verifies against its manifests (%s)"
           % run.stdout.strip()[-200:])
+    def catalog_rows():
+        import sqlite3
+        db = sqlite3.connect(os.path.join(m.backing + ".namfs", "catalog.sqlite"))
+        rows = db.execute("SELECT * FROM files ORDER BY path").fetchall()
+        db.close()
+        return rows
+    before = (catalog_rows(), open(listed).read())
     with m:
         pass
     check(sorted(os.listdir(os.path.join(m.backing, "ascmhl"))) == gens,
           "mount and unmount without changes: no new generation")
+    check((catalog_rows(), open(listed).read()) == before and len(before[0]) == 5,  # 4 frames, checksum.txt
+          "mount and unmount without changes: catalog rows and checksum.txt identical")
     # changed behind namfs's back while unmounted: caught at the next mount
     frame = lambda n: os.path.join(SEQ, "%s.%04d.dpx" % (SEQ, n))
     with open(os.path.join(m.backing, frame(2)), "r+b") as f:
