@@ -20,7 +20,8 @@
 struct settings {
     char *profile; /* fuse_opt_parse allocates these */
     char *state;
-    int quiet;
+    double quiet;
+    int bare;
     const char *backing;
     const char *mountpoint;
     int show_help;
@@ -29,7 +30,8 @@ struct settings {
 static const struct fuse_opt options[] = {
     {"profile=%s", offsetof(struct settings, profile), 0},
     {"state=%s", offsetof(struct settings, state), 0},
-    {"quiet=%d", offsetof(struct settings, quiet), 0},
+    {"quiet=%lf", offsetof(struct settings, quiet), 0},
+    {"bare", offsetof(struct settings, bare), 1},
     {"-h", offsetof(struct settings, show_help), 1},
     {"--help", offsetof(struct settings, show_help), 1},
     FUSE_OPT_END,
@@ -59,6 +61,8 @@ static void usage(FILE *out)
           "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
           "-o state=DIR keeps the catalog there (default: BACKING.namfs beside BACKING);\n"
           "-o quiet=SECONDS writes manifests once landings pause that long (default 2);\n"
+          "-o bare passes bytes through only (no hashing, judging or manifests), to\n"
+          "measure what FUSE itself costs;\n"
           "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
           out);
 }
@@ -139,6 +143,10 @@ static int run(struct settings *s, struct fuse_args *args)
         usage(stderr);
         return 2;
     }
+    if (!(s->quiet >= 0)) {
+        fprintf(stderr, "namfs: quiet=%g: expected seconds, 0 or more\n", s->quiet);
+        return 2;
+    }
     if (!s->profile)
         profile_default(&profile);
     else if (!profile_load(s->profile, &profile, err, sizeof err)) {
@@ -152,7 +160,8 @@ static int run(struct settings *s, struct fuse_args *args)
         staging_close();
         return 2;
     }
-    size_t changed = staging_reconcile();
+    namfs_bare = s->bare;
+    size_t changed = namfs_bare ? 0 : staging_reconcile();
     if (changed)
         fprintf(stderr,
                 "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "

@@ -3,10 +3,15 @@
 
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
+#include <stdbool.h>
 
 extern const struct fuse_operations namfs_operations;
 
 /* The running filesystem, once mounted (for ending it on a signal). */
 extern struct fuse *volatile namfs_running;
+
+/* Bare mode (-o bare): a plain passthrough with no hashing, judging or
+ * manifests, to measure what FUSE itself costs (scripts/bench). */
+extern bool namfs_bare;
 
 #endif

@@ -24,10 +24,11 @@
 #include <unistd.h>
 
 static struct catalog *cat;
-static struct seqset *seq; /* the sequence rules' memory of what landed */
-static bool dirty;         /* something landed, moved or went since the last checkpoint */
-static time_t last_change;
-static int quiet_after = 2; /* seconds without changes before a checkpoint */
+static struct seqset *seq;          /* the sequence rules' memory of what landed */
+static bool dirty;                  /* something landed, moved or went since the last checkpoint */
+static struct timespec last_change; /* CLOCK_MONOTONIC: for the quiet thread */
+static struct timespec last_change_real; /* CLOCK_REALTIME: shown as checksum.txt's mtime */
+static double quiet_after = 2;           /* seconds without changes before a checkpoint */
 static char root_name[256];
 static char backing_path[PATH_MAX];
 static uint64_t hashed_bytes; /* landed through this mount, for the hash rate */
@@ -46,7 +47,7 @@ static bool remember_sealed(void *ctx, const char *folder)
 }
 
 bool staging_open(const char *backing, const char *state_dir, const struct profile *p,
-                  int quiet_seconds, char *err, size_t err_len)
+                  double quiet_seconds, char *err, size_t err_len)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     size_t n = strlen(backing);
@@ -61,6 +62,8 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
         return false;
     }
     quiet_after = quiet_seconds;
+    clock_gettime(CLOCK_MONOTONIC, &last_change);
+    clock_gettime(CLOCK_REALTIME, &last_change_real);
     if (state_dir)
         snprintf(dir, sizeof dir, "%s", state_dir);
     else
@@ -113,7 +116,8 @@ const struct profile *staging_profile(void)
 static void changed_now(void)
 {
     dirty = true;
-    last_change = time(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &last_change);
+    clock_gettime(CLOCK_REALTIME, &last_change_real);
 }
 
 static const char *relative(const char *path)
@@ -403,13 +407,30 @@ void staging_checkpoint(void)
     pthread_mutex_unlock(&lock);
 }
 
+struct timespec staging_changed_at(void)
+{
+    pthread_mutex_lock(&lock);
+    struct timespec at = last_change_real;
+    pthread_mutex_unlock(&lock);
+    return at;
+}
+
+static double seconds_since(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - then->tv_sec) + (double)(now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+/* Polls often enough that a checkpoint follows the pause within 50 ms. */
 static void *quiet_loop(void *arg)
 {
     (void)arg;
     while (__atomic_load_n(&quiet_running, __ATOMIC_ACQUIRE)) {
-        nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         pthread_mutex_lock(&lock);
-        bool due = dirty && time(NULL) - last_change >= quiet_after;
+        bool due = dirty && seconds_since(&last_change) >= quiet_after;
         pthread_mutex_unlock(&lock);
         if (due)
             staging_checkpoint();

@@ -10,11 +10,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* Opens (creating) the state folder and its catalog. state_dir NULL means
  * "<BACKING>.namfs" beside BACKING. */
 bool staging_open(const char *backing, const char *state_dir, const struct profile *p,
-                  int quiet_seconds, char *err, size_t err_len);
+                  double quiet_seconds, char *err, size_t err_len);
 void staging_close(void);
 
 /* Brings the catalog up to date with BACKING before serving: files new or
@@ -27,6 +28,10 @@ size_t staging_reconcile(void);
  * once landings have paused for quiet_seconds; unmount calls it last. */
 void staging_checkpoint(void);
 void staging_start_quiet_thread(void);
+
+/* When the catalog last changed (wall clock): the mtime the mount shows
+ * for a checksum.txt rendered from it. */
+struct timespec staging_changed_at(void);
 void staging_stop_quiet_thread(void);
 
 /* The digests every landed file carries (the profile's manifests). */

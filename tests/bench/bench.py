@@ -1,0 +1,423 @@
+#!/usr/bin/env python3
+"""Every workload of docs/performance.md on three targets, side by side in
+one run: native (a folder on the same disk), namfs -o bare (FUSE alone) and
+namfs as users run it. Targets take turns (A B C A B C ...) for --reps
+rounds; medians and ratios are printed, because the machine is noisy.
+
+usage: bench.py BUILDDIR [--dir DIR] [--frames N] [--reps N] [--small N]
+                [--rss-frames N] [--only NAME,...] [--quick] [--json FILE]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MB = 1e6
+UHD = "3840x2160"
+DPX_SEQ = "bench_s01e01_nam_16b_sdr_aces110_awg4_log_20261124_178_3840x2160"
+EXR_SEQ = "bench_s01e02_nam_16b_sdr_aces110_ap0_linear_20261124_178_3840x2160"
+SMALL_SEQ = "bench_s01e03_nam_16b_sdr_aces110_awg4_log_20261124_178_64x32"
+TARGETS = ("native", "bare", "namfs")
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def sync_and_settle():
+    """Untimed between runs: no dirty pages carried into the next one."""
+    os.sync()
+
+
+def drop_caches():
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+class Target:
+    """A place to write to: a plain folder, or a namfs mount over one."""
+
+    def __init__(self, name, folder, work, namfs, options=None):
+        """options None: native; otherwise namfs -o OPTIONS over BACKING."""
+        self.name = name
+        self.backing = os.path.join(work, folder)
+        self.daemon = None
+        os.makedirs(self.backing)
+        if options is None:
+            self.root = self.backing
+            return
+        self.root = os.path.join(work, folder + "-mnt")
+        os.makedirs(self.root)
+        opts = ["-o", ",".join(options)] if options else []
+        self.daemon = subprocess.Popen([namfs, "-f", *opts, self.backing, self.root],
+                                       stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not self.mounted():
+            if time.time() > deadline or self.daemon.poll() is not None:
+                raise RuntimeError("namfs did not mount at " + self.root)
+            time.sleep(0.05)
+
+    def mounted(self):
+        return any(line.split()[1] == self.root for line in open("/proc/mounts"))
+
+    def cpu_seconds(self):
+        """User + system CPU of the daemon so far (0 for native)."""
+        if not self.daemon:
+            return 0.0
+        fields = open("/proc/%d/stat" % self.daemon.pid).read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_kb(self):
+        for line in open("/proc/%d/status" % self.daemon.pid):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+    def rss_kb(self):
+        for line in open("/proc/%d/status" % self.daemon.pid):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def close(self):
+        if self.daemon:
+            subprocess.run(["fusermount3", "-u", self.root], capture_output=True)
+            try:
+                self.daemon.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+
+
+class Result:
+    """Per workload and target: wall seconds, bytes, daemon CPU seconds."""
+
+    def __init__(self):
+        self.runs = {}
+
+    def add(self, workload, target, seconds, nbytes, cpu):
+        self.runs.setdefault(workload, {}).setdefault(target, []).append((seconds, nbytes, cpu))
+
+    def median_rate(self, workload, target):
+        runs = self.runs.get(workload, {}).get(target)
+        return statistics.median(b / s / MB for s, b, _ in runs) if runs else None
+
+    def cpu_per_gb(self, workload, target):
+        runs = self.runs.get(workload, {}).get(target)
+        if not runs or target == "native":
+            return None
+        return statistics.median(c / (b / 1e9) for _, b, c in runs)
+
+
+def timed(result, workload, target, nbytes, action):
+    sync_and_settle()
+    cpu0 = target.cpu_seconds()
+    t0 = time.monotonic()
+    seconds = action()
+    wall = time.monotonic() - t0
+    result.add(workload, target.name, seconds if isinstance(seconds, float) else wall, nbytes,
+               target.cpu_seconds() - cpu0)
+
+
+def fresh(target, folder):
+    """An empty sequence folder, but for a checksum.txt namfs keeps there
+    (manifests cannot be deleted through the mount)."""
+    path = os.path.join(target.root, folder)
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name != "checksum.txt":
+            os.unlink(os.path.join(path, name))
+    return path
+
+
+def size_of(paths):
+    return sum(os.path.getsize(p) for p in paths)
+
+
+def parallel(commands):
+    procs = [subprocess.Popen(c) for c in commands]
+    if any(p.wait() != 0 for p in procs):
+        raise RuntimeError("a writer failed: %s" % commands)
+
+
+def split(items, n):
+    return [items[i::n] for i in range(n)]
+
+
+# ---- the workloads --------------------------------------------------------
+
+def w_copy(src, result, targets, writers):
+    frames = sorted(glob.glob(os.path.join(src, "*.dpx")))
+    name = "cp, %d writer%s" % (writers, "s" if writers > 1 else "")
+    for t in targets:
+        dest = fresh(t, DPX_SEQ)
+        timed(result, name, t, size_of(frames),
+              lambda: parallel([["cp", *part, dest] for part in split(frames, writers)]))
+
+
+def w_exr(exr_source, count, result, targets, exrwrite):
+    for t in targets:
+        dest = fresh(t, EXR_SEQ)
+        outs = [os.path.join(dest, "%s.%04d.exr" % (EXR_SEQ, 1001 + i)) for i in range(count)]
+        timed(result, "OpenEXR-style writer", t, os.path.getsize(exr_source) * count,
+              lambda: float(run([exrwrite, exr_source, *outs], capture_output=True,
+                                text=True).stdout))
+
+
+def w_rsync(src, count, result, targets):
+    frames = sorted(glob.glob(os.path.join(src, "*.dpx")))[:count]
+    for t in targets:
+        dest = fresh(t, DPX_SEQ)
+        timed(result, "rsync -a", t, size_of(frames),
+              lambda: run(["rsync", "-a", *frames, dest + "/"]))
+
+
+def w_read(result, targets):
+    """Reads the frames the last copy left, page cache of BACKING warm but
+    nothing cached in the mount (caches dropped, then BACKING read)."""
+    for t in targets:
+        frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
+        nbytes = size_of(frames)
+        drop_caches()
+        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
+            stdout=subprocess.DEVNULL)
+        timed(result, "read, 1 reader", t, nbytes,
+              lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
+        drop_caches()
+        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
+            stdout=subprocess.DEVNULL)
+        timed(result, "read, 4 readers", t, nbytes,
+              lambda: parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
+                                for part in split(frames, 4)]))
+        drop_caches()
+        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
+            stdout=subprocess.DEVNULL)
+        # tar spots an output of /dev/null and then reads nothing: pipe it
+        timed(result, "tar c | cat", t, nbytes,
+              lambda: run(["sh", "-c", 'tar cf - -C "$1" . | cat > /dev/null', "tar",
+                           os.path.join(t.root, DPX_SEQ)]))
+
+
+def w_small(src_small, result, targets):
+    files = os.listdir(src_small)
+    nbytes = size_of(os.path.join(src_small, f) for f in files)
+    for t in targets:
+        dest = fresh(t, SMALL_SEQ)
+        timed(result, "%d small files, cp" % len(files), t, nbytes,
+              lambda: run(["sh", "-c", 'cd "$1" && cp -- * "$2"/', "cp", src_small, dest]))
+
+
+def checkpoint_latency(src, target, namctl):
+    """cp of the frames into namfs, then the time until BACKING holds a
+    checksum.txt listing all of them and a new MHL generation."""
+    frames = sorted(glob.glob(os.path.join(src, "*.dpx")))
+    dest = fresh(target, DPX_SEQ)
+    os.sync()
+    mhl = os.path.join(target.backing, "ascmhl")
+    before = set(os.listdir(mhl)) if os.path.isdir(mhl) else set()
+    t0 = time.monotonic()
+    run(["cp", *frames, dest])
+    copied = time.monotonic()
+    listed = os.path.join(target.backing, DPX_SEQ, "checksum.txt")
+    names = {os.path.basename(f) for f in frames}
+    while True:
+        try:
+            lines = {l.split("\t")[0] for l in open(listed).read().splitlines()}
+            gens = set(os.listdir(mhl)) - before
+        except OSError:
+            lines, gens = set(), set()
+        if names <= lines and any(g.endswith(".mhl") for g in gens):
+            break
+        if time.monotonic() - copied > 120:
+            raise RuntimeError("manifests did not appear in BACKING within 120 s")
+        time.sleep(0.01)
+    done = time.monotonic()
+    return copied - t0, done - copied
+
+
+def vendor_today(src, target):
+    """cp natively, then xxhsum -H2 over everything."""
+    frames = sorted(glob.glob(os.path.join(src, "*.dpx")))
+    dest = fresh(target, DPX_SEQ)
+    os.sync()
+    t0 = time.monotonic()
+    run(["cp", *frames, dest])
+    copied = time.monotonic()
+    with open(os.path.join(dest, "checksum.txt"), "w") as out:
+        run(["xxhsum", "-H2", *sorted(glob.glob(os.path.join(dest, "*.dpx")))], stdout=out)
+    return copied - t0, time.monotonic() - copied
+
+
+def rss_growth(namfs, work, small_frame, total, step):
+    """Peak RSS of a daemon that lands `total` small frames, read every
+    `step` frames."""
+    profile = os.path.join(work, "small.ini")
+    t = Target("namfs", "rss", work, namfs, ["profile=" + profile])
+    samples = []
+    try:
+        seq = fresh(t, SMALL_SEQ)
+        data = open(small_frame, "rb").read()
+        for start in range(0, total, step):
+            for n in range(start + 1, start + step + 1):
+                with open(os.path.join(seq, "%s.%06d.dpx" % (SMALL_SEQ, n)), "wb") as f:
+                    f.write(data)
+            samples.append((start + step, t.rss_kb(), t.peak_rss_kb()))
+    finally:
+        t.close()
+    return samples
+
+
+# ---- report ---------------------------------------------------------------
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a and b else "-"
+
+
+def report(result):
+    rows = []
+    print("\n%-26s %10s %10s %10s %13s %11s %14s" % (
+        "workload (MB/s, median)", "native", "bare", "namfs", "namfs/native", "namfs/bare",
+        "CPU s/GB b|n"))
+    for workload in result.runs:
+        rate = {t: result.median_rate(workload, t) for t in TARGETS}
+        cpu = [result.cpu_per_gb(workload, t) for t in ("bare", "namfs")]
+        print("%-26s %10s %10s %10s %13s %11s %14s" % (
+            workload, *("%.0f" % rate[t] if rate[t] else "-" for t in TARGETS),
+            ratio(rate["namfs"], rate["native"]), ratio(rate["namfs"], rate["bare"]),
+            "|".join("%.2f" % c if c is not None else "-" for c in cpu)))
+        rows.append({"workload": workload, "mb_per_s": rate,
+                     "daemon_cpu_s_per_gb": dict(zip(("bare", "namfs"), cpu))})
+    return rows
+
+
+def make_sources(builddir, work, args):
+    namgen = os.path.join(builddir, "tests/gen/namgen")
+    shm = tempfile.mkdtemp(prefix="namfs-bench-", dir="/dev/shm")
+    src = os.path.join(shm, "dpx")
+    os.makedirs(src)
+    for i in range(args.frames):
+        run([namgen, "dpx", os.path.join(src, "%s.%04d.dpx" % (DPX_SEQ, 1001 + i)),
+             "--size", UHD, "--seed", str(i)])
+    exr = os.path.join(shm, "frame.exr")
+    run([namgen, "exr", exr, "--size", UHD, "--compression", "none", "--chroma", "ap0"])
+    small_frame = os.path.join(shm, "small.dpx")
+    run([namgen, "dpx", small_frame, "--size", "64x32"])
+    small = os.path.join(shm, SMALL_SEQ)
+    os.makedirs(small)
+    data = open(small_frame, "rb").read()
+    for n in range(1, args.small + 1):
+        with open(os.path.join(small, "%s.%05d.dpx" % (SMALL_SEQ, n)), "wb") as f:
+            f.write(data)
+    with open(os.path.join(work, "small.ini"), "w") as f:
+        f.write("[delivery]\nformats = dpx, exr\nresolution = any\ncolour = camera-native\n"
+                "[testing]\nresolution_floor = 64x32\n")
+    return shm, src, exr, small, small_frame
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("builddir")
+    ap.add_argument("--dir", default="bench-work",
+                    help="work folder on the disk to measure (default ./bench-work)")
+    ap.add_argument("--frames", type=int, default=40, help="UHD frames per copy (40)")
+    ap.add_argument("--reps", type=int, default=3, help="rounds of every workload (3)")
+    ap.add_argument("--small", type=int, default=20000, help="small files (20000)")
+    ap.add_argument("--rss-frames", type=int, default=50000, help="frames for RSS (50000)")
+    ap.add_argument("--only", default="", help="comma list: cp,exr,rsync,read,small,manifest,rss")
+    ap.add_argument("--quick", action="store_true", help="a small smoke run")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    if args.quick:
+        args.frames, args.reps, args.small, args.rss_frames = 4, 1, 500, 2000
+    only = set(filter(None, args.only.split(",")))
+    want = lambda name: not only or name in only
+    namfs = os.path.join(args.builddir, "fs/namfs/namfs")
+    namctl = os.path.join(args.builddir, "fs/namctl/namctl")
+    exrwrite = os.path.join(args.builddir, "tests/bench/bench_exrwrite")
+    work = os.path.abspath(args.dir)
+    if os.path.exists(work):
+        for line in open("/proc/mounts"):
+            if line.split()[1].startswith(work + "/"):
+                subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
+        shutil.rmtree(work)
+    os.makedirs(work)
+    shm, src, exr, small, small_frame = make_sources(args.builddir, work, args)
+    result, targets, extra = Result(), [], {}
+    try:
+        targets = [Target("native", "native", work, namfs),
+                   Target("bare", "bare", work, namfs, ["bare"]),
+                   Target("namfs", "namfs", work, namfs, [])]
+        half = max(1, args.frames // 2)
+        for rep in range(args.reps):
+            print("round %d of %d" % (rep + 1, args.reps), flush=True)
+            if want("cp"):
+                w_copy(src, result, targets, 1)
+                w_copy(src, result, targets, 4)
+            if want("read"):
+                w_read(result, targets)
+            if want("exr"):
+                w_exr(exr, half, result, targets, exrwrite)
+            if want("rsync"):
+                w_rsync(src, half, result, targets)
+        for t in targets:
+            t.close()
+        if want("small"):
+            targets = [Target("native", "native-small", work, namfs),
+                       Target("bare", "bare-small", work, namfs, ["bare"]),
+                       Target("namfs", "namfs-small", work, namfs,
+                              ["profile=" + os.path.join(work, "small.ini")])]
+            for rep in range(args.reps):
+                w_small(small, result, targets)
+            for t in targets:
+                t.close()
+        rows = report(result)
+        if want("manifest"):
+            t = Target("namfs", "latency", work, namfs, [])
+            native = Target("native", "latency-native", work, namfs)
+            try:
+                lat = [checkpoint_latency(src, t, namctl) for _ in range(args.reps)]
+                today = [vendor_today(src, native) for _ in range(args.reps)]
+            finally:
+                t.close()
+            copy_n, wait_n = (statistics.median(x) for x in zip(*lat))
+            copy_v, hash_v = (statistics.median(x) for x in zip(*today))
+            print("\nlast frame closed -> checksum.txt and a new MHL generation in BACKING: "
+                  "%.2f s (copy through namfs took %.2f s)" % (wait_n, copy_n))
+            print("vendor today: native cp %.2f s, then xxhsum -H2 over the %d frames %.2f s "
+                  "(cold page cache would be slower)" % (copy_v, args.frames, hash_v))
+            print("total to a manifest: namfs %.2f s, native cp + xxhsum %.2f s" %
+                  (copy_n + wait_n, copy_v + hash_v))
+            extra["manifest"] = {"namfs_copy_s": copy_n, "namfs_wait_s": wait_n,
+                                 "native_copy_s": copy_v, "xxhsum_s": hash_v}
+        if want("rss"):
+            step = max(1, args.rss_frames // 5)
+            samples = rss_growth(namfs, work, small_frame, args.rss_frames, step)
+            print("\ndaemon memory while frames land (small frames, testing profile):")
+            for n, rss, hwm in samples:
+                print("  %6d frames landed: RSS %6.1f MB, peak %6.1f MB" %
+                      (n, rss / 1024, hwm / 1024))
+            first, last = samples[0], samples[-1]
+            if last[0] > first[0]:
+                print("  growth: %.1f bytes of peak RSS per frame after the first %d" %
+                      ((last[2] - first[2]) * 1024 / (last[0] - first[0]), first[0]))
+            extra["rss"] = samples
+        if args.json:
+            json.dump({"rows": rows, **extra}, open(args.json, "w"), indent=1)
+    finally:
+        for t in targets:
+            t.close()
+        for line in open("/proc/mounts"):
+            if line.split()[1].startswith(work + "/"):
+                subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
+        shutil.rmtree(shm, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work + ".namfs", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
