@@ -60,7 +60,7 @@ static void usage(FILE *out)
     fputs("usage: namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT\n"
           "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
           "-o state=DIR keeps the catalog there (default: BACKING.namfs beside BACKING);\n"
-          "-o quiet=SECONDS writes manifests once landings pause that long (default 2);\n"
+          "-o quiet=SECONDS writes manifests once landings pause that long (default 0.5);\n"
           "-o bare passes bytes through only (no hashing, judging or manifests), to\n"
           "measure what FUSE itself costs;\n"
           "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
@@ -177,7 +177,7 @@ static int run(struct settings *s, struct fuse_args *args)
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct settings s = {.quiet = 2};
+    struct settings s = {.quiet = 0.5};
 
     int rc = fuse_opt_parse(&args, &s, options, take_paths) == 0 ? run(&s, &args) : 2;
     fuse_opt_free_args(&args);

@@ -47,6 +47,10 @@ struct open_file {
 
 #define NAMFS_XATTR "user.namfs."
 
+/* The largest request the kernel sends (libfuse 3.14's buffer): one
+ * request per MiB instead of one per 128 KiB halves FUSE's cost. */
+#define IO_SIZE (1 << 20)
+
 struct fuse *volatile namfs_running;
 bool namfs_bare;
 
@@ -227,7 +231,8 @@ static int keep_open(struct fuse_file_info *fi, int fd)
 {
     struct open_file *f = calloc(1, sizeof *f);
 
-    if (f && !namfs_bare && !(f->hasher = hasher_new(staging_algos()))) {
+    bool writer = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+    if (f && writer && !namfs_bare && !(f->hasher = hasher_new(staging_algos()))) {
         free(f);
         f = NULL;
     }
@@ -236,7 +241,7 @@ static int keep_open(struct fuse_file_info *fi, int fd)
         return -ENOMEM;
     }
     f->fd = fd;
-    f->writer = (fi->flags & O_ACCMODE) != O_RDONLY;
+    f->writer = writer;
     if (f->writer)
         count_writer(fd, +1);
     pthread_mutex_init(&f->lock, NULL);
@@ -281,7 +286,12 @@ static void rewrote(struct hash_cursor *c, uint64_t unused)
 
 static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-    (void)conn;
+    /* The kernel would drop what it cached of a file on seeing the mtime
+     * its own writes caused, and writes of 50 MB frames ran at a third of
+     * the speed (docs/performance.md); namfs decides at each open instead
+     * (keep the cache of a frame that landed and has not changed since).
+     * Bare mode shares the setting, so it stays FUSE's cost for namfs. */
+    conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
     cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
@@ -289,7 +299,8 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * quarantine behind the kernel's back, and libfuse 3.14's high-level
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
-    staging_start_quiet_thread();
+    if (!namfs_bare)
+        staging_start_quiet_thread();
     namfs_running = fuse_get_context()->fuse;
     return NULL;
 }
@@ -299,7 +310,8 @@ static void namfs_destroy(void *private_data)
 {
     (void)private_data;
     staging_stop_quiet_thread();
-    staging_checkpoint();
+    if (!namfs_bare)
+        staging_checkpoint();
 }
 
 static int namfs_getattr_backing(const char *path, struct stat *st)
@@ -322,9 +334,10 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
         free(checksum);
         return 0;
     }
-    if (fi)
-        return fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno();
-    return namfs_getattr_backing(path, st);
+    int rc = fi ? (fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno()) : namfs_getattr_backing(path, st);
+    if (rc == 0 && S_ISREG(st->st_mode))
+        st->st_blksize = IO_SIZE; /* cp and friends size their buffers by it */
+    return rc;
 }
 
 /* Folders are read through their own handle, opened once; the virtual
@@ -497,7 +510,7 @@ static int namfs_rename(const char *from, const char *to, unsigned int flags)
         staging_renamed(from, to);
         if (strcmp(staging_judged_name(from, before, sizeof before),
                    staging_judged_name(to, after, sizeof after)) != 0 &&
-            !is_folder(to))
+            !is_folder(to) && !namfs_bare)
             staging_rejudge(to); /* the name decides naming and sequence rules */
     }
     return rc;
@@ -638,6 +651,10 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
     int rc = fd < 0 ? fd : keep_open(fi, fd);
     if (rc == 0 && (fi->flags & O_TRUNC))
         of(fi)->written = true;
+    /* A landed frame that has not changed since may be read from the
+     * kernel's cache of it (written or read through the mount before). */
+    if (rc == 0 && (fi->flags & O_ACCMODE) == O_RDONLY && !namfs_bare)
+        fi->keep_cache = staging_is_landed_as_is(path, fd);
     return rc;
 }
 
@@ -778,13 +795,21 @@ static int seal(const char *path)
     return !writers_open() && staging_seal(path) ? 0 : -EBUSY;
 }
 
+/* The kernel asks for a file's capabilities before every write (to drop
+ * them); a delivery holds no executables and namfs refuses to set any, so
+ * the answer needs no trip to BACKING (one per write otherwise). */
+static bool is_capability(const char *name)
+{
+    return strcmp(name, "security.capability") == 0;
+}
+
 static int namfs_setxattr(const char *path, const char *name, const char *value, size_t size,
                           int flags)
 {
     if (strcmp(name, NAMFS_XATTR "seal") == 0)
         return seal(path);
-    if (is_namfs_xattr(name))
-        return -EPERM; /* namfs's own, read-only */
+    if (is_namfs_xattr(name) || is_capability(name))
+        return -EPERM; /* namfs's own, read-only; no capabilities in a delivery */
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
@@ -830,7 +855,7 @@ static int seal_state(const char *path, char *value, size_t size)
 
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
-    if (virtual_kind(path) != NOT_VIRTUAL)
+    if (virtual_kind(path) != NOT_VIRTUAL || is_capability(name))
         return -ENODATA;
     char digest[VERDICT_MESSAGE_MAX + 16];
 

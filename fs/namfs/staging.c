@@ -28,7 +28,7 @@ static struct seqset *seq;          /* the sequence rules' memory of what landed
 static bool dirty;                  /* something landed, moved or went since the last checkpoint */
 static struct timespec last_change; /* CLOCK_MONOTONIC: for the quiet thread */
 static struct timespec last_change_real; /* CLOCK_REALTIME: shown as checksum.txt's mtime */
-static double quiet_after = 2;           /* seconds without changes before a checkpoint */
+static double quiet_after = 0.5;         /* seconds without changes before a checkpoint */
 static char root_name[256];
 static char backing_path[PATH_MAX];
 static uint64_t hashed_bytes; /* landed through this mount, for the hash rate */
@@ -128,6 +128,29 @@ static const char *relative(const char *path)
 static void complain(const char *what, const char *path)
 {
     syslog(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
+}
+
+static bool unchanged_since(const struct catalog_file *row, const struct stat *st)
+{
+    return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
+           row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
+           row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
+bool staging_is_landed_as_is(const char *path, int fd)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    struct stat st;
+
+    if (!row || fstat(fd, &st) != 0) {
+        free(row);
+        return false;
+    }
+    pthread_mutex_lock(&lock);
+    bool same = catalog_get_file(cat, relative(path), row) && unchanged_since(row, &st);
+    pthread_mutex_unlock(&lock);
+    free(row);
+    return same;
 }
 
 void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame,
@@ -600,13 +623,6 @@ void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
 }
 
 /* ---- reconciling with BACKING at start ---- */
-
-static bool unchanged_since(const struct catalog_file *row, const struct stat *st)
-{
-    return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
-           row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
-           row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
 
 /* One file of BACKING: keep its row, or judge and hash it anew. */
 static bool reconcile_file(const char *rel, struct catalog_file *row)

@@ -79,6 +79,10 @@ char *staging_render_checksum(const char *path);
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */
 bool staging_folder_has_frames(const char *path);
 
+/* The file behind fd landed and has not changed since (size, mtime,
+ * ctime): its content is what the catalog's digest says. */
+bool staging_is_landed_as_is(const char *path, int fd);
+
 /* Landed frames anywhere beneath the folder at path (-1: catalog error). */
 long staging_frames_beneath(const char *path);
 

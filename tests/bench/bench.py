@@ -107,6 +107,14 @@ class Result:
         runs = self.runs.get(workload, {}).get(target)
         return statistics.median(b / s / MB for s, b, _ in runs) if runs else None
 
+    def spread(self, workload, target):
+        """(max - min) / median of the rates: how noisy the cell was."""
+        runs = self.runs.get(workload, {}).get(target)
+        if not runs or len(runs) < 2:
+            return None
+        rates = [b / s / MB for s, b, _ in runs]
+        return (max(rates) - min(rates)) / statistics.median(rates)
+
     def cpu_per_gb(self, workload, target):
         runs = self.runs.get(workload, {}).get(target)
         if not runs or target == "native":
@@ -114,7 +122,9 @@ class Result:
         return statistics.median(c / (b / 1e9) for _, b, c in runs)
 
 
-def timed(result, workload, target, nbytes, action):
+def timed(result, workload, target, nbytes, action, durable=False):
+    """Times action; with durable, also the time until its data is on disk
+    (sync after it), recorded as "WORKLOAD, on disk"."""
     sync_and_settle()
     cpu0 = target.cpu_seconds()
     t0 = time.monotonic()
@@ -122,6 +132,10 @@ def timed(result, workload, target, nbytes, action):
     wall = time.monotonic() - t0
     result.add(workload, target.name, seconds if isinstance(seconds, float) else wall, nbytes,
                target.cpu_seconds() - cpu0)
+    if durable:
+        os.sync()
+        result.add(workload + ", on disk", target.name, time.monotonic() - t0, nbytes,
+                   target.cpu_seconds() - cpu0)
 
 
 def fresh(target, folder):
@@ -157,7 +171,8 @@ def w_copy(src, result, targets, writers):
     for t in targets:
         dest = fresh(t, DPX_SEQ)
         timed(result, name, t, size_of(frames),
-              lambda: parallel([["cp", *part, dest] for part in split(frames, writers)]))
+              lambda: parallel([["cp", *part, dest] for part in split(frames, writers)]),
+              durable=True)
 
 
 def w_exr(exr_source, count, result, targets, exrwrite):
@@ -178,29 +193,28 @@ def w_rsync(src, count, result, targets):
 
 
 def w_read(result, targets):
-    """Reads the frames the last copy left, page cache of BACKING warm but
-    nothing cached in the mount (caches dropped, then BACKING read)."""
+    """Reads out the frames the last copy wrote: first as they are after
+    writing (whatever each target keeps cached; a transfer tool reading a
+    package soon after delivery), then cold (all caches dropped, from
+    disk)."""
     for t in targets:
         frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
         nbytes = size_of(frames)
-        drop_caches()
-        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
-            stdout=subprocess.DEVNULL)
         timed(result, "read, 1 reader", t, nbytes,
               lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
-        drop_caches()
-        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
-            stdout=subprocess.DEVNULL)
         timed(result, "read, 4 readers", t, nbytes,
               lambda: parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
                                 for part in split(frames, 4)]))
-        drop_caches()
-        run(["cat", *glob.glob(os.path.join(t.backing, DPX_SEQ, "*.dpx"))],
-            stdout=subprocess.DEVNULL)
         # tar spots an output of /dev/null and then reads nothing: pipe it
         timed(result, "tar c | cat", t, nbytes,
               lambda: run(["sh", "-c", 'tar cf - -C "$1" . | cat > /dev/null', "tar",
                            os.path.join(t.root, DPX_SEQ)]))
+    for t in targets:  # after every warm read: a drop must not cool the next target's
+        frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
+        drop_caches()
+        timed(result, "read, 4 readers, cold", t, size_of(frames),
+              lambda: parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
+                                for part in split(frames, 4)]))
 
 
 def w_small(src_small, result, targets):
@@ -291,7 +305,13 @@ def report(result):
             ratio(rate["namfs"], rate["native"]), ratio(rate["namfs"], rate["bare"]),
             "|".join("%.2f" % c if c is not None else "-" for c in cpu)))
         rows.append({"workload": workload, "mb_per_s": rate,
-                     "daemon_cpu_s_per_gb": dict(zip(("bare", "namfs"), cpu))})
+                     "daemon_cpu_s_per_gb": dict(zip(("bare", "namfs"), cpu)),
+                     "runs_s_bytes_cpu": result.runs[workload]})
+    noisy = [(w, t, result.spread(w, t)) for w in result.runs for t in TARGETS]
+    noisy = [(w, t, x) for w, t, x in noisy if x is not None and x > 0.25]
+    if noisy:
+        print("noisy cells (max-min over median > 25%%): %s" %
+              "; ".join("%s/%s %.0f%%" % (w, t, 100 * x) for w, t, x in noisy))
     return rows
 
 

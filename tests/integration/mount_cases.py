@@ -512,6 +512,25 @@ def live_checksum():
           "and reaches BACKING at unmount")
 
 
+
+def cached_reads():
+    """A landed frame is read from the kernel's cache of it, but a change
+    made in BACKING behind namfs's back is never served stale."""
+    with Mount("cache", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        rel = os.path.join(SEQ, "%s.0001.dpx" % SEQ)
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, rel)], check=True)
+        eventually(lambda: namfs_digest(os.path.join(m.point, rel)) is not None)
+        first = open(os.path.join(m.point, rel), "rb").read()
+        check(first == open(os.path.join(m.backing, rel), "rb").read(),
+              "a landed frame reads back as written")
+        with open(os.path.join(m.backing, rel), "r+b") as f:  # same size, new bytes
+            f.seek(len(first) - 100)
+            f.write(b"Z" * 100)
+        again = open(os.path.join(m.point, rel), "rb").read()
+        check(again.endswith(b"Z" * 100) and len(again) == len(first),
+              "after a change in BACKING the mount serves the new bytes, not its cache")
+
 def refused_with_errno(errcode, call):
     try:
         call()
@@ -680,7 +699,8 @@ def startup_errors():
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
              refusals_by_profile, manifests,
-             sequence_rules, live_checksum, seal, sigterm, real_writers, startup_errors)
+             sequence_rules, live_checksum, cached_reads, seal, sigterm, real_writers,
+             startup_errors)
 ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
 try:
     for case in ALL_CASES:
