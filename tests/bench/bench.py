@@ -281,6 +281,11 @@ def rss_growth(namfs, work, small_frame, total, step):
                 with open(os.path.join(seq, "%s.%06d.dpx" % (SMALL_SEQ, n)), "wb") as f:
                     f.write(data)
             samples.append((start + step, t.rss_kb(), t.peak_rss_kb()))
+        # the kernel forgets the inodes it cached (libfuse then frees its
+        # node for each); what stays is namfs's own memory
+        drop_caches()
+        time.sleep(1.5)
+        samples.append(("forgotten", t.rss_kb(), t.peak_rss_kb()))
     finally:
         t.close()
     return samples
@@ -345,7 +350,8 @@ def main():
     ap.add_argument("--dir", default="bench-work",
                     help="work folder on the disk to measure (default ./bench-work)")
     ap.add_argument("--frames", type=int, default=40, help="UHD frames per copy (40)")
-    ap.add_argument("--reps", type=int, default=3, help="rounds of every workload (3)")
+    ap.add_argument("--reps", type=int, default=5, help="rounds of every workload (5)")
+    ap.add_argument("--warmup", type=int, default=1, help="unrecorded rounds first (1)")
     ap.add_argument("--small", type=int, default=20000, help="small files (20000)")
     ap.add_argument("--rss-frames", type=int, default=50000, help="frames for RSS (50000)")
     ap.add_argument("--only", default="", help="comma list: cp,exr,rsync,read,small,manifest,rss")
@@ -353,7 +359,7 @@ def main():
     ap.add_argument("--json", help="also write the figures to this file")
     args = ap.parse_args()
     if args.quick:
-        args.frames, args.reps, args.small, args.rss_frames = 4, 1, 500, 2000
+        args.frames, args.reps, args.warmup, args.small, args.rss_frames = 4, 1, 0, 500, 2000
     only = set(filter(None, args.only.split(",")))
     want = lambda name: not only or name in only
     namfs = os.path.join(args.builddir, "fs/namfs/namfs")
@@ -373,17 +379,22 @@ def main():
                    Target("bare", "bare", work, namfs, ["bare"]),
                    Target("namfs", "namfs", work, namfs, [])]
         half = max(1, args.frames // 2)
-        for rep in range(args.reps):
-            print("round %d of %d" % (rep + 1, args.reps), flush=True)
+        # a first, unrecorded round: a fresh VM is slow the first time it
+        # touches memory, and that must not land in one target's figures
+        for rep in range(-args.warmup, args.reps):
+            print("round %d of %d%s" % (rep + 1 + args.warmup, args.reps + args.warmup,
+                                        " (warm-up, not recorded)" if rep < 0 else ""),
+                  flush=True)
+            into = result if rep >= 0 else Result()
             if want("cp"):
-                w_copy(src, result, targets, 1)
-                w_copy(src, result, targets, 4)
+                w_copy(src, into, targets, 1)
+                w_copy(src, into, targets, 4)
             if want("read"):
-                w_read(result, targets)
+                w_read(into, targets)
             if want("exr"):
-                w_exr(exr, half, result, targets, exrwrite)
+                w_exr(exr, half, into, targets, exrwrite)
             if want("rsync"):
-                w_rsync(src, half, result, targets)
+                w_rsync(src, half, into, targets)
         for t in targets:
             t.close()
         if want("small"):
@@ -391,8 +402,8 @@ def main():
                        Target("bare", "bare-small", work, namfs, ["bare"]),
                        Target("namfs", "namfs-small", work, namfs,
                               ["profile=" + os.path.join(work, "small.ini")])]
-            for rep in range(args.reps):
-                w_small(small, result, targets)
+            for rep in range(-args.warmup, args.reps):
+                w_small(small, result if rep >= 0 else Result(), targets)
             for t in targets:
                 t.close()
         rows = report(result)
@@ -418,13 +429,15 @@ def main():
             step = max(1, args.rss_frames // 5)
             samples = rss_growth(namfs, work, small_frame, args.rss_frames, step)
             print("\ndaemon memory while frames land (small frames, testing profile):")
-            for n, rss, hwm in samples:
+            for n, rss, hwm in samples[:-1]:
                 print("  %6d frames landed: RSS %6.1f MB, peak %6.1f MB" %
                       (n, rss / 1024, hwm / 1024))
-            first, last = samples[0], samples[-1]
+            print("  once the kernel forgets its cached inodes: RSS %.1f MB" %
+                  (samples[-1][1] / 1024))
+            first, last = samples[0], samples[-2]
             if last[0] > first[0]:
-                print("  growth: %.1f bytes of peak RSS per frame after the first %d" %
-                      ((last[2] - first[2]) * 1024 / (last[0] - first[0]), first[0]))
+                print("  peak RSS growth after the first %d frames: %.0f bytes per frame" %
+                      (first[0], (last[2] - first[2]) * 1024 / (last[0] - first[0])))
             extra["rss"] = samples
         if args.json:
             json.dump({"rows": rows, **extra}, open(args.json, "w"), indent=1)
