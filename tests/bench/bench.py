@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Every workload of docs/performance.md on three targets, side by side in
 one run: native (a folder on the same disk), namfs -o bare (FUSE alone) and
-namfs as users run it. Targets take turns (A B C A B C ...) for --reps
-rounds; medians and ratios are printed, because the machine is noisy.
+namfs as users run it. Targets take turns (A B C, B C A, C A B ...) for
+--reps rounds after a warm-up round; medians and ratios are printed,
+because the machine is noisy.
 
 usage: bench.py BUILDDIR [--dir DIR] [--frames N] [--reps N] [--small N]
                 [--rss-frames N] [--only NAME,...] [--quick] [--json FILE]
@@ -157,6 +158,13 @@ def parallel(commands):
     procs = [subprocess.Popen(c) for c in commands]
     if any(p.wait() != 0 for p in procs):
         raise RuntimeError("a writer failed: %s" % commands)
+
+
+def rotated(targets, round_no):
+    """Each round starts with another target: what one run leaves behind
+    (page cache to reclaim, writeback) must not always hit the same one."""
+    k = round_no % len(targets)
+    return targets[k:] + targets[:k]
 
 
 def split(items, n):
@@ -386,15 +394,16 @@ def main():
                                         " (warm-up, not recorded)" if rep < 0 else ""),
                   flush=True)
             into = result if rep >= 0 else Result()
+            order = rotated(targets, rep)
             if want("cp"):
-                w_copy(src, into, targets, 1)
-                w_copy(src, into, targets, 4)
+                w_copy(src, into, order, 1)
+                w_copy(src, into, order, 4)
             if want("read"):
-                w_read(into, targets)
+                w_read(into, order)
             if want("exr"):
-                w_exr(exr, half, into, targets, exrwrite)
+                w_exr(exr, half, into, order, exrwrite)
             if want("rsync"):
-                w_rsync(src, half, into, targets)
+                w_rsync(src, half, into, order)
         for t in targets:
             t.close()
         if want("small"):
@@ -403,7 +412,7 @@ def main():
                        Target("namfs", "namfs-small", work, namfs,
                               ["profile=" + os.path.join(work, "small.ini")])]
             for rep in range(-args.warmup, args.reps):
-                w_small(small, result if rep >= 0 else Result(), targets)
+                w_small(small, result if rep >= 0 else Result(), rotated(targets, rep))
             for t in targets:
                 t.close()
         rows = report(result)
