@@ -47,8 +47,8 @@ struct open_file {
 
 #define NAMFS_XATTR "user.namfs."
 
-/* The largest request the kernel sends (libfuse 3.14's buffer): one
- * request per MiB instead of one per 128 KiB halves FUSE's cost. */
+/* The largest request the kernel sends (libfuse 3.14's buffer): cp sizes
+ * its writes by st_blksize, so one request per MiB instead of per 128 KiB. */
 #define IO_SIZE (1 << 20)
 
 struct fuse *volatile namfs_running;
@@ -287,10 +287,9 @@ static void rewrote(struct hash_cursor *c, uint64_t unused)
 static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     /* The kernel would drop what it cached of a file on seeing the mtime
-     * its own writes caused, and writes of 50 MB frames ran at a third of
-     * the speed (docs/performance.md); namfs decides at each open instead
-     * (keep the cache of a frame that landed and has not changed since).
-     * Bare mode shares the setting, so it stays FUSE's cost for namfs. */
+     * its own writes caused; namfs decides at each open instead (keep the
+     * cache of a frame that landed and has not changed since). Bare mode
+     * shares the setting, so it measures FUSE as namfs sets it up. */
     conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */

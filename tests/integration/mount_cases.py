@@ -286,10 +286,13 @@ def refusals_at_write():
                   "%s %s refused (%s), moved to the quarantine with its reason: %s" %
                   (kind, " ".join(args), run.stderr.strip()[-60:], reason.strip()))
         eventually(lambda: len(open(os.path.join(m.point, ".namfs", "rejected")).readlines()) >= 5)
-        status = open(os.path.join(m.point, ".namfs", "status")).read()
-        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read().splitlines()
         asset = "%s/%s" % (SEQ, SEQ)
-        line = [l for l in status.splitlines() if l.startswith(asset + "\t")]
+        # the good frame lands at its release, which reaches namfs just after close
+        asset_line = lambda: [l for l in open(os.path.join(m.point, ".namfs", "status"))
+                              .read().splitlines() if l.startswith(asset + "\t")]
+        eventually(lambda: asset_line())
+        line = asset_line()
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read().splitlines()
         check(line and "\t1 frames\t4-4\t" in line[0] and "\t3 rejected\t" in line[0],
               ".namfs/status: per asset frames, range, rejected (%s)" % line)
         check(sorted(l.split("\t")[1] for l in rejected) == ["R2", "R3", "R4", "R4", "R7"],
