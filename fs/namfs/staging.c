@@ -153,13 +153,13 @@ bool staging_is_landed_as_is(const char *path, int fd)
     return same;
 }
 
-void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame,
-                    const char *asset)
+/* The catalog row of the file behind fd, landed at path with digests d;
+ * false when path no longer names that file (moved or refused meanwhile:
+ * what is at path now settles on its own). */
+static bool landed_row(const char *path, int fd, const struct digests *d, int64_t frame,
+                       const char *asset, struct catalog_file *f)
 {
-    struct catalog_file f;
-    struct stat st;
-
-    struct stat here;
+    struct stat st, here;
     const char *name;
     int dirfd = backing_parent(path, &name);
     bool same = dirfd >= 0 && fstat(fd, &st) == 0 &&
@@ -168,25 +168,29 @@ void staging_landed(const char *path, int fd, const struct digests *d, int64_t f
     if (dirfd >= 0)
         close(dirfd);
     if (!same)
-        return; /* moved or refused meanwhile: what is at path now settles on its own */
-    memset(&f, 0, sizeof f);
-    snprintf(f.path, sizeof f.path, "%s", relative(path));
-    f.size = (uint64_t)st.st_size;
-    f.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    f.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
-    f.hashed_at = time(NULL);
-    f.digests = *d;
-    f.state = FILE_LANDED;
-    f.frame = frame;
-    snprintf(f.asset, sizeof f.asset, "%s", asset);
-    hashed_bytes += f.size;
+        return false;
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", relative(path));
+    f->size = (uint64_t)st.st_size;
+    f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    f->hashed_at = time(NULL);
+    f->digests = *d;
+    f->state = FILE_LANDED;
+    f->frame = frame;
+    snprintf(f->asset, sizeof f->asset, "%s", asset);
+    return true;
+}
+
+/* Called with the lock. */
+static void record_landed(const struct catalog_file *f)
+{
+    if (!catalog_put_file(cat, f))
+        complain("recording", f->path);
+    hashed_bytes += f->size;
     if (!first_landing)
         first_landing = time(NULL);
-    pthread_mutex_lock(&lock);
-    if (!catalog_put_file(cat, &f))
-        complain("recording", path);
     changed_now();
-    pthread_mutex_unlock(&lock);
 }
 
 /* The frame the catalog has at rel leaves the sequence rules' memory (it
@@ -587,26 +591,38 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
         return;
     }
     struct verdict v;
-    bool fits = staging_judge_whole(fd, path, &j);
-    if (fits && j.is_frame) {
-        pthread_mutex_lock(&lock);
-        forget_replaced(path); /* a rewrite, or a temp file's target, gives way */
-        fits = seqset_add(seq, &j.name, &j.info, &v);
-        pthread_mutex_unlock(&lock);
-        if (!fits)
-            j.verdict = v;
-    }
-    if (!fits) {
+    if (!staging_judge_whole(fd, path, &j)) {
         staging_log_refusal(path, &j.verdict);
         staging_refused(path, &j.verdict);
-        remember_target(path);
         return;
     }
-    if (hash_cursor_finish(cursor, fd, &d) >= 0)
-        staging_landed(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
-                       j.is_frame ? j.name.asset : "");
-    else
+    if (hash_cursor_finish(cursor, fd, &d) < 0) {
         syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
+        return;
+    }
+    struct catalog_file *row = malloc(sizeof *row);
+    if (!row || !landed_row(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
+                            j.is_frame ? j.name.asset : "", row)) {
+        free(row);
+        return;
+    }
+    /* The sequence rules' memory and the catalog change together: a
+     * rewrite judged meanwhile finds the frame in both or in neither. */
+    pthread_mutex_lock(&lock);
+    bool fits = true;
+    if (j.is_frame) {
+        forget_replaced(path); /* a rewrite, or a temp file's target, gives way */
+        fits = seqset_add(seq, &j.name, &j.info, &v);
+    }
+    if (fits)
+        record_landed(row);
+    pthread_mutex_unlock(&lock);
+    free(row);
+    if (!fits) {
+        staging_log_refusal(path, &v);
+        staging_refused(path, &v);
+        remember_target(path);
+    }
 }
 
 /* One settlement at a time: a late release and a truncate of the same file

@@ -39,10 +39,6 @@ uint32_t staging_algos(void);
 
 const struct profile *staging_profile(void);
 
-/* A file finished being written (fd open on it) and passed: record it. */
-void staging_landed(const char *path, int fd, const struct digests *d, int64_t frame,
-                    const char *asset);
-
 /* A refused file: moves it out of the delivery into the quarantine in the
  * state folder, with a .reason file beside it, and records why. Nothing
  * is deleted; if it cannot be moved it stays, recorded as rejected. */

@@ -461,6 +461,20 @@ def sequence_rules():
               "S1: a frame unlike the asset's first fails at close and is quarantined")
         check(write(frame(2, 5)) != 0 and refused_with(frame(2, 5), "S5"),
               "S5: 00002 next to 0002 fails at close and is quarantined")
+        # a rewrite right after the first close races the first landing (async release)
+        patched = 0
+        for n in range(20, 40):
+            if write(frame(n)) != 0:
+                break
+            fd = os.open(os.path.join(m.point, frame(n)), os.O_WRONLY)
+            try:
+                os.pwrite(fd, b"\0\0\x38\0", 16)  # the file-size field, as oiiotool patches it
+                os.close(fd)
+                patched += 1
+            except OSError:
+                break
+        check(patched == 20, "a frame patched right after it was written is no duplicate "
+              "(S5), 20 times: %d" % patched)
         check(write(frame(1), "--seed", "9") == 0 and
               eventually(lambda: namfs_digest(os.path.join(m.point, frame(1))) ==
                          xxh128(os.path.join(m.backing, frame(1)))),
