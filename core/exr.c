@@ -295,6 +295,8 @@ enum parse_status exr_parse(const struct frame_source *src, struct frame_info *i
         return header_failed(&s, rv, res);
     }
     read_header(ctxt, info);
+    if (info->exr.parts != 1 || !exr_table_offset(src, &info->exr.table_offset))
+        info->exr.table_offset = 0;
     if (src->complete) {
         info->file_size = src->file_size;
         judge_completeness(ctxt, src, info);

@@ -31,9 +31,10 @@ static uint64_t le64(const uint8_t *b)
 static bool header_end(const struct frame_source *src, uint64_t *end)
 {
     uint8_t buf[2 * MAX_NAME + 8];
-    uint64_t off = 8; /* magic and version */
+    uint64_t off = 8;                                                 /* magic and version */
+    uint64_t limit = src->file_size ? src->file_size : src->head_len; /* early: head only */
 
-    while (off < src->file_size) {
+    while (off < limit) {
         ssize_t got = frame_source_pread(src, buf, sizeof buf, off);
         if (got <= 0)
             return false;
@@ -54,6 +55,11 @@ static bool header_end(const struct frame_source *src, uint64_t *end)
         off += fixed + (uint64_t)size;
     }
     return false;
+}
+
+bool exr_table_offset(const struct frame_source *src, uint64_t *at)
+{
+    return header_end(src, at);
 }
 
 static int compare_u64(const void *a, const void *b)

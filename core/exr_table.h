@@ -10,4 +10,7 @@
 bool exr_table_complete(const struct frame_source *src, const struct frame_info *info,
                         int lines_per_chunk, char *why, size_t why_len);
 
+/* Where the chunk offset table starts: just after the header. */
+bool exr_table_offset(const struct frame_source *src, uint64_t *at);
+
 #endif

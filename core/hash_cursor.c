@@ -7,6 +7,7 @@ void hash_cursor_init(struct hash_cursor *c, struct hasher *h)
     c->hasher = h;
     c->hashed_to = 0;
     c->rewritten = false;
+    c->held_from = 0;
     hasher_reset(h);
 }
 
@@ -19,10 +20,18 @@ void hash_cursor_write(struct hash_cursor *c, uint64_t off, const void *buf, siz
         return;
     }
     if (off == c->hashed_to) {
+        if (c->held_from && off + len > c->held_from)
+            len = off < c->held_from ? (size_t)(c->held_from - off) : 0;
         hasher_update(c->hasher, buf, len);
         c->hashed_to += len;
     }
     /* off > hashed_to: out of order; caught up from the file at the end */
+}
+
+void hash_cursor_hold(struct hash_cursor *c, uint64_t at)
+{
+    if (at >= c->hashed_to)
+        c->held_from = at;
 }
 
 void hash_cursor_truncate(struct hash_cursor *c, uint64_t size)

@@ -41,6 +41,7 @@ struct open_file {
     uint8_t head[4096];
     size_t head_len;
     bool judged_early;
+    uint64_t table_at, table_len; /* an EXR's chunk offset table, once judged */
     bool refused;
     struct verdict verdict;
 };
@@ -87,6 +88,10 @@ static void judge_early(struct open_file *f, const char *path, const char *buf, 
     if (o == JUDGED_NEED_MORE && f->head_len < sizeof f->head)
         return;
     f->judged_early = true;
+    if (o == JUDGED_PASS && j.info.format == FRAME_EXR && j.info.exr.table_offset) {
+        f->table_at = j.info.exr.table_offset;
+        f->table_len = 8 * (uint64_t)j.info.exr.chunk_count;
+    }
     if (o == JUDGED_FAIL) {
         f->refused = true;
         f->verdict = j.verdict;
@@ -673,6 +678,25 @@ static int namfs_read(const char *path, char *buf, size_t size, off_t off,
     return n < 0 ? fail_errno() : (int)n;
 }
 
+/* OpenEXR's writer puts zeros where the chunk offset table goes and fills
+ * it in last. The hash holds there, so every byte is hashed once, at
+ * close, instead of streamed and then all read again; a copy of a finished
+ * file writes the real table and streams on. */
+static void hold_at_placeholder(struct open_file *f, const char *buf, size_t n, uint64_t off)
+{
+    uint64_t at = f->table_at;
+
+    if (!at || f->cursor.held_from || off > at || off + n <= at || f->cursor.hashed_to != off)
+        return;
+    size_t from = (size_t)(at - off), len = n - from;
+    if (len > f->table_len)
+        len = (size_t)f->table_len;
+    for (size_t i = 0; i < len; i++)
+        if (buf[from + i])
+            return;
+    hash_cursor_hold(&f->cursor, at);
+}
+
 static int namfs_write(const char *path, const char *buf, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
@@ -686,10 +710,11 @@ static int namfs_write(const char *path, const char *buf, size_t size, off_t off
     if (namfs_bare)
         return (int)n;
     pthread_mutex_lock(&f->lock);
-    hash_cursor_write(&f->cursor, (uint64_t)off, buf, (size_t)n);
-    f->written = true;
     if (path)
         judge_early(f, path, buf, (size_t)n, (uint64_t)off);
+    hold_at_placeholder(f, buf, (size_t)n, (uint64_t)off);
+    hash_cursor_write(&f->cursor, (uint64_t)off, buf, (size_t)n);
+    f->written = true;
     bool refused = f->refused;
     pthread_mutex_unlock(&f->lock);
     return refused ? -EINVAL : (int)n;

@@ -74,6 +74,7 @@ struct exr_fields {
     float chromaticities[8]; /* red xy, green xy, blue xy, white xy */
     int aces_container_flag; /* -1 when the attribute is absent */
     int32_t chunk_count;
+    uint64_t table_offset; /* single part: where the chunk offset table starts; 0 unknown */
 };
 
 /* R7: whether every byte the header promises is in the file. Known only

@@ -1,10 +1,12 @@
 /* bench_exrwrite SOURCE.exr OUT...
- * Writes each OUT as OpenEXR's own writer writes a scanline file: the
- * header one attribute at a time, a zeroed offset table, every chunk as
- * its 8-byte leader then its data, and finally a seek back to fill in the
- * table. The bytes come from SOURCE (a single-part scanline file), so the
- * run measures the write pattern, not compression. Prints the seconds the
- * writes took (reading SOURCE excluded). */
+ * Writes each OUT in the pattern of OpenEXR's writers: the header one
+ * attribute at a time and each chunk as its 8-byte leader then its data
+ * (one write each, as OpenEXRCore does), with a zeroed offset table first
+ * and a seek back at the end to fill it in (as the C++ library, which
+ * oiiotool uses, does; OpenEXRCore leaves a hole there instead). The bytes
+ * come from SOURCE (a single-part scanline file), so the run measures the
+ * write pattern, not compression. Prints the seconds the writes took
+ * (reading SOURCE excluded). */
 #include <openexr.h>
 
 #include <fcntl.h>

@@ -135,7 +135,7 @@ struct op {
 #define PLACEHOLDER (1u << 31)
 
 static void run_pattern(const struct op *ops, size_t n_ops, size_t size, bool expect_full_read,
-                        size_t expect_read)
+                        size_t expect_read, size_t hold_at)
 {
     uint8_t *final = malloc(size), *zeros = calloc(1, size);
     struct hasher *h = hasher_new(HASH_BIT(HASH_XXH128)),
@@ -149,6 +149,8 @@ static void run_pattern(const struct op *ops, size_t n_ops, size_t size, bool ex
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
     hash_cursor_init(&c, h);
+    if (hold_at)
+        hash_cursor_hold(&c, hold_at);
     for (size_t i = 0; i < n_ops; i++) {
         bool placeholder = ops[i].len & PLACEHOLDER;
         size_t len = ops[i].len & ~(size_t)PLACEHOLDER;
@@ -172,7 +174,7 @@ static void cursor_in_order_reads_nothing(void **state)
 {
     const struct op ops[] = {{0, 1000}, {1000, 24}, {1024, 70000}};
     (void)state;
-    run_pattern(ops, 3, 71024, false, 0);
+    run_pattern(ops, 3, 71024, false, 0, 0);
 }
 
 static void cursor_out_of_order_reads_only_the_missed_tail(void **state)
@@ -180,7 +182,7 @@ static void cursor_out_of_order_reads_only_the_missed_tail(void **state)
     /* frames split across writers: the tail lands first, then the head */
     const struct op ops[] = {{60000, 11024}, {0, 30000}, {30000, 30000}};
     (void)state;
-    run_pattern(ops, 3, 71024, false, 71024 - 60000);
+    run_pattern(ops, 3, 71024, false, 71024 - 60000, 0);
 }
 
 static void cursor_exr_pattern_rehashes(void **state)
@@ -189,7 +191,16 @@ static void cursor_exr_pattern_rehashes(void **state)
     const struct op ops[] = {
         {0, 300}, {300, 80 | PLACEHOLDER}, {380, 50000}, {50380, 644}, {300, 80}};
     (void)state;
-    run_pattern(ops, 5, 51024, true, 0);
+    run_pattern(ops, 5, 51024, true, 0, 0);
+}
+
+static void cursor_exr_pattern_held_reads_from_the_table(void **state)
+{
+    /* the mount holds the cursor at the zeroed table: every byte hashed once */
+    const struct op ops[] = {
+        {0, 300}, {300, 80 | PLACEHOLDER}, {380, 50000}, {50380, 644}, {300, 80}};
+    (void)state;
+    run_pattern(ops, 5, 51024, false, 51024 - 300, 300);
 }
 
 static void cursor_dpx_patch_rehashes(void **state)
@@ -197,7 +208,7 @@ static void cursor_dpx_patch_rehashes(void **state)
     /* oiiotool patches the DPX header's offset and size fields at the end */
     const struct op ops[] = {{0, 2048}, {2048, 12288}, {4, 4}, {16, 4}};
     (void)state;
-    run_pattern(ops, 4, 14336, true, 0);
+    run_pattern(ops, 4, 14336, true, 0, 0);
 }
 
 /* A shrink the cursor was not told about is caught at finish. */
@@ -250,6 +261,7 @@ int main(void)
         cmocka_unit_test(cursor_in_order_reads_nothing),
         cmocka_unit_test(cursor_out_of_order_reads_only_the_missed_tail),
         cmocka_unit_test(cursor_exr_pattern_rehashes),
+        cmocka_unit_test(cursor_exr_pattern_held_reads_from_the_table),
         cmocka_unit_test(cursor_dpx_patch_rehashes),
         cmocka_unit_test(cursor_truncate),
         cmocka_unit_test(cursor_unreported_shrink),
