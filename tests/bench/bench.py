@@ -219,6 +219,11 @@ def w_rsync(src, count, result, targets):
               lambda: run(["rsync", "-a", *frames, dest + "/"]))
 
 
+def read_with(readers, frames):
+    parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
+              for part in split(frames, readers)])
+
+
 def w_read(result, targets):
     """Reads out the frames the last copy wrote: first as they are after
     writing (whatever each target keeps cached; a transfer tool reading a
@@ -229,9 +234,7 @@ def w_read(result, targets):
         nbytes = size_of(frames)
         timed(result, "read, 1 reader", t, nbytes,
               lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
-        timed(result, "read, 4 readers", t, nbytes,
-              lambda: parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
-                                for part in split(frames, 4)]))
+        timed(result, "read, 4 readers", t, nbytes, lambda: read_with(4, frames))
         # tar spots an output of /dev/null and then reads nothing: pipe it
         timed(result, "tar c | cat", t, nbytes,
               lambda: run(["sh", "-c", 'tar cf - -C "$1" . | cat > /dev/null', "tar",
@@ -240,8 +243,7 @@ def w_read(result, targets):
         frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
         drop_caches()
         timed(result, "read, 4 readers, cold", t, size_of(frames),
-              lambda: parallel([["sh", "-c", 'cat "$@" > /dev/null', "cat", *part]
-                                for part in split(frames, 4)]))
+              lambda: read_with(4, frames))
 
 
 def w_small(src_small, result, targets):
