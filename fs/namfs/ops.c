@@ -451,6 +451,33 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
     return -EPERM;
 }
 
+static bool being_written(const char *path)
+{
+    struct stat st;
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+    bool found = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+
+    if (dirfd >= 0)
+        close(dirfd);
+    pthread_mutex_lock(&writers_lock);
+    bool open = false;
+    for (size_t i = 0; found && i < writer_count && !open; i++)
+        open = writers[i].dev == st.st_dev && writers[i].ino == st.st_ino;
+    pthread_mutex_unlock(&writers_lock);
+    return open;
+}
+
+/* rsync -a, tar and cp -p set times (and rsync renames) after writing:
+ * the content stays as it landed, so the catalog takes the new times
+ * instead of a remount judging and hashing the file anew. */
+static int metadata_changed(const char *path, int rc)
+{
+    if (rc == 0 && !namfs_bare && !being_written(path))
+        staging_metadata_changed(path);
+    return rc;
+}
+
 static bool is_folder(const char *path)
 {
     struct stat st;
@@ -508,14 +535,19 @@ static int namfs_rename(const char *from, const char *to, unsigned int flags)
         staging_renamed(to, "\x01swap"); /* three moves swap the two catalog records */
         staging_renamed(from, to);
         staging_renamed("\x01swap", from);
+        metadata_changed(from, 0); /* a rename changes ctime, not content */
+        metadata_changed(to, 0);
     } else if (rc == 0) {
         char before[4096], after[4096];
         staging_replaced(to, from);
         staging_renamed(from, to);
+        bool folder = is_folder(to);
         if (strcmp(staging_judged_name(from, before, sizeof before),
                    staging_judged_name(to, after, sizeof after)) != 0 &&
-            !is_folder(to) && !namfs_bare)
+            !folder && !namfs_bare)
             staging_rejudge(to); /* the name decides naming and sequence rules */
+        else if (!folder)
+            metadata_changed(to, 0);
     }
     return rc;
 }
@@ -545,7 +577,7 @@ static int namfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
-    return fd < 0 ? fd : done(owned, fchmod(fd, mode));
+    return fd < 0 ? fd : metadata_changed(path, done(owned, fchmod(fd, mode)));
 }
 
 static int namfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
@@ -553,7 +585,7 @@ static int namfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
-    return fd < 0 ? fd : done(owned, fchown(fd, uid, gid));
+    return fd < 0 ? fd : metadata_changed(path, done(owned, fchown(fd, uid, gid)));
 }
 
 static int namfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
@@ -561,7 +593,7 @@ static int namfs_utimens(const char *path, const struct timespec tv[2], struct f
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
-    return fd < 0 ? fd : done(owned, futimens(fd, tv));
+    return fd < 0 ? fd : metadata_changed(path, done(owned, futimens(fd, tv)));
 }
 
 /* A truncate by path (no open file) changes a closed file: judge and hash
@@ -837,7 +869,8 @@ static int namfs_setxattr(const char *path, const char *name, const char *value,
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
-    return fd < 0 ? fd : done(owned, fsetxattr(fd, name, value, size, flags));
+    return fd < 0 ? fd
+                  : metadata_changed(path, done(owned, fsetxattr(fd, name, value, size, flags)));
 }
 
 static int size_or_errno(int owned, ssize_t n)
@@ -930,7 +963,7 @@ static int namfs_removexattr(const char *path, const char *name)
     if (sealed_covers(path))
         return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
-    return fd < 0 ? fd : done(owned, fremovexattr(fd, name));
+    return fd < 0 ? fd : metadata_changed(path, done(owned, fremovexattr(fd, name)));
 }
 
 /* No copy_file_range: the kernel then copies through read and write,

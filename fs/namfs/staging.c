@@ -137,6 +137,32 @@ static bool unchanged_since(const struct catalog_file *row, const struct stat *s
            row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
+void staging_metadata_changed(const char *path)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    struct stat st;
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+    bool found = row && dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+
+    if (dirfd >= 0)
+        close(dirfd);
+    pthread_mutex_lock(&lock);
+    if (found && catalog_get_file(cat, relative(path), row) && row->state == FILE_LANDED &&
+        row->size == (uint64_t)st.st_size) {
+        int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+        bool new_mtime = mtime != row->mtime_ns; /* the MHL records it */
+        row->mtime_ns = mtime;
+        row->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        if (!catalog_put_file(cat, row))
+            complain("recording", path);
+        if (new_mtime)
+            changed_now();
+    }
+    pthread_mutex_unlock(&lock);
+    free(row);
+}
+
 bool staging_is_landed_as_is(const char *path, int fd)
 {
     struct catalog_file *row = malloc(sizeof *row);

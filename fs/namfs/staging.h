@@ -75,6 +75,11 @@ char *staging_render_checksum(const char *path);
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */
 bool staging_folder_has_frames(const char *path);
 
+/* Times, mode, owner, name or attributes of path changed, its content did
+ * not: a landed file's catalog row takes its new times (so a remount does
+ * not hash it anew). Not for a file still being written. */
+void staging_metadata_changed(const char *path);
+
 /* The file behind fd landed and has not changed since (size, mtime,
  * ctime): its content is what the catalog's digest says. */
 bool staging_is_landed_as_is(const char *path, int fd);

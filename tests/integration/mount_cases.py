@@ -548,6 +548,30 @@ def cached_reads():
         check(again.endswith(b"Z" * 100) and len(again) == len(first),
               "after a change in BACKING the mount serves the new bytes, not its cache")
 
+
+def metadata_keeps_landings():
+    """rsync -a sets times on its temp file and renames it; tar and cp -p
+    set times too. None of that changes content, so a remount must not
+    judge and hash those frames anew."""
+    m = Mount("meta", "-o", "profile=" + PROFILE)
+    src = os.path.join(work, "meta-src", SEQ)
+    os.makedirs(src)
+    for n in (1, 2, 3):
+        subprocess.run([NAMGEN, "dpx", os.path.join(src, "%s.%04d.dpx" % (SEQ, n)),
+                        "--seed", str(n)], check=True)
+    os.utime(os.path.join(src, "%s.0001.dpx" % SEQ), (1e9, 1e9))
+    with m:
+        subprocess.run(["rsync", "-a", src, m.point], check=True)
+        frame = os.path.join(m.point, SEQ, "%s.0002.dpx" % SEQ)
+        eventually(lambda: namfs_digest(frame) is not None)
+        os.chmod(frame, 0o600)
+        os.utime(frame, (2e9, 2e9))
+    with m:
+        log = open(m.log).read()
+        check("while unmounted" not in log,
+              "after rsync -a, chmod and utime a remount hashes nothing anew (%s)"
+              % log.strip()[-120:])
+
 def refused_with_errno(errcode, call):
     try:
         call()
@@ -716,8 +740,8 @@ def startup_errors():
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
              refusals_by_profile, manifests,
-             sequence_rules, live_checksum, cached_reads, seal, sigterm, real_writers,
-             startup_errors)
+             sequence_rules, live_checksum, cached_reads, metadata_keeps_landings, seal, sigterm,
+             real_writers, startup_errors)
 ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
 try:
     for case in ALL_CASES:
