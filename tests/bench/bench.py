@@ -16,7 +16,6 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -31,11 +30,6 @@ TARGETS = ("native", "bare", "namfs")
 
 def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
-
-
-def sync_and_settle():
-    """Untimed between runs: no dirty pages carried into the next one."""
-    os.sync()
 
 
 def touch_memory():
@@ -93,15 +87,10 @@ class Target:
         fields = open("/proc/%d/stat" % self.daemon.pid).read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def peak_rss_kb(self):
+    def memory_kb(self, field):
+        """A /proc status field of the daemon: VmRSS, or VmHWM (its peak)."""
         for line in open("/proc/%d/status" % self.daemon.pid):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-        return 0
-
-    def rss_kb(self):
-        for line in open("/proc/%d/status" % self.daemon.pid):
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
         return 0
 
@@ -145,7 +134,7 @@ class Result:
 def timed(result, workload, target, nbytes, action, durable=False):
     """Times action; with durable, also the time until its data is on disk
     (sync after it), recorded as "WORKLOAD, on disk"."""
-    sync_and_settle()
+    os.sync()  # untimed: no dirty pages carried into this run
     cpu0 = target.cpu_seconds()
     t0 = time.monotonic()
     seconds = action()
@@ -255,7 +244,7 @@ def w_small(src_small, result, targets):
               lambda: run(["sh", "-c", 'cd "$1" && cp -- * "$2"/', "cp", src_small, dest]))
 
 
-def checkpoint_latency(src, target, namctl):
+def checkpoint_latency(src, target):
     """cp of the frames into namfs, then the time until BACKING holds a
     checksum.txt listing all of them and a new MHL generation."""
     frames = sorted(glob.glob(os.path.join(src, "*.dpx")))
@@ -309,12 +298,12 @@ def rss_growth(namfs, work, small_frame, total, step):
             for n in range(start + 1, start + step + 1):
                 with open(os.path.join(seq, "%s.%06d.dpx" % (SMALL_SEQ, n)), "wb") as f:
                     f.write(data)
-            samples.append((start + step, t.rss_kb(), t.peak_rss_kb()))
+            samples.append((start + step, t.memory_kb("VmRSS"), t.memory_kb("VmHWM")))
         # the kernel forgets the inodes it cached (libfuse then frees its
         # node for each); what stays is namfs's own memory
         drop_caches()
         time.sleep(1.5)
-        samples.append(("forgotten", t.rss_kb(), t.peak_rss_kb()))
+        samples.append(("forgotten", t.memory_kb("VmRSS"), t.memory_kb("VmHWM")))
     finally:
         t.close()
     return samples
@@ -392,7 +381,6 @@ def main():
     only = set(filter(None, args.only.split(",")))
     want = lambda name: not only or name in only
     namfs = os.path.join(args.builddir, "fs/namfs/namfs")
-    namctl = os.path.join(args.builddir, "fs/namctl/namctl")
     exrwrite = os.path.join(args.builddir, "tests/bench/bench_exrwrite")
     work = os.path.abspath(args.dir)
     if os.path.exists(work):
@@ -444,7 +432,7 @@ def main():
             t = Target("namfs", "latency", work, namfs, [])
             native = Target("native", "latency-native", work, namfs)
             try:
-                lat = [checkpoint_latency(src, t, namctl) for _ in range(args.reps)]
+                lat = [checkpoint_latency(src, t) for _ in range(args.reps)]
                 today = [vendor_today(src, native) for _ in range(args.reps)]
             finally:
                 t.close()
