@@ -56,3 +56,15 @@ int backing_parent(const char *path, const char **name)
     parent[slash - relative] = '\0';
     return open_beneath(parent, O_PATH | O_DIRECTORY, 0);
 }
+
+int backing_stat(const char *path, struct stat *st)
+{
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+
+    if (dirfd < 0)
+        return dirfd;
+    int rc = fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
+    close(dirfd);
+    return rc;
+}

@@ -5,6 +5,7 @@
 #ifndef NAMFS_BACKING_H
 #define NAMFS_BACKING_H
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Opens BACKING; -1 with errno set. */
@@ -20,5 +21,8 @@ int backing_open(const char *path, int flags, mode_t mode);
  * Returns an fd or -errno; the root's parent is the root itself, with
  * name ".". */
 int backing_parent(const char *path, const char **name);
+
+/* lstat of path beneath BACKING: 0 or -errno. */
+int backing_stat(const char *path, struct stat *st);
 
 #endif

@@ -203,6 +203,15 @@ static struct writers *writers;
 static size_t writer_count;
 static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The index of st's file in writers, or writer_count. Lock held. */
+static size_t writer_of(const struct stat *st)
+{
+    size_t i = 0;
+    while (i < writer_count && (writers[i].dev != st->st_dev || writers[i].ino != st->st_ino))
+        i++;
+    return i;
+}
+
 /* Adds delta to fd's writer count; returns the count after. */
 static int count_writer(int fd, int delta)
 {
@@ -212,9 +221,7 @@ static int count_writer(int fd, int delta)
     if (fstat(fd, &st) != 0)
         return 0;
     pthread_mutex_lock(&writers_lock);
-    size_t i = 0;
-    while (i < writer_count && (writers[i].dev != st.st_dev || writers[i].ino != st.st_ino))
-        i++;
+    size_t i = writer_of(&st);
     if (i == writer_count && delta > 0) {
         struct writers *grown = realloc(writers, (writer_count + 1) * sizeof *grown);
         if (grown) {
@@ -318,11 +325,6 @@ static void namfs_destroy(void *private_data)
         staging_checkpoint();
 }
 
-static int namfs_getattr_backing(const char *path, struct stat *st)
-{
-    AT_PARENT(path, fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW));
-}
-
 static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
     enum virtual_kind kind = virtual_kind(path);
@@ -331,14 +333,14 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
     char *checksum = is_checksum(path) ? staging_render_checksum(path) : NULL;
     if (checksum) {
         struct stat real;
-        int rc = namfs_getattr_backing(path, &real);
+        int rc = backing_stat(path, &real);
         shown_attr(st, rc == 0 ? real.st_ino : ((ino_t)1 << 61), S_IFREG | 0444,
                    (off_t)strlen(checksum));
         st->st_mtim = st->st_ctim = staging_changed_at(); /* stable while nothing lands */
         free(checksum);
         return 0;
     }
-    int rc = fi ? (fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno()) : namfs_getattr_backing(path, st);
+    int rc = fi ? (fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno()) : backing_stat(path, st);
     if (rc == 0 && S_ISREG(st->st_mode))
         st->st_blksize = IO_SIZE; /* cp and friends size their buffers by it */
     return rc;
@@ -454,16 +456,11 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
 static bool being_written(const char *path)
 {
     struct stat st;
-    const char *name;
-    int dirfd = backing_parent(path, &name);
-    bool found = dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 
-    if (dirfd >= 0)
-        close(dirfd);
+    if (backing_stat(path, &st) != 0)
+        return false;
     pthread_mutex_lock(&writers_lock);
-    bool open = false;
-    for (size_t i = 0; found && i < writer_count && !open; i++)
-        open = writers[i].dev == st.st_dev && writers[i].ino == st.st_ino;
+    bool open = writer_of(&st) < writer_count;
     pthread_mutex_unlock(&writers_lock);
     return open;
 }
@@ -481,13 +478,7 @@ static int metadata_changed(const char *path, int rc)
 static bool is_folder(const char *path)
 {
     struct stat st;
-    const char *name;
-    int dirfd = backing_parent(path, &name);
-    bool folder =
-        dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-    if (dirfd >= 0)
-        close(dirfd);
-    return folder;
+    return backing_stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* Frames are judged under their path (N2-N4: a frame is named after its

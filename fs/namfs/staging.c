@@ -130,30 +130,29 @@ static void complain(const char *what, const char *path)
     syslog(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
 }
 
+static int64_t nanoseconds(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static bool unchanged_since(const struct catalog_file *row, const struct stat *st)
 {
     return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
-           row->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec &&
-           row->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+           row->mtime_ns == nanoseconds(st->st_mtim) && row->ctime_ns == nanoseconds(st->st_ctim);
 }
 
 void staging_metadata_changed(const char *path)
 {
     struct catalog_file *row = malloc(sizeof *row);
     struct stat st;
-    const char *name;
-    int dirfd = backing_parent(path, &name);
-    bool found = row && dirfd >= 0 && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    bool found = row && backing_stat(path, &st) == 0;
 
-    if (dirfd >= 0)
-        close(dirfd);
     pthread_mutex_lock(&lock);
     if (found && catalog_get_file(cat, relative(path), row) && row->state == FILE_LANDED &&
         row->size == (uint64_t)st.st_size) {
-        int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-        bool new_mtime = mtime != row->mtime_ns; /* the MHL records it */
-        row->mtime_ns = mtime;
-        row->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+        bool new_mtime = nanoseconds(st.st_mtim) != row->mtime_ns; /* the MHL records it */
+        row->mtime_ns = nanoseconds(st.st_mtim);
+        row->ctime_ns = nanoseconds(st.st_ctim);
         if (!catalog_put_file(cat, row))
             complain("recording", path);
         if (new_mtime)
@@ -186,20 +185,14 @@ static bool landed_row(const char *path, int fd, const struct digests *d, int64_
                        const char *asset, struct catalog_file *f)
 {
     struct stat st, here;
-    const char *name;
-    int dirfd = backing_parent(path, &name);
-    bool same = dirfd >= 0 && fstat(fd, &st) == 0 &&
-                fstatat(dirfd, name, &here, AT_SYMLINK_NOFOLLOW) == 0 && here.st_ino == st.st_ino &&
-                here.st_dev == st.st_dev;
-    if (dirfd >= 0)
-        close(dirfd);
-    if (!same)
+    if (fstat(fd, &st) != 0 || backing_stat(path, &here) != 0 || here.st_ino != st.st_ino ||
+        here.st_dev != st.st_dev)
         return false;
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", relative(path));
     f->size = (uint64_t)st.st_size;
-    f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-    f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+    f->mtime_ns = nanoseconds(st.st_mtim);
+    f->ctime_ns = nanoseconds(st.st_ctim);
     f->hashed_at = time(NULL);
     f->digests = *d;
     f->state = FILE_LANDED;
