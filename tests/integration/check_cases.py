@@ -13,6 +13,8 @@ import subprocess
 import sys
 import tempfile
 
+import harness
+
 NAMCTL, NAMGEN, EXAMPLE_PROFILE = sys.argv[1], sys.argv[2], sys.argv[3]
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
 EXR_SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_linear_20261124_178_64x32"
@@ -340,7 +342,4 @@ try:
 finally:
     shutil.rmtree(work, ignore_errors=True)
 
-for f in failures:
-    print("FAIL " + f)
-print("%d failed" % len(failures))
-sys.exit(1 if failures else 0)
+harness.report(failures)

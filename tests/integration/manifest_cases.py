@@ -17,6 +17,8 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
+import harness
+
 NAMCTL, NAMGEN, ASCMHL = sys.argv[1], sys.argv[2], sys.argv[3]
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
 NS = {"m": "urn:ASC:MHL:v2.0", "d": "urn:ASC:MHL:DIRECTORY:v2.0"}
@@ -381,7 +383,4 @@ try:
     left_out()
 finally:
     shutil.rmtree(work, ignore_errors=True)
-for f in failures:
-    print("FAIL " + f)
-print("%d failed" % len(failures))
-sys.exit(1 if failures else 0)
+harness.report(failures)

@@ -18,6 +18,8 @@ import tempfile
 import threading
 import time
 
+import harness
+
 NAMFS, NAMGEN, NAMCTL, ASCMHL = sys.argv[1:5]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="namfs-mount-")
@@ -756,5 +758,4 @@ finally:
         if work in line:
             subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
     shutil.rmtree(work, ignore_errors=True)
-print("%d failed" % len(failures))
-sys.exit(1 if failures else 0)
+harness.report(failures)

@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 
+import harness
+
 NAMCTL = sys.argv[1]
 # /usr/local/bin may hold a stand-in `convert`; ImageMagick's is here.
 CONVERT = "/usr/bin/convert"
@@ -172,7 +174,4 @@ try:
     verdicts()
 finally:
     shutil.rmtree(work, ignore_errors=True)
-for f in failures:
-    print("FAIL " + f)
-print("%d failed" % len(failures))
-sys.exit(1 if failures else 0)
+harness.report(failures)
