@@ -303,6 +303,10 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * cache of a frame that landed and has not changed since). Bare mode
      * shares the setting, so it measures FUSE as namfs sets it up. */
     conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+    /* namfs hashes every byte written, so it needs them in its own memory:
+     * splicing a write into a pipe first only adds a copy (cp of 40 UHD
+     * frames, 4 writers: 10 % slower, 15 % more daemon CPU with it). */
+    conn->want &= ~FUSE_CAP_SPLICE_READ;
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
     cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
@@ -771,6 +775,20 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
 /* The last close of a written file: catch the digest up with what the
  * stream missed and record the file. An unlinked file (path NULL) is gone
  * and recorded as such already. */
+/* A written file reaches the disk before it lands, so no manifest lists
+ * bytes a power cut could still take. It is also namfs's write-behind:
+ * release runs after the writer's close() has returned, and without it the
+ * kernel starts writing back only once a tenth of memory is dirty (4
+ * writers, time until on disk: 0.70 x native without, 1.06 x with). */
+static bool on_disk(int fd, const char *path)
+{
+    if (fdatasync(fd) == 0 || errno == EINVAL)
+        return true; /* EINVAL: BACKING's filesystem has nothing to sync */
+    syslog(LOG_ERR, "namfs: %s: not on disk (%s): not landed, write it again",
+           path ? path : "(deleted file)", strerror(errno));
+    return false;
+}
+
 static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
@@ -781,7 +799,13 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
         return 0;
     }
     bool last = !f->writer || count_writer(f->fd, -1) == 0;
-    if (f->written && path && last && !namfs_bare)
+    bool settle = f->written && last;
+    if (settle && !on_disk(f->fd, path)) {
+        settle = false;
+        if (path && !namfs_bare)
+            staging_removed(path); /* an earlier landing no longer tells its bytes */
+    }
+    if (settle && path && !namfs_bare)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
     close(f->fd);
     hasher_free(f->hasher);

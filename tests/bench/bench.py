@@ -7,6 +7,7 @@ because the machine is noisy.
 
 usage: bench.py BUILDDIR [--dir DIR] [--frames N] [--reps N] [--small N]
                 [--rss-frames N] [--only NAME,...] [--quick] [--json FILE]
+                [--reference]
 """
 import argparse
 import glob
@@ -25,7 +26,10 @@ UHD = "3840x2160"
 DPX_SEQ = "bench_s01e01_nam_16b_sdr_aces110_awg4_log_20261124_178_3840x2160"
 EXR_SEQ = "bench_s01e02_nam_16b_sdr_aces110_ap0_linear_20261124_178_3840x2160"
 SMALL_SEQ = "bench_s01e03_nam_16b_sdr_aces110_awg4_log_20261124_178_64x32"
-TARGETS = ("native", "bare", "namfs")
+# libfuse: libfuse's own example passthrough (--reference), what FUSE
+# alone reaches here without namfs's code
+TARGETS = ("native", "libfuse", "bare", "namfs")
+EXAMPLES = "/usr/share/doc/libfuse3-dev/examples"
 
 
 def run(cmd, **kw):
@@ -55,30 +59,30 @@ def drop_caches():
 
 
 class Target:
-    """A place to write to: a plain folder, or a namfs mount over one."""
+    """A place to write to: a plain folder, or a FUSE mount over one."""
 
-    def __init__(self, name, folder, work, namfs, options=None):
-        """options None: native; otherwise namfs -o OPTIONS over BACKING."""
+    def __init__(self, name, folder, work, daemon=None):
+        """daemon None: native; otherwise daemon(BACKING, MOUNTPOINT) gives
+        the command to mount and the path under which BACKING appears."""
         self.name = name
         self.backing = os.path.join(work, folder)
         self.daemon = None
         os.makedirs(self.backing)
-        if options is None:
+        if daemon is None:
             self.root = self.backing
             return
-        self.root = os.path.join(work, folder + "-mnt")
-        os.makedirs(self.root)
-        opts = ["-o", ",".join(options)] if options else []
-        self.daemon = subprocess.Popen([namfs, "-f", *opts, self.backing, self.root],
-                                       stderr=subprocess.DEVNULL)
+        self.mountpoint = os.path.join(work, folder + "-mnt")
+        os.makedirs(self.mountpoint)
+        command, self.root = daemon(self.backing, self.mountpoint)
+        self.daemon = subprocess.Popen(command, stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
         while not self.mounted():
             if time.time() > deadline or self.daemon.poll() is not None:
-                raise RuntimeError("namfs did not mount at " + self.root)
+                raise RuntimeError("%s did not mount at %s" % (command[0], self.mountpoint))
             time.sleep(0.05)
 
     def mounted(self):
-        return any(line.split()[1] == self.root for line in open("/proc/mounts"))
+        return any(line.split()[1] == self.mountpoint for line in open("/proc/mounts"))
 
     def cpu_seconds(self):
         """User + system CPU of the daemon so far (0 for native)."""
@@ -96,7 +100,7 @@ class Target:
 
     def close(self):
         if self.daemon:
-            subprocess.run(["fusermount3", "-u", self.root], capture_output=True)
+            subprocess.run(["fusermount3", "-u", self.mountpoint], capture_output=True)
             try:
                 self.daemon.wait(timeout=120)
             except subprocess.TimeoutExpired:
@@ -129,6 +133,23 @@ class Result:
         if not runs or target == "native":
             return None
         return statistics.median(c / (b / 1e9) for _, b, c in runs)
+
+
+def namfs_daemon(namfs, options):
+    opts = ["-o", ",".join(options)] if options else []
+    return lambda backing, mnt: ([namfs, "-f", *opts, backing, mnt], mnt)
+
+
+def libfuse_daemon(work):
+    """libfuse's example passthrough.c, built from the copy Debian ships; it
+    mirrors / at the mount point."""
+    binary = os.path.join(work, "passthrough")
+    cflags = run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True,
+                 text=True).stdout.split()
+    run(["cc", "-O2", "-DHAVE_UTIMENSAT", "-DHAVE_POSIX_FALLOCATE", "-DHAVE_SETXATTR",
+         "-I", EXAMPLES, os.path.join(EXAMPLES, "passthrough.c"), *cflags,
+         "-o", binary])
+    return lambda backing, mnt: ([binary, "-f", mnt], mnt + backing)
 
 
 def timed(result, workload, target, nbytes, action, durable=False):
@@ -289,7 +310,7 @@ def rss_growth(namfs, work, small_frame, total, step):
     """Peak RSS of a daemon that lands `total` small frames, read every
     `step` frames."""
     profile = os.path.join(work, "small.ini")
-    t = Target("namfs", "rss", work, namfs, ["profile=" + profile])
+    t = Target("namfs", "rss", work, namfs_daemon(namfs, ["profile=" + profile]))
     samples = []
     try:
         seq = fresh(t, SMALL_SEQ)
@@ -317,20 +338,25 @@ def ratio(a, b):
 
 def report(result):
     rows = []
-    print("\n%-26s %10s %10s %10s %13s %11s %14s" % (
-        "workload (MB/s, median)", "native", "bare", "namfs", "namfs/native", "namfs/bare",
-        "CPU s/GB b|n"))
+    shown = [t for t in TARGETS if any(t in runs for runs in result.runs.values())]
+    mounts = [t for t in shown if t != "native"]
+    print("\n%-26s" % "workload (MB/s, median)" + "".join("%10s" % t for t in shown) +
+          "%13s %11s" % ("namfs/native", "namfs/bare") +
+          ("%16s" % "libfuse/native" if "libfuse" in shown else "") +
+          "  CPU s/GB " + "|".join(t[0] for t in mounts))
     for workload in result.runs:
-        rate = {t: result.median_rate(workload, t) for t in TARGETS}
-        cpu = [result.cpu_per_gb(workload, t) for t in ("bare", "namfs")]
-        print("%-26s %10s %10s %10s %13s %11s %14s" % (
-            workload, *("%.0f" % rate[t] if rate[t] else "-" for t in TARGETS),
-            ratio(rate["namfs"], rate["native"]), ratio(rate["namfs"], rate["bare"]),
-            "|".join("%.2f" % c if c is not None else "-" for c in cpu)))
+        rate = {t: result.median_rate(workload, t) for t in shown}
+        cpu = [result.cpu_per_gb(workload, t) for t in mounts]
+        print("%-26s" % workload +
+              "".join("%10s" % ("%.0f" % rate[t] if rate[t] else "-") for t in shown) +
+              "%13s %11s" % (ratio(rate["namfs"], rate["native"]),
+                             ratio(rate["namfs"], rate["bare"])) +
+              ("%16s" % ratio(rate["libfuse"], rate["native"]) if "libfuse" in shown else "") +
+              "  " + "|".join("%.2f" % c if c is not None else "-" for c in cpu))
         rows.append({"workload": workload, "mb_per_s": rate,
-                     "daemon_cpu_s_per_gb": dict(zip(("bare", "namfs"), cpu)),
+                     "daemon_cpu_s_per_gb": dict(zip(mounts, cpu)),
                      "runs_s_bytes_cpu": result.runs[workload]})
-    noisy = [(w, t, result.spread(w, t)) for w in result.runs for t in TARGETS]
+    noisy = [(w, t, result.spread(w, t)) for w in result.runs for t in shown]
     noisy = [(w, t, x) for w, t, x in noisy if x is not None and x > 0.25]
     if noisy:
         print("noisy cells (max-min over median > 25%%): %s" %
@@ -375,6 +401,8 @@ def main():
     ap.add_argument("--only", default="", help="comma list: cp,exr,rsync,read,small,manifest,rss")
     ap.add_argument("--quick", action="store_true", help="a small smoke run")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--reference", action="store_true",
+                    help="also run libfuse's example passthrough (FUSE's own ceiling here)")
     args = ap.parse_args()
     if args.quick:
         args.frames, args.reps, args.warmup, args.small, args.rss_frames = 4, 1, 0, 500, 2000
@@ -395,9 +423,11 @@ def main():
         touch_memory()
     result, targets, extra = Result(), [], {}
     try:
-        targets = [Target("native", "native", work, namfs),
-                   Target("bare", "bare", work, namfs, ["bare"]),
-                   Target("namfs", "namfs", work, namfs, [])]
+        targets = [Target("native", "native", work),
+                   Target("bare", "bare", work, namfs_daemon(namfs, ["bare"])),
+                   Target("namfs", "namfs", work, namfs_daemon(namfs, []))]
+        if args.reference:
+            targets.insert(1, Target("libfuse", "libfuse", work, libfuse_daemon(work)))
         half = max(1, args.frames // 2)
         # a first, unrecorded round: a fresh VM is slow the first time it
         # touches memory, and that must not land in one target's figures
@@ -419,18 +449,19 @@ def main():
         for t in targets:
             t.close()
         if want("small"):
-            targets = [Target("native", "native-small", work, namfs),
-                       Target("bare", "bare-small", work, namfs, ["bare"]),
-                       Target("namfs", "namfs-small", work, namfs,
-                              ["profile=" + os.path.join(work, "small.ini")])]
+            small_profile = "profile=" + os.path.join(work, "small.ini")
+            targets = [Target("native", "native-small", work),
+                       Target("bare", "bare-small", work, namfs_daemon(namfs, ["bare"])),
+                       Target("namfs", "namfs-small", work,
+                              namfs_daemon(namfs, [small_profile]))]
             for rep in range(-args.warmup, args.reps):
                 w_small(small, result if rep >= 0 else Result(), rotated(targets, rep))
             for t in targets:
                 t.close()
         rows = report(result)
         if want("manifest"):
-            t = Target("namfs", "latency", work, namfs, [])
-            native = Target("native", "latency-native", work, namfs)
+            t = Target("namfs", "latency", work, namfs_daemon(namfs, []))
+            native = Target("native", "latency-native", work)
             try:
                 lat = [checkpoint_latency(src, t) for _ in range(args.reps)]
                 today = [vendor_today(src, native) for _ in range(args.reps)]
