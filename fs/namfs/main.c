@@ -21,6 +21,7 @@ struct settings {
     char *profile; /* fuse_opt_parse allocates these */
     char *state;
     double quiet;
+    unsigned readahead;
     int bare;
     const char *backing;
     const char *mountpoint;
@@ -31,6 +32,7 @@ static const struct fuse_opt options[] = {
     {"profile=%s", offsetof(struct settings, profile), 0},
     {"state=%s", offsetof(struct settings, state), 0},
     {"quiet=%lf", offsetof(struct settings, quiet), 0},
+    {"readahead=%u", offsetof(struct settings, readahead), 0},
     {"bare", offsetof(struct settings, bare), 1},
     {"-h", offsetof(struct settings, show_help), 1},
     {"--help", offsetof(struct settings, show_help), 1},
@@ -61,6 +63,7 @@ static void usage(FILE *out)
           "Mounts the staging area BACKING at MOUNTPOINT. -f stays in the foreground;\n"
           "-o state=DIR keeps the catalog there (default: BACKING.namfs beside BACKING);\n"
           "-o quiet=SECONDS writes manifests once landings pause that long (default 0.5);\n"
+          "-o readahead=KB reads ahead that far (default 1024; 0: the kernel's 128);\n"
           "-o bare passes bytes through only (no hashing, judging or manifests), to\n"
           "measure what FUSE itself costs;\n"
           "fusermount3 -u MOUNTPOINT unmounts. Other -o options are libfuse's (see namfs(8)).\n",
@@ -155,6 +158,11 @@ static int run(struct settings *s, struct fuse_args *args)
     }
     if (!backing_ok(s->backing) || !mountpoint_free(s->mountpoint))
         return 2;
+    if (!realpath(s->mountpoint, namfs_mountpoint)) {
+        fprintf(stderr, "namfs: MOUNTPOINT %s: %s\n", s->mountpoint, strerror(errno));
+        return 2;
+    }
+    namfs_readahead_kb = s->readahead;
     if (!staging_open(s->backing, s->state, &profile, s->quiet, err, sizeof err)) {
         fprintf(stderr, "namfs: %s\n", err);
         staging_close();
@@ -177,7 +185,7 @@ static int run(struct settings *s, struct fuse_args *args)
 int main(int argc, char **argv)
 {
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-    struct settings s = {.quiet = 0.5};
+    struct settings s = {.quiet = 0.5, .readahead = 1024};
 
     int rc = fuse_opt_parse(&args, &s, options, take_paths) == 0 ? run(&s, &args) : 2;
     fuse_opt_free_args(&args);

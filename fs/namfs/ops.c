@@ -5,6 +5,7 @@
 #include "ops.h"
 
 #include "backing.h"
+#include "readahead.h"
 #include "sealed.h"
 #include "staging.h"
 
@@ -54,6 +55,8 @@ struct open_file {
 
 struct fuse *volatile namfs_running;
 bool namfs_bare;
+unsigned namfs_readahead_kb;
+char namfs_mountpoint[4096];
 
 static struct open_file *of(const struct fuse_file_info *fi)
 {
@@ -667,8 +670,21 @@ static int open_virtual(enum virtual_kind kind, struct fuse_file_info *fi)
     return serve_text(render(kind), fi);
 }
 
+/* 1 MiB of read-ahead (one READ request as large as the kernel sends)
+ * instead of the kernel's 128 KiB: cold reads of UHD frames, 1 reader,
+ * ~900 -> ~1300 MB/s. Done at the first open because by then the kernel
+ * has the INIT reply, which would set it back. */
+static void widen_readahead(void)
+{
+    if (namfs_readahead_kb && !readahead_set(namfs_mountpoint, namfs_readahead_kb))
+        syslog(LOG_NOTICE, "namfs: read-ahead stays at the kernel's (%s)", strerror(errno));
+}
+
 static int namfs_open(const char *path, struct fuse_file_info *fi)
 {
+    static pthread_once_t readahead_once = PTHREAD_ONCE_INIT;
+
+    pthread_once(&readahead_once, widen_readahead);
     if (virtual_kind(path) != NOT_VIRTUAL)
         return open_virtual(virtual_kind(path), fi);
     if (is_checksum(path) && (fi->flags & O_ACCMODE) == O_RDONLY) {

@@ -14,4 +14,9 @@ extern struct fuse *volatile namfs_running;
  * manifests, to measure what FUSE itself costs (scripts/bench). */
 extern bool namfs_bare;
 
+/* Read-ahead of the mount in KiB (-o readahead=KB; 0 keeps the kernel's
+ * 128), applied at the first open, and the absolute mount point it needs. */
+extern unsigned namfs_readahead_kb;
+extern char namfs_mountpoint[4096];
+
 #endif

@@ -551,6 +551,27 @@ def cached_reads():
               "after a change in BACKING the mount serves the new bytes, not its cache")
 
 
+def readahead_kb(point):
+    dev = subprocess.run(["mountpoint", "-d", point], capture_output=True, text=True)
+    return int(open("/sys/class/bdi/%s/read_ahead_kb" % dev.stdout.strip()).read())
+
+
+def readahead():
+    """namfs widens the mount's read-ahead at the first open (root only:
+    sysfs); -o readahead=0 leaves the kernel's."""
+    if os.geteuid() != 0:
+        return
+    for options, expect in ((), 1024), (("-o", "readahead=0"), None), \
+                           (("-o", "readahead=4096"), 4096):
+        with Mount("readahead", *options) as m:
+            before = readahead_kb(m.point)
+            open(os.path.join(m.point, "notes.txt"), "w").write("x")
+            open(os.path.join(m.point, "notes.txt")).read()
+            after = readahead_kb(m.point)
+            check(after == (expect or before),
+                  "read-ahead %s KiB with %s (found %d)" % (expect or before, options, after))
+
+
 def metadata_keeps_landings():
     """rsync -a sets times on its temp file and renames it; tar and cp -p
     set times too. None of that changes content, so a remount must not
@@ -742,7 +763,7 @@ def startup_errors():
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
              refusals_by_profile, manifests,
-             sequence_rules, live_checksum, cached_reads, metadata_keeps_landings, seal, sigterm,
+             sequence_rules, live_checksum, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
              real_writers, startup_errors)
 ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
 try:
