@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -60,19 +61,34 @@ const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path)
     return list->count ? bsearch(&key, list->items, list->count, sizeof key, compare_items) : NULL;
 }
 
-void mhl_list_free(struct mhl_list *list)
+static void item_free(struct mhl_item *item)
+{
+    free(item->path);
+    free(item->generation);
+    memset(item, 0, sizeof *item);
+}
+
+static void list_free(struct mhl_list *list)
 {
     for (size_t i = 0; i < list->count; i++)
-        free(list->items[i].path);
+        item_free(&list->items[i]);
     free(list->items);
     memset(list, 0, sizeof *list);
+}
+
+void mhl_history_free(struct mhl_history *h)
+{
+    list_free(&h->files);
+    list_free(&h->gone);
 }
 
 static bool push_item(struct mhl_list *list, struct mhl_item *item)
 {
     struct mhl_item *grown = realloc(list->items, (list->count + 1) * sizeof *grown);
-    if (!grown || !item->path)
+    if (!grown || !item->path) {
+        item_free(item);
         return false;
+    }
     list->items = grown;
     list->items[list->count++] = *item;
     memset(item, 0, sizeof *item);
@@ -87,8 +103,11 @@ static void read_hash_child(xmlTextReaderPtr r, const char *name, struct mhl_ite
 
     if (strcmp(name, "path") == 0) {
         char *size = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "size");
+        char *modified = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "lastmodificationdate");
         item->size = size ? strtoull(size, NULL, 10) : 0;
+        snprintf(item->modified, sizeof item->modified, "%s", modified ? modified : "");
         xmlFree(size);
+        xmlFree(modified);
         free(item->path);
         item->path = strdup(text ? text : "");
     } else if (algo != HASH_ALGO_COUNT && text) {
@@ -98,7 +117,44 @@ static void read_hash_child(xmlTextReaderPtr r, const char *name, struct mhl_ite
     xmlFree(text);
 }
 
-static bool read_items(xmlTextReaderPtr r, struct mhl_list *out)
+/* gitignore syntax: a backslash takes the next character literally. */
+static char *unescape_pattern(const char *pattern)
+{
+    char *out = malloc(strlen(pattern) + 1), *o = out;
+
+    for (const char *p = pattern; out && *p; p++)
+        *o++ = (*p == '\\' && p[1]) ? *++p : *p;
+    if (out)
+        *o = '\0';
+    return out;
+}
+
+static bool has_wildcard(const char *pattern)
+{
+    for (const char *p = pattern; *p; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        else if (strchr("*?[", *p))
+            return true;
+    }
+    return false;
+}
+
+/* A root-anchored pattern without wildcards names one path: a file an
+ * earlier generation listed that is gone (see mhl_history). */
+static bool read_gone(const char *pattern, struct mhl_list *gone)
+{
+    if (pattern[0] != '/' || has_wildcard(pattern))
+        return true;
+    struct mhl_item item = {.path = unescape_pattern(pattern + 1)};
+    return push_item(gone, &item);
+}
+
+struct generation_text {
+    struct mhl_list files, gone;
+};
+
+static bool read_items(xmlTextReaderPtr r, struct generation_text *out)
 {
     struct mhl_item item = {0};
     bool in_hash = false, ok = true;
@@ -111,15 +167,21 @@ static bool read_items(xmlTextReaderPtr r, struct mhl_list *out)
             in_hash = true;
         else if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "hash") == 0) {
             in_hash = false;
-            ok = push_item(out, &item);
+            ok = push_item(&out->files, &item);
         } else if (type == XML_READER_TYPE_ELEMENT && in_hash)
             read_hash_child(r, name, &item);
+        else if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "pattern") == 0) {
+            char *text = (char *)xmlTextReaderReadString(r);
+            ok = text && read_gone(text, &out->gone);
+            xmlFree(text);
+        }
     }
-    free(item.path);
+    item_free(&item);
     return ok && rc == 0;
 }
 
-bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, size_t err_len)
+static bool read_generation(int root_fd, const char *file, struct generation_text *out, char *err,
+                            size_t err_len)
 {
     char path[600];
 
@@ -134,12 +196,16 @@ bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, si
     xmlFreeTextReader(r);
     if (fd >= 0)
         close(fd);
+    for (size_t i = 0; ok && i < out->files.count; i++)
+        ok = (out->files.items[i].generation = strdup(path)) != NULL;
     if (!ok) {
         snprintf(err, err_len, "%s: %s", path, fd < 0 ? strerror(errno) : "not a readable MHL");
-        mhl_list_free(out);
+        list_free(&out->files);
+        list_free(&out->gone);
         return false;
     }
-    qsort(out->items, out->count, sizeof *out->items, compare_items);
+    qsort(out->files.items, out->files.count, sizeof *out->files.items, compare_items);
+    qsort(out->gone.items, out->gone.count, sizeof *out->gone.items, compare_items);
     return true;
 }
 
@@ -154,27 +220,123 @@ static int sequence_of(const char *name)
     return atoi(name);
 }
 
-bool mhl_newest(int root_fd, char *file, size_t file_len, int *sequence)
+struct generation_file {
+    int sequence;
+    char name[256];
+};
+
+static int compare_sequence(const void *a, const void *b)
+{
+    return ((const struct generation_file *)a)->sequence -
+           ((const struct generation_file *)b)->sequence;
+}
+
+/* The generation files of ascmhl/, oldest first; *count 0 without any. */
+static bool list_generations(int root_fd, struct generation_file **out, size_t *count)
 {
     int fd = openat(root_fd, MHL_FOLDER, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *e;
+    bool ok = true;
 
-    *sequence = 0;
+    *out = NULL;
+    *count = 0;
     if (!dir) {
+        int error = errno;
         if (fd >= 0)
             close(fd);
-        return false;
+        errno = error;
+        return error == ENOENT;
     }
-    while ((e = readdir(dir))) {
+    while (ok && (e = readdir(dir))) {
         int seq = sequence_of(e->d_name);
-        if (seq > *sequence) {
-            *sequence = seq;
-            snprintf(file, file_len, "%s", e->d_name);
+        if (seq <= 0 || strlen(e->d_name) >= sizeof(*out)->name)
+            continue;
+        struct generation_file *grown = realloc(*out, (*count + 1) * sizeof *grown);
+        ok = grown != NULL;
+        if (ok) {
+            *out = grown;
+            grown[*count].sequence = seq;
+            snprintf(grown[(*count)++].name, sizeof grown->name, "%s", e->d_name);
         }
     }
     closedir(dir);
-    return *sequence > 0;
+    if (ok)
+        qsort(*out, *count, sizeof **out, compare_sequence);
+    return ok;
+}
+
+/* files := files with newer's records replacing theirs (both sorted);
+ * newer is emptied. */
+static bool merge_newer(struct mhl_list *files, struct mhl_list *newer)
+{
+    size_t i = 0, j = 0, n = 0;
+    struct mhl_item *merged = malloc((files->count + newer->count + 1) * sizeof *merged);
+
+    if (!merged)
+        return false;
+    while (i < files->count || j < newer->count) {
+        int order = i == files->count   ? 1
+                    : j == newer->count ? -1
+                                        : strcmp(files->items[i].path, newer->items[j].path);
+        if (order == 0)
+            item_free(&files->items[i++]);
+        merged[n++] = order < 0 ? files->items[i++] : newer->items[j++];
+    }
+    free(files->items);
+    free(newer->items);
+    files->items = merged;
+    files->count = n;
+    memset(newer, 0, sizeof *newer);
+    return true;
+}
+
+/* Drops from files every path in gone (both sorted). */
+static void drop_gone(struct mhl_list *files, const struct mhl_list *gone)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < files->count; i++) {
+        if (mhl_find(gone, files->items[i].path))
+            item_free(&files->items[i]);
+        else
+            files->items[kept++] = files->items[i];
+    }
+    files->count = kept;
+}
+
+bool mhl_read_history(int root_fd, struct mhl_history *out, char *err, size_t err_len)
+{
+    struct generation_file *gens;
+    size_t count;
+    bool ok;
+
+    memset(out, 0, sizeof *out);
+    if (!list_generations(root_fd, &gens, &count)) {
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+        return false;
+    }
+    ok = true;
+    for (size_t i = 0; ok && i < count; i++) {
+        struct generation_text g;
+        ok = read_generation(root_fd, gens[i].name, &g, err, err_len);
+        if (ok && !merge_newer(&out->files, &g.files)) {
+            snprintf(err, err_len, "%s", strerror(ENOMEM));
+            ok = false;
+        }
+        list_free(&g.files);
+        list_free(&out->gone); /* only the newest generation's count */
+        out->gone = g.gone;
+    }
+    if (ok && count) {
+        drop_gone(&out->files, &out->gone);
+        out->sequence = gens[count - 1].sequence;
+        snprintf(out->newest, sizeof out->newest, "%s", gens[count - 1].name);
+    }
+    free(gens);
+    if (!ok)
+        mhl_history_free(out);
+    return ok;
 }
 
 /* ---- writing ---- */
@@ -230,7 +392,29 @@ static void writer_free(struct writer *x)
     xmlBufferFree(x->buf);
 }
 
-static void write_header(struct writer *x, int64_t now)
+/* gitignore syntax: wildcards, escapes, comments, negation and spaces
+ * taken literally. */
+static void write_exact_pattern(struct writer *x, const char *path)
+{
+    size_t len = strlen(path);
+    char *pattern = malloc(2 * len + 2), *o = pattern;
+
+    if (!pattern) {
+        x->ok = false;
+        return;
+    }
+    *o++ = '/'; /* anchored at the root */
+    for (const char *p = path; *p; p++) {
+        if (strchr("\\*?[]!# ", *p))
+            *o++ = '\\';
+        *o++ = *p;
+    }
+    *o = '\0';
+    element(x, "pattern", pattern);
+    free(pattern);
+}
+
+static void write_header(struct writer *x, int64_t now, const struct mhl_list *gone)
 {
     char date[32], host[256] = "localhost";
 
@@ -252,31 +436,58 @@ static void write_header(struct writer *x, int64_t now)
     start(x, "ignore");
     for (size_t i = 0; i < sizeof ignore_patterns / sizeof ignore_patterns[0]; i++)
         element(x, "pattern", ignore_patterns[i]);
+    for (size_t i = 0; i < gone->count; i++)
+        write_exact_pattern(x, gone->items[i].path);
     end(x);
     end(x);
 }
 
 struct generation {
     struct writer x;
-    const struct mhl_list *previous;
+    const struct mhl_history *history;
+    struct mhl_list gone; /* files of the history no longer landed */
     uint32_t algos;
+    bool changes_only;
     size_t files;
     char err[300];
 };
 
-static const char *action_for(const struct mhl_item *before, enum hash_algo algo, const char *now)
+/* A changed digest is a failed verification to namctl manifest, which
+ * checks files it did not see written; the mount saw the new bytes come
+ * in through it, so to its generations they are a new original. */
+static const char *action_for(const struct mhl_item *before, enum hash_algo algo, const char *now,
+                              bool seen_written)
 {
     if (!before || !(before->digests.present & HASH_BIT(algo)))
         return "original";
-    return strcmp(before->digests.text[algo], now) == 0 ? "verified" : "failed";
+    if (strcmp(before->digests.text[algo], now) == 0)
+        return "verified";
+    return seen_written ? "original" : "failed";
+}
+
+/* The history already records f as it is, in every format asked for. */
+static bool recorded(const struct mhl_item *before, const struct catalog_file *f, uint32_t algos)
+{
+    char mtime[32];
+
+    utc_text(f->mtime_ns / 1000000000, mtime, sizeof mtime);
+    if (!before || before->size != f->size || strcmp(before->modified, mtime) != 0)
+        return false;
+    for (int a = 0; a < HASH_ALGO_COUNT; a++)
+        if ((algos & HASH_BIT(a)) && (!(before->digests.present & HASH_BIT(a)) ||
+                                      strcasecmp(before->digests.text[a], f->digests.text[a])))
+            return false;
+    return true;
 }
 
 static bool write_file_entry(void *ctx, const struct catalog_file *f)
 {
     struct generation *g = ctx;
     char size[32], mtime[32], hashed[32];
-    const struct mhl_item *before = mhl_find(g->previous, f->path);
+    const struct mhl_item *before = mhl_find(&g->history->files, f->path);
 
+    if (g->changes_only && recorded(before, f, g->algos))
+        return true;
     if (g->files++ == 0)
         start(&g->x, "hashes"); /* only with entries: the schema wants one at least */
     snprintf(size, sizeof size, "%llu", (unsigned long long)f->size);
@@ -298,7 +509,7 @@ static bool write_file_entry(void *ctx, const struct catalog_file *f)
             return false;
         }
         start(&g->x, hash_algo_name(a));
-        attribute(&g->x, "action", action_for(before, a, f->digests.text[a]));
+        attribute(&g->x, "action", action_for(before, a, f->digests.text[a], g->changes_only));
         attribute(&g->x, "hashdate", hashed);
         g->x.ok = g->x.ok && xmlTextWriterWriteString(g->x.w, BAD_CAST f->digests.text[a]) >= 0;
         end(&g->x);
@@ -311,7 +522,7 @@ static bool render_generation(struct catalog *cat, struct generation *g, int64_t
 {
     if (!writer_start(&g->x))
         return false;
-    write_header(&g->x, now);
+    write_header(&g->x, now, &g->gone);
     bool ok = catalog_each_file(cat, NULL, FILE_LANDED, write_file_entry, g);
     if (!ok && !g->err[0])
         snprintf(g->err, sizeof g->err, "%s", catalog_error(cat));
@@ -413,15 +624,32 @@ static bool chain_write(int root_fd, const struct chain *c, char *err, size_t er
 
 /* ---- a generation ---- */
 
-static bool load_previous(int root_fd, struct mhl_list *previous, int *sequence, char *err,
-                          size_t err_len)
+static bool still_landed(struct catalog *cat, const char *path, struct catalog_file *row)
 {
-    char newest[512];
+    return catalog_get_file(cat, path, row) && row->state == FILE_LANDED;
+}
 
-    memset(previous, 0, sizeof *previous);
-    if (!mhl_newest(root_fd, newest, sizeof newest, sequence))
-        return true;
-    return mhl_read(root_fd, newest, previous, err, err_len);
+/* Files the history lists (or the newest generation already marks gone)
+ * that are no longer landed: each generation names them all, so the
+ * newest one alone tells what left the delivery. */
+static bool find_gone(struct catalog *cat, const struct mhl_history *h, struct mhl_list *gone)
+{
+    const struct mhl_list *lists[] = {&h->files, &h->gone};
+    struct catalog_file *row = malloc(sizeof *row);
+    bool ok = row != NULL;
+
+    memset(gone, 0, sizeof *gone);
+    for (size_t l = 0; ok && l < 2; l++)
+        for (size_t i = 0; ok && i < lists[l]->count; i++) {
+            if (still_landed(cat, lists[l]->items[i].path, row))
+                continue;
+            struct mhl_item item = {.path = strdup(lists[l]->items[i].path)};
+            ok = push_item(gone, &item);
+        }
+    free(row);
+    if (ok)
+        qsort(gone->items, gone->count, sizeof *gone->items, compare_items);
+    return ok;
 }
 
 static void generation_name(int sequence, const char *root_name, int64_t started, char *out,
@@ -493,35 +721,48 @@ static int lock_history(int root_fd, char *err, size_t err_len)
     return fd;
 }
 
-bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          int64_t started, struct catalog_generation *out, char *err,
-                          size_t err_len)
+static bool same_paths(const struct mhl_list *a, const struct mhl_list *b)
 {
-    struct mhl_list previous;
-    struct generation g = {.previous = &previous, .algos = algos};
-    int last = 0;
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++)
+        if (strcmp(a->items[i].path, b->items[i].path) != 0)
+            return false;
+    return true;
+}
+
+bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
+                          bool changes_only, int64_t started, struct catalog_generation *out,
+                          char *err, size_t err_len)
+{
+    struct mhl_history history;
+    struct generation g = {.history = &history, .algos = algos, .changes_only = changes_only};
 
     memset(out, 0, sizeof *out);
     int lock = lock_history(root_fd, err, err_len);
     if (lock < 0)
         return false;
-    if (!load_previous(root_fd, &previous, &last, err, err_len)) {
+    if (!mhl_read_history(root_fd, &history, err, err_len)) {
         close(lock);
         return false;
     }
     out->created = started;
-    out->sequence = last + 1;
+    out->sequence = history.sequence + 1;
     generation_name(out->sequence, root_name, started, out->file, sizeof out->file);
-    bool ok = render_generation(cat, &g, started);
+    bool ok = find_gone(cat, &history, &g.gone) && render_generation(cat, &g, started);
     if (!ok)
         snprintf(err, err_len, "%s", g.err[0] ? g.err : "cannot render the MHL");
-    ok = ok && store_generation(root_fd, &g, out, err, err_len);
-    if (ok && !catalog_add_generation(cat, out)) {
+    if (ok && changes_only && !g.files && same_paths(&g.gone, &history.gone))
+        memset(out, 0, sizeof *out); /* nothing new to record */
+    else
+        ok = ok && store_generation(root_fd, &g, out, err, err_len);
+    if (ok && out->sequence && !catalog_add_generation(cat, out)) {
         snprintf(err, err_len, "%s", catalog_error(cat));
         ok = false;
     }
     close(lock); /* releases the flock */
     writer_free(&g.x);
-    mhl_list_free(&previous);
+    list_free(&g.gone);
+    mhl_history_free(&history);
     return ok;
 }

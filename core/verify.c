@@ -21,8 +21,8 @@ struct checksum_entry {
 };
 
 struct expectations {
-    struct mhl_list mhl;
-    char generation[600];
+    struct mhl_history mhl;
+    char generation[600];           /* the newest generation, "" without an MHL history */
     struct checksum_entry *entries; /* sorted by path */
     size_t count;
     char **sources;
@@ -127,16 +127,12 @@ struct expectations *verify_load(int root_fd, const char *const *paths, size_t c
                                  size_t err_len)
 {
     struct expectations *e = calloc(1, sizeof *e);
-    char newest[512];
-    int sequence;
-    bool ok = e != NULL;
+    bool ok = e != NULL && mhl_read_history(root_fd, &e->mhl, err, err_len);
 
-    if (ok && mhl_newest(root_fd, newest, sizeof newest, &sequence)) {
-        snprintf(e->generation, sizeof e->generation, "%s/%s", MHL_FOLDER, newest);
-        ok = mhl_read(root_fd, newest, &e->mhl, err, err_len);
-        for (size_t i = 0; ok && i < e->mhl.count; i++)
-            e->algos |= e->mhl.items[i].digests.present;
-    }
+    if (ok && e->mhl.sequence)
+        snprintf(e->generation, sizeof e->generation, "%s/%s", MHL_FOLDER, e->mhl.newest);
+    for (size_t i = 0; ok && i < e->mhl.files.count; i++)
+        e->algos |= e->mhl.files.items[i].digests.present;
     for (size_t i = 0; ok && i < count; i++)
         if (is_checksum_file(paths[i]))
             ok = load_checksum(e, root_fd, paths[i], err, err_len);
@@ -157,7 +153,7 @@ void verify_free(struct expectations *e)
 {
     if (!e)
         return;
-    mhl_list_free(&e->mhl);
+    mhl_history_free(&e->mhl);
     for (size_t i = 0; i < e->count; i++)
         free(e->entries[i].path);
     for (size_t i = 0; i < e->source_count; i++)
@@ -213,7 +209,7 @@ static bool same_digest(const char *want, const char *got)
 
 static void against_mhl(struct comparer *c, const struct hash_job *f)
 {
-    const struct mhl_item *item = mhl_find(&c->e->mhl, f->path);
+    const struct mhl_item *item = mhl_find(&c->e->mhl.files, f->path);
 
     if (!c->e->generation[0])
         return;
@@ -222,13 +218,13 @@ static void against_mhl(struct comparer *c, const struct hash_job *f)
         return;
     }
     if (item->size != f->size) {
-        compare_size(c, f, c->e->generation, item->size);
+        compare_size(c, f, item->generation, item->size);
         return;
     }
     for (int a = 0; a < HASH_ALGO_COUNT; a++)
         if ((item->digests.present & HASH_BIT(a)) &&
             !same_digest(item->digests.text[a], f->digests.text[a])) {
-            issue(c, VERIFY_HASH, f->path, c->e->generation, item->digests.text[a],
+            issue(c, VERIFY_HASH, f->path, item->generation, item->digests.text[a],
                   f->digests.text[a]);
             return; /* one line per file, whichever digests disagree */
         }
@@ -284,9 +280,10 @@ size_t verify_compare(const struct expectations *e, const struct hash_job *files
         against_mhl(&c, &files[i]);
         against_checksums(&c, &files[i]);
     }
-    for (size_t i = 0; i < e->mhl.count; i++)
-        if (!on_disk(files, count, e->mhl.items[i].path))
-            issue(&c, VERIFY_MISSING, e->mhl.items[i].path, e->generation, "present", "absent");
+    for (size_t i = 0; i < e->mhl.files.count; i++)
+        if (!on_disk(files, count, e->mhl.files.items[i].path))
+            issue(&c, VERIFY_MISSING, e->mhl.files.items[i].path, e->mhl.files.items[i].generation,
+                  "present", "absent");
     for (size_t i = 0; i < e->count; i++)
         if (!on_disk(files, count, e->entries[i].path))
             issue(&c, VERIFY_MISSING, e->entries[i].path, e->entries[i].source, "present",

@@ -252,8 +252,8 @@ static bool write_manifests(struct catalog *cat, int root_fd, const struct check
     const struct profile *p = run->profile;
 
     if (!write_checksums(cat, root_fd, run, p, err, sizeof err) ||
-        !mhl_write_generation(cat, root_fd, root_name, p->mhl_hashes, o->started, &o->generation,
-                              err, sizeof err)) {
+        !mhl_write_generation(cat, root_fd, root_name, p->mhl_hashes, false, o->started,
+                              &o->generation, err, sizeof err)) {
         fprintf(stderr, "namctl manifest: %s\n", err);
         return false;
     }

@@ -442,9 +442,9 @@ void staging_checkpoint(void)
     if (dirty) {
         bool ok = checksum_write_all(cat, backing_root(), profile->checksum_hash, algos, err,
                                      sizeof err) &&
-                  mhl_write_generation(cat, backing_root(), root_name, profile->mhl_hashes,
+                  mhl_write_generation(cat, backing_root(), root_name, profile->mhl_hashes, true,
                                        time(NULL), &g, err, sizeof err);
-        if (ok)
+        if (ok && g.sequence)
             syslog(LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
         else
             syslog(LOG_ERR, "namfs: writing manifests: %s", err);

@@ -42,10 +42,12 @@ bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, u
 bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len,
                            bool replace, char *err, size_t err_len);
 
-/* One file as a generation lists it. */
+/* One file as the history lists it. */
 struct mhl_item {
     char *path;
+    char *generation; /* "ascmhl/NNNN_....mhl" the record comes from */
     uint64_t size;
+    char modified[32]; /* lastmodificationdate as written */
     struct digests digests;
 };
 
@@ -54,23 +56,36 @@ struct mhl_list {
     size_t count;
 };
 
-/* The newest generation file in ascmhl/ (highest sequence number);
- * false when there is none. */
-bool mhl_newest(int root_fd, char *file, size_t file_len, int *sequence);
+/* ascmhl/ read as one history (ASC MHL 5.6.5: a generation may list only
+ * the files it added or changed): for each file the record of the newest
+ * generation listing it, except files the newest generation names as
+ * gone. namfs names them as root-anchored ignore patterns without
+ * wildcards ("/seq/a.0001.dpx"), one for every file an earlier generation
+ * listed that has left the delivery. */
+struct mhl_history {
+    struct mhl_list files;
+    struct mhl_list gone; /* paths only */
+    char newest[256];     /* newest generation file; "" when there is none */
+    int sequence;         /* its number, 0 when none */
+};
 
-/* Reads the file hashes of generation `file` (a name inside ascmhl/). */
-bool mhl_read(int root_fd, const char *file, struct mhl_list *out, char *err, size_t err_len);
+bool mhl_read_history(int root_fd, struct mhl_history *out, char *err, size_t err_len);
+void mhl_history_free(struct mhl_history *h);
 const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path);
-void mhl_list_free(struct mhl_list *list);
 
-/* Writes the next generation: every landed file of the catalog with its
- * size, modification date and digests in `algos`, each marked original
- * (new), verified (same digest as the newest earlier generation) or
- * failed (changed); then the chain file, and records the generation.
- * `started` (unix seconds) names and dates it. Earlier generations are
- * never touched; concurrent writers take turns (flock on ascmhl/). */
+/* Writes the next generation and the chain file, and records the
+ * generation in the catalog. It lists landed files with size,
+ * modification date and digests in `algos`, each original (new to the
+ * history), verified (same digest) or failed (changed). With changes_only
+ * (the mount, at each pause) it lists only those the history does not
+ * already record as they are, and a changed one is original (the mount
+ * saw it written); when there are none and nothing left, no generation is
+ * written and out->sequence is 0. Otherwise (namctl manifest: every file
+ * checked) it lists them all. `started` (unix seconds) names
+ * and dates it. Earlier generations are never touched; concurrent writers
+ * take turns (flock on ascmhl/). */
 bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          int64_t started, struct catalog_generation *out, char *err,
-                          size_t err_len);
+                          bool changes_only, int64_t started, struct catalog_generation *out,
+                          char *err, size_t err_len);
 
 #endif

@@ -1,6 +1,7 @@
 /* Verification of a delivery against its own manifests: every
- * checksum.txt and the newest ASC MHL generation, compared with digests
- * of the files as they are on disk now. */
+ * checksum.txt and the ASC MHL history (each file's newest record, see
+ * mhl_read_history), compared with digests of the files as they are on
+ * disk now. */
 #ifndef NAMFS_VERIFY_H
 #define NAMFS_VERIFY_H
 
@@ -19,7 +20,7 @@ struct verify_issue {
 
 struct expectations;
 
-/* Loads the newest MHL generation and the checksum.txt files among paths
+/* Loads the MHL history and the checksum.txt files among paths
  * (relative to root_fd). NULL with err when one cannot be read, or when
  * there is no manifest at all. */
 struct expectations *verify_load(int root_fd, const char *const *paths, size_t count, char *err,
@@ -29,7 +30,7 @@ void verify_free(struct expectations *e);
 /* The digests the manifests hold, to hash the files with. */
 uint32_t verify_algos(const struct expectations *e);
 
-/* "ascmhl/0003_....mhl", or "" without an MHL. */
+/* The newest generation, "ascmhl/0003_....mhl", or "" without an MHL. */
 const char *verify_generation(const struct expectations *e);
 
 /* Compares the hashed files (sorted by path; not the ascmhl/ folder or

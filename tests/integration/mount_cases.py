@@ -441,6 +441,68 @@ def manifests():
           % run.stdout.strip()[-200:])
 
 
+def generation(path):
+    """(files listed with their xxh128 action, root-anchored exact ignore
+    patterns) of one MHL generation."""
+    import xml.etree.ElementTree as ET
+    ns = {"m": "urn:ASC:MHL:v2.0"}
+    root = ET.parse(path).getroot()
+    files = {h.find("m:path", ns).text: h.find("m:xxh128", ns).get("action")
+             for h in root.iterfind("m:hashes/m:hash", ns)}
+    gone = [p.text for p in root.iterfind("m:processinfo/m:ignore/m:pattern", ns)
+            if p.text.startswith("/")]
+    return files, gone
+
+
+def incremental_generations():
+    """A frame every few seconds (a render farm) must not make every pause
+    write an MHL listing every frame again (ASC MHL 5.6.5: a generation
+    lists what it adds); a file that leaves the delivery is named as gone,
+    so BACKING still verifies, and comes back listed anew. N1 is relaxed so
+    that a name can hold gitignore's special characters."""
+    relaxed = os.path.join(work, "relaxed-n1.ini")
+    open(relaxed, "w").write(open(PROFILE).read() + "[rules]\nrelax = N1\n")
+    with Mount("trickle", "-o", "profile=%s,quiet=0.2" % relaxed) as m:
+        history = os.path.join(m.backing, "ascmhl")
+        seen = lambda: sorted(g for g in os.listdir(history) if g.endswith(".mhl")) \
+            if os.path.isdir(history) else []
+        def pause_after(action):
+            before = len(seen())
+            action()
+            check(eventually(lambda: len(seen()) > before), "a generation after the pause")
+            return generation(os.path.join(history, seen()[-1]))
+        os.makedirs(os.path.join(m.point, SEQ))
+        frame = lambda n: os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n))
+        write = lambda n, seed=0: lambda: subprocess.run(
+            [NAMGEN, "dpx", frame(n), "--seed", str(n + seed)], check=True)
+        odd = os.path.join(m.point, "read me [v1] #2 *.txt")
+        pause_after(lambda: open(odd, "w").write("notes"))
+        for n in (1, 2, 3, 4):
+            files, gone = pause_after(write(n))
+            check(sorted(files) == sorted([os.path.join(SEQ, "checksum.txt"),
+                                           os.path.relpath(frame(n), m.point)]) and not gone
+                  and files[os.path.relpath(frame(n), m.point)] == "original",
+                  "frame %d's generation lists that frame and its checksum.txt only: %s"
+                  % (n, sorted(files)))
+        files, gone = pause_after(lambda: (os.unlink(frame(2)), os.unlink(odd)))
+        check(sorted(gone) == sorted(["/" + os.path.relpath(frame(2), m.point),
+                                      "/read\\ me\\ \\[v1\\]\\ \\#2\\ \\*.txt"]),
+              "deleted files are named as gone, wildcards escaped: %s" % gone)
+        run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 0, "BACKING verifies after deletions (%s)" % run.stdout[-300:])
+        files, gone = pause_after(write(2, seed=100))
+        check(files.get(os.path.relpath(frame(2), m.point)) == "original" and
+              len(gone) == 1 and gone[0].startswith("/read"),
+              "a frame written again is listed anew and no longer gone: %s %s" % (files, gone))
+    gens = seen()
+    check(all(subprocess.run(["xmllint", "--noout", "--schema",
+                              os.path.join(ASCMHL, "ASCMHL.xsd"), os.path.join(history, g)],
+                             capture_output=True).returncode == 0 for g in gens),
+          "every generation is schema-valid")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies at the end (%s)" % run.stdout[-300:])
+
+
 def sequence_rules():
     """S1, S5 judged as frames land (close() fails, the frame is quarantined);
     rewrites and rsync updates of a landed frame are not duplicates; the
@@ -762,7 +824,7 @@ def startup_errors():
 
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-             refusals_by_profile, manifests,
+             refusals_by_profile, manifests, incremental_generations,
              sequence_rules, live_checksum, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
              real_writers, startup_errors)
 ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
