@@ -152,10 +152,14 @@ def libfuse_daemon(work):
     return lambda backing, mnt: ([binary, "-f", mnt], mnt + backing)
 
 
-def timed(result, workload, target, nbytes, action, durable=False):
+def timed(result, workload, target, nbytes, action, durable=False, clean=False):
     """Times action; with durable, also the time until its data is on disk
-    (sync after it), recorded as "WORKLOAD, on disk"."""
+    (sync after it), recorded as "WORKLOAD, on disk". With clean, the page
+    cache is emptied first, so every write run starts from the same memory
+    state instead of reclaiming what the runs before it left."""
     os.sync()  # untimed: no dirty pages carried into this run
+    if clean:
+        drop_caches()
     cpu0 = target.cpu_seconds()
     t0 = time.monotonic()
     seconds = action()
@@ -209,7 +213,7 @@ def w_copy(src, result, targets, writers):
         dest = fresh(t, DPX_SEQ)
         timed(result, name, t, size_of(frames),
               lambda: parallel([["cp", *part, dest] for part in split(frames, writers)]),
-              durable=True)
+              durable=True, clean=True)
 
 
 def w_exr(exr_source, count, result, targets, exrwrite):
@@ -218,7 +222,7 @@ def w_exr(exr_source, count, result, targets, exrwrite):
         outs = [os.path.join(dest, "%s.%04d.exr" % (EXR_SEQ, 1001 + i)) for i in range(count)]
         timed(result, "OpenEXR-style writer", t, os.path.getsize(exr_source) * count,
               lambda: float(run([exrwrite, exr_source, *outs], capture_output=True,
-                                text=True).stdout))
+                                text=True).stdout), clean=True)
 
 
 def w_rsync(src, count, result, targets):
@@ -226,7 +230,7 @@ def w_rsync(src, count, result, targets):
     for t in targets:
         dest = fresh(t, DPX_SEQ)
         timed(result, "rsync -a", t, size_of(frames),
-              lambda: run(["rsync", "-a", *frames, dest + "/"]))
+              lambda: run(["rsync", "-a", *frames, dest + "/"]), clean=True)
 
 
 def read_with(readers, frames):
@@ -234,22 +238,41 @@ def read_with(readers, frames):
               for part in split(frames, readers)])
 
 
-def w_read(result, targets):
-    """Reads out the frames the last copy wrote: first as they are after
-    writing (whatever each target keeps cached; a transfer tool reading a
-    package soon after delivery), then cold (all caches dropped, from
-    disk)."""
+def wait_landed(frames):
+    """Until namfs has landed every frame (it syncs each to disk at release,
+    after cp has returned): a finished package is what transfer tools read."""
+    deadline = time.monotonic() + 120
+    for f in frames:
+        while True:
+            try:
+                os.getxattr(f, "user.namfs.xxh128")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("%s did not land within 120 s" % f)
+                time.sleep(0.01)
+
+
+def w_read_warm(result, t):
+    """Reads out the frames t's last copy wrote, as they are right after
+    writing (whatever t keeps cached; a transfer tool reading a package soon
+    after delivery)."""
+    frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
+    nbytes = size_of(frames)
+    if t.name == "namfs":
+        wait_landed(frames)
+    timed(result, "read, 1 reader", t, nbytes,
+          lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
+    timed(result, "read, 4 readers", t, nbytes, lambda: read_with(4, frames))
+    # tar spots an output of /dev/null and then reads nothing: pipe it
+    timed(result, "tar c | cat", t, nbytes,
+          lambda: run(["sh", "-c", 'tar cf - -C "$1" . | cat > /dev/null', "tar",
+                       os.path.join(t.root, DPX_SEQ)]))
+
+
+def w_read_cold(result, targets):
+    """The same frames from disk (all caches dropped)."""
     for t in targets:
-        frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
-        nbytes = size_of(frames)
-        timed(result, "read, 1 reader", t, nbytes,
-              lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
-        timed(result, "read, 4 readers", t, nbytes, lambda: read_with(4, frames))
-        # tar spots an output of /dev/null and then reads nothing: pipe it
-        timed(result, "tar c | cat", t, nbytes,
-              lambda: run(["sh", "-c", 'tar cf - -C "$1" . | cat > /dev/null', "tar",
-                           os.path.join(t.root, DPX_SEQ)]))
-    for t in targets:  # after every warm read: a drop must not cool the next target's
         frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
         drop_caches()
         timed(result, "read, 4 readers, cold", t, size_of(frames),
@@ -262,7 +285,8 @@ def w_small(src_small, result, targets):
     for t in targets:
         dest = fresh(t, SMALL_SEQ)
         timed(result, "%d small files, cp" % len(files), t, nbytes,
-              lambda: run(["sh", "-c", 'cd "$1" && cp -- * "$2"/', "cp", src_small, dest]))
+              lambda: run(["sh", "-c", 'cd "$1" && cp -- * "$2"/', "cp", src_small, dest]),
+              clean=True)
 
 
 def checkpoint_latency(src, target):
@@ -437,11 +461,14 @@ def main():
                   flush=True)
             into = result if rep >= 0 else Result()
             order = rotated(targets, rep)
-            if want("cp"):
-                w_copy(src, into, order, 1)
-                w_copy(src, into, order, 4)
+            for t in order:  # each target's reads follow its own copy
+                if want("cp"):
+                    w_copy(src, into, [t], 1)
+                    w_copy(src, into, [t], 4)
+                if want("read"):
+                    w_read_warm(into, t)
             if want("read"):
-                w_read(into, order)
+                w_read_cold(into, order)
             if want("exr"):
                 w_exr(exr, half, into, order, exrwrite)
             if want("rsync"):
