@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Every workload of docs/performance.md on three targets, side by side in
-one run: native (a folder on the same disk), namfs -o bare (FUSE alone) and
-namfs as users run it. Targets take turns (A B C, B C A, C A B ...) for
+one run: native (a folder on the same disk), namfs -o bare (namfs's FUSE
+setup alone) and namfs as users run it; with --reference also libfuse's
+example passthrough. Targets take turns (A B C, B C A, C A B ...) for
 --reps rounds after a warm-up round; medians and ratios are printed,
 because the machine is noisy.
 
@@ -238,19 +239,24 @@ def read_with(readers, frames):
               for part in split(frames, readers)])
 
 
-def wait_landed(frames):
+def wait_finished(t, frames):
     """Until namfs has landed every frame (it syncs each to disk at release,
-    after cp has returned): a finished package is what transfer tools read."""
+    after cp has returned) and written the manifests: a finished package is
+    what transfer tools read (tar would see checksum.txt being replaced)."""
     deadline = time.monotonic() + 120
-    for f in frames:
-        while True:
-            try:
+    status = os.path.join(t.mountpoint, ".namfs", "status")
+
+    def finished():
+        try:
+            for f in frames:
                 os.getxattr(f, "user.namfs.xxh128")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("%s did not land within 120 s" % f)
-                time.sleep(0.01)
+            return "manifests current" in open(status).read()
+        except OSError:
+            return False
+    while not finished():
+        if time.monotonic() > deadline:
+            raise RuntimeError("%s: frames not landed within 120 s" % t.root)
+        time.sleep(0.01)
 
 
 def w_read_warm(result, t):
@@ -260,7 +266,7 @@ def w_read_warm(result, t):
     frames = sorted(glob.glob(os.path.join(t.root, DPX_SEQ, "*.dpx")))
     nbytes = size_of(frames)
     if t.name == "namfs":
-        wait_landed(frames)
+        wait_finished(t, frames)
     timed(result, "read, 1 reader", t, nbytes,
           lambda: run(["cat", *frames], stdout=subprocess.DEVNULL))
     timed(result, "read, 4 readers", t, nbytes, lambda: read_with(4, frames))
