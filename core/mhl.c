@@ -55,6 +55,12 @@ static int compare_items(const void *a, const void *b)
     return strcmp(((const struct mhl_item *)a)->path, ((const struct mhl_item *)b)->path);
 }
 
+static void sort_items(struct mhl_list *list)
+{
+    if (list->count) /* qsort wants an array, even of none */
+        qsort(list->items, list->count, sizeof *list->items, compare_items);
+}
+
 const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path)
 {
     struct mhl_item key = {.path = (char *)path};
@@ -204,8 +210,8 @@ static bool read_generation(int root_fd, const char *file, struct generation_tex
         list_free(&out->gone);
         return false;
     }
-    qsort(out->files.items, out->files.count, sizeof *out->files.items, compare_items);
-    qsort(out->gone.items, out->gone.count, sizeof *out->gone.items, compare_items);
+    sort_items(&out->files);
+    sort_items(&out->gone);
     return true;
 }
 
@@ -261,7 +267,7 @@ static bool list_generations(int root_fd, struct generation_file **out, size_t *
         }
     }
     closedir(dir);
-    if (ok)
+    if (ok && *count) /* qsort wants an array, even of none */
         qsort(*out, *count, sizeof **out, compare_sequence);
     return ok;
 }
@@ -648,7 +654,7 @@ static bool find_gone(struct catalog *cat, const struct mhl_history *h, struct m
         }
     free(row);
     if (ok)
-        qsort(gone->items, gone->count, sizeof *gone->items, compare_items);
+        sort_items(gone);
     return ok;
 }
 
