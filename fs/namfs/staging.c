@@ -326,6 +326,40 @@ static void write_reason(const char *target, const char *path, const struct verd
 
 /* Moves path into the quarantine under its own name, or name.1, name.2 ...
  * when an earlier refusal of the same name is there: nothing is replaced. */
+static bool copy_bytes(int in, int out)
+{
+    char buf[1 << 16];
+    ssize_t n;
+    bool ok = true;
+
+    while (ok && (n = read(in, buf, sizeof buf)) != 0)
+        ok = n > 0 && write(out, buf, (size_t)n) == n;
+    return ok;
+}
+
+/* BACKING and the state folder on different filesystems (BACKING is often
+ * a mount point of its own, and the state folder sits beside it): the
+ * refused file is copied out and synced, and only then removed from
+ * BACKING. -1 with errno (EEXIST: target taken) leaves it in place. */
+static int copy_across(int dirfd, const char *name, const char *target)
+{
+    int in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int out = in >= 0 ? open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+    bool ok = out >= 0 && copy_bytes(in, out) && fsync(out) == 0;
+
+    if (out >= 0 && close(out) != 0)
+        ok = false;
+    if (in >= 0)
+        close(in);
+    if (ok && unlinkat(dirfd, name, 0) == 0)
+        return 0;
+    int error = errno;
+    if (out >= 0)
+        unlink(target); /* a copy of a file that stays in BACKING */
+    errno = error;
+    return -1;
+}
+
 static int move_to_quarantine(const char *path, const char *rel, char *target, size_t len)
 {
     const char *name;
@@ -340,6 +374,8 @@ static int move_to_quarantine(const char *path, const char *rel, char *target, s
         else
             snprintf(target, len, "%s/%s", quarantine, rel);
         rc = renameat2(dirfd, name, AT_FDCWD, target, RENAME_NOREPLACE);
+        if (rc != 0 && errno == EXDEV)
+            rc = copy_across(dirfd, name, target);
         if (rc == 0 || errno != EEXIST)
             break;
     }

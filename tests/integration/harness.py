@@ -1,10 +1,134 @@
-"""What the integration suites share: the report that ends each run."""
+"""What the integration suites share: checks, the report that ends each run,
+and (for the suites that mount namfs) a mount that is always unmounted."""
+import os
+import shutil
+import subprocess
 import sys
+import time
+
+failures = []
+_namfs = None
+_work = None
 
 
-def report(failures):
+def use(namfs, work):
+    """The namfs binary and the scratch folder that Mount works in."""
+    global _namfs, _work
+    _namfs, _work = namfs, work
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def report(failed=None):
     """Lists what failed, then exits 1 if anything did, 0 otherwise."""
-    for what in failures:
+    failed = failures if failed is None else failed
+    for what in failed:
         print("FAIL " + what)
-    print("%d failed" % len(failures))
-    sys.exit(1 if failures else 0)
+    print("%d failed" % len(failed))
+    sys.exit(1 if failed else 0)
+
+
+def eventually(condition, seconds=10):
+    """Waits for what the daemon does after close() has returned."""
+    for _ in range(int(seconds / 0.05)):
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def xxh128(path):
+    """xxhsum -H2 of a file: the reference the mount's digests must equal."""
+    return subprocess.run(["xxhsum", "-H2", path], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+def namfs_digest(path):
+    """The digest the mount shows for a landed file, None if not landed."""
+    try:
+        return os.getxattr(path, "user.namfs.xxh128").decode()
+    except OSError:
+        return None
+
+
+def mounted(point):
+    return any(line.split()[1] == point for line in open("/proc/mounts"))
+
+
+class Mount:
+    """Mounts in the foreground (-f) so the daemon's own errors, sanitizer
+    reports included, are caught; daemon=True mounts as users do. A daemon
+    killed on purpose (expect_exit) is not held against it."""
+
+    def __init__(self, name, *options, daemon=False):
+        self.backing = os.path.join(_work, name + "-backing")
+        self.point = os.path.join(_work, name + "-mnt")
+        self.log = os.path.join(_work, name + ".log")
+        os.makedirs(self.backing, exist_ok=True)
+        os.makedirs(self.point, exist_ok=True)
+        self.options = options
+        self.daemon = daemon
+        self.proc = None
+        self.killed = False
+
+    def __enter__(self):
+        cmd = [_namfs, *self.options, self.backing, self.point]
+        self.killed = False
+        if self.daemon:
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                raise RuntimeError("mount failed: " + run.stderr)
+            return self
+        self.proc = subprocess.Popen([_namfs, "-f", *cmd[1:]], stderr=open(self.log, "w"))
+        for _ in range(100):
+            if mounted(self.point):
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("mount failed: " + open(self.log).read())
+
+    def kill(self):
+        """kill -9 of the daemon; the dead mount is cleaned up on exit."""
+        self.killed = True
+        self.proc.kill()
+        self.proc.wait()
+
+    def __exit__(self, *exc):
+        subprocess.run(["fusermount3", "-u" if not self.killed else "-uz", self.point],
+                       capture_output=True)
+        if self.proc and not self.killed:
+            try:
+                code = self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = "hung"
+            log = open(self.log).read()
+            check(code == 0 and "ERROR:" not in log and "runtime error" not in log,
+                  "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
+        return False
+
+
+def run_cases(cases, variable):
+    """Runs the cases (only those named in the environment variable, if
+    set), unmounts whatever is left under the scratch folder, removes it
+    and reports. A case that raises is a failure, not the end of the run."""
+    only = os.environ.get(variable, "").split()
+    try:
+        for case in cases:
+            if only and case.__name__ not in only:
+                continue
+            try:
+                case()
+            except Exception as e:
+                check(False, "%s raised %r" % (case.__name__, e))
+    finally:
+        for line in open("/proc/mounts"):
+            if _work in line:
+                subprocess.run(["fusermount3", "-uz", line.split()[1]], capture_output=True)
+        shutil.rmtree(_work, ignore_errors=True)
+    report()

@@ -10,31 +10,24 @@ errors. Every case unmounts, also when it fails.
 import errno
 import filecmp
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 import harness
+from harness import Mount, check, eventually, mounted, namfs_digest, xxh128
 
 NAMFS, NAMGEN, NAMCTL, ASCMHL = sys.argv[1:5]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 work = tempfile.mkdtemp(prefix="namfs-mount-")
-failures = []
+harness.use(NAMFS, work)
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
 EXR_SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_linear_20261124_178_64x32"
 PROFILE = os.path.join(work, "small.ini")
 open(PROFILE, "w").write("[delivery]\nformats = dpx, exr\nresolution = any\n"
                          "colour = camera-native\n[testing]\nresolution_floor = 64x32\n")
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def same_tree(a, b):
@@ -46,63 +39,6 @@ def same_tree(a, b):
             return False
     return all(filecmp.cmp(os.path.join(a, f), os.path.join(b, f), shallow=False)
                for f in cmp.common_files)
-
-
-def eventually(condition, seconds=10):
-    """Waits for what the daemon does after close() has returned."""
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def mounted(point):
-    return any(line.split()[1] == point for line in open("/proc/mounts"))
-
-
-class Mount:
-    """Mounts in the foreground (-f) so the daemon's own errors, sanitizer
-    reports included, are caught; daemon=True mounts as users do."""
-
-    def __init__(self, name, *options, daemon=False):
-        self.backing = os.path.join(work, name + "-backing")
-        self.point = os.path.join(work, name + "-mnt")
-        self.log = os.path.join(work, name + ".log")
-        os.makedirs(self.backing, exist_ok=True)
-        os.makedirs(self.point, exist_ok=True)
-        self.options = options
-        self.daemon = daemon
-        self.proc = None
-
-    def __enter__(self):
-        cmd = [NAMFS, *self.options, self.backing, self.point]
-        if self.daemon:
-            run = subprocess.run(cmd, capture_output=True, text=True)
-            if run.returncode != 0:
-                raise RuntimeError("mount failed: " + run.stderr)
-            return self
-        self.proc = subprocess.Popen([NAMFS, "-f", *cmd[1:]], stderr=open(self.log, "w"))
-        for _ in range(100):
-            if mounted(self.point):
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise RuntimeError("mount failed: " + open(self.log).read())
-
-    def __exit__(self, *exc):
-        subprocess.run(["fusermount3", "-u", self.point], capture_output=True)
-        if self.proc:
-            try:
-                code = self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                code = "hung"
-            log = open(self.log).read()
-            check(code == 0 and "ERROR:" not in log and "runtime error" not in log,
-                  "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
-        return False
 
 
 def copy_tools():
@@ -184,18 +120,6 @@ def refusals():
             check(e.errno in (errno.EPERM, errno.ELOOP),
                   "a symlink planted in BACKING does not lead outside it (%s)" %
                   errno.errorcode[e.errno])
-
-
-def xxh128(path):
-    return subprocess.run(["xxhsum", "-H2", path], capture_output=True, text=True,
-                          check=True).stdout.split()[0]
-
-
-def namfs_digest(path):
-    try:
-        return os.getxattr(path, "user.namfs.xxh128").decode()
-    except OSError:
-        return None
 
 
 def live_hashes():
@@ -827,18 +751,4 @@ ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_writ
              refusals_by_profile, manifests, incremental_generations,
              sequence_rules, live_checksum, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
              real_writers, startup_errors)
-ONLY = os.environ.get("MOUNT_CASES", "").split()  # e.g. MOUNT_CASES="seal sigterm"
-try:
-    for case in ALL_CASES:
-        if ONLY and case.__name__ not in ONLY:
-            continue
-        try:
-            case()
-        except Exception as e:  # a broken case must not stop the others
-            check(False, "%s raised %r" % (case.__name__, e))
-finally:
-    for line in open("/proc/mounts"):
-        if work in line:
-            subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
-    shutil.rmtree(work, ignore_errors=True)
-harness.report(failures)
+harness.run_cases(ALL_CASES, "MOUNT_CASES")  # e.g. MOUNT_CASES="seal sigterm"

@@ -1,0 +1,180 @@
+#!/usr/bin/env python3
+"""Faults on purpose (issue 7): the daemon killed mid-write, and more to
+come. Each case really mounts namfs and unmounts on every path; each
+asserts what docs/reliability.md promises.
+
+Usage: fault_cases.py NAMFS NAMGEN NAMCTL
+"""
+import errno
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+import harness
+from harness import Mount, check, eventually, namfs_digest, xxh128
+
+NAMFS, NAMGEN, NAMCTL = sys.argv[1:4]
+work = tempfile.mkdtemp(prefix="namfs-fault-")
+harness.use(NAMFS, work)
+SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+PROFILE = os.path.join(work, "small.ini")
+open(PROFILE, "w").write("[delivery]\nformats = dpx, exr\nresolution = any\n"
+                         "colour = camera-native\n[testing]\nresolution_floor = 64x32\n")
+
+# Writes the first half of a frame, says so, and waits holding it open.
+HALF_WRITER = """
+import sys, time
+data = open(sys.argv[1], "rb").read()
+with open(sys.argv[2], "wb") as out:
+    out.write(data[:len(data) // 2])
+    out.flush()
+    open(sys.argv[3], "w").close()
+    time.sleep(60)
+"""
+
+
+def frame(n):
+    return "%s/%s.%04d.dpx" % (SEQ, SEQ, n)
+
+
+def listed_anywhere(backing, rel):
+    """Whether checksum.txt or any MHL generation in BACKING names rel."""
+    listing = os.path.join(backing, SEQ, "checksum.txt")
+    names = open(listing).read() if os.path.exists(listing) else ""
+    history = os.path.join(backing, "ascmhl")
+    mhl = "".join(open(os.path.join(history, g)).read() for g in os.listdir(history)) \
+        if os.path.isdir(history) else ""
+    return os.path.basename(rel) in names or rel in mhl
+
+
+def kill_during_writes():
+    """kill -9 while 4 writers are mid-frame: after a remount every frame
+    written whole is landed with its bytes' hash, every partial one is in
+    no manifest and is reported, the catalog is sound and BACKING
+    verifies."""
+    m = Mount("crash", "-o", "profile=%s,quiet=0.2" % PROFILE)
+    source = os.path.join(work, "source.dpx")
+    subprocess.run([NAMGEN, "dpx", source, "--seed", "7"], check=True)
+    writers = []
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in range(1, 7):
+            subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame(n)), "--seed", str(n)],
+                           check=True)
+        check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(n)))
+                                     for n in range(1, 5))), "whole frames land before the kill")
+        for n in range(7, 11):
+            ready = os.path.join(work, "ready-%d" % n)
+            writers.append(subprocess.Popen([sys.executable, "-c", HALF_WRITER, source,
+                                             os.path.join(m.point, frame(n)), ready],
+                                            stderr=subprocess.DEVNULL))
+        check(eventually(lambda: all(os.path.exists(os.path.join(work, "ready-%d" % n))
+                                     for n in range(7, 11))), "4 writers are mid-frame")
+        m.kill()
+        for w in writers:
+            w.kill()
+            w.wait()
+    whole = [frame(n) for n in range(1, 7)]
+    partial = [frame(n) for n in range(7, 11)]
+    db = sqlite3.connect(os.path.join(m.backing + ".namfs", "catalog.sqlite"))
+    check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
+          "the catalog passes PRAGMA integrity_check after kill -9")
+    db.close()
+    with m:
+        check(all(namfs_digest(os.path.join(m.point, f)) == xxh128(os.path.join(m.backing, f))
+                  for f in whole),
+              "after the remount every whole frame is landed with the hash of its bytes")
+        status = subprocess.run([NAMCTL, "status", m.point], capture_output=True, text=True)
+        check(all(os.path.basename(f) in status.stdout for f in partial) and
+              all(namfs_digest(os.path.join(m.point, f)) is None for f in partial),
+              "every partial frame is reported by namctl status and not landed: %s"
+              % status.stdout[-400:])
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
+        check(all(os.path.basename(f) in rejected and "R7" in rejected for f in partial),
+              "and listed in .namfs/rejected as incomplete (R7)")
+    check(not any(listed_anywhere(m.backing, f) for f in partial) and
+          all(listed_anywhere(m.backing, f) for f in whole),
+          "no manifest in BACKING lists a partial frame; every whole frame is listed")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies after the crash and remount (%s)"
+          % run.stdout.strip()[-300:])
+
+
+def write_frame(path, seed):
+    """namgen's frame bytes written by this process, so ENOSPC reaches us."""
+    tmp = os.path.join(work, "gen-%d.dpx" % seed)
+    subprocess.run([NAMGEN, "dpx", tmp, "--seed", str(seed)], check=True)
+    data = open(tmp, "rb").read()
+    os.unlink(tmp)
+    with open(path, "wb") as out:
+        out.write(data)
+
+
+def disk_full():
+    """BACKING on a 1 MiB tmpfs: the writer that fills it gets ENOSPC, the
+    daemon stays up, the partial frame does not land, and once frames are
+    deleted writing resumes and the manifests catch up."""
+    m = Mount("full", "-o", "profile=%s,quiet=0.2" % PROFILE)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", m.backing], check=True)
+    try:
+        with m:
+            os.makedirs(os.path.join(m.point, SEQ))
+            error, n = None, 0
+            while error is None and n < 1000:
+                n += 1
+                try:
+                    write_frame(os.path.join(m.point, frame(n)), n)
+                except OSError as e:
+                    error = e
+            check(error is not None and error.errno == errno.ENOSPC,
+                  "the writer that fills BACKING gets ENOSPC (frame %d: %r)" % (n, error))
+            check(os.path.isdir(os.path.join(m.point, SEQ)) and m.proc.poll() is None,
+                  "the daemon stays up")
+            full = frame(n)
+            check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(k)))
+                                         for k in range(1, n))),
+                  "the %d frames before it landed" % (n - 1))
+            check(namfs_digest(os.path.join(m.point, full)) is None,
+                  "the frame cut short by ENOSPC did not land")
+
+            for k in range(1, 6):
+                os.unlink(os.path.join(m.point, frame(k)))
+            write_frame(os.path.join(m.point, full), n)
+            check(eventually(lambda: namfs_digest(os.path.join(m.point, full)) ==
+                             xxh128(os.path.join(m.backing, full))),
+                  "after frames are deleted the same frame is written again and lands")
+        run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 0 and not listed_anywhere(m.backing, frame(1)),
+              "the manifests caught up: BACKING verifies, deleted frames unlisted (%s)"
+              % run.stdout.strip()[-300:])
+    finally:
+        subprocess.run(["umount", "-l", m.backing], capture_output=True)
+
+
+def quarantine_elsewhere():
+    """BACKING a filesystem of its own, the state folder beside it on
+    another: a refused frame still goes to the quarantine (copied, synced,
+    then removed from BACKING), with its reason."""
+    m = Mount("apart", "-o", "profile=%s" % PROFILE)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", m.backing], check=True)
+    try:
+        with m:
+            os.makedirs(os.path.join(m.point, SEQ))
+            bad = subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame(1)), "--bits", "8"],
+                                 capture_output=True)
+            kept = os.path.join(m.backing + ".namfs", "quarantine", frame(1))
+            check(bad.returncode != 0 and eventually(
+                lambda: os.path.exists(kept) and os.path.exists(kept + ".reason") and
+                not os.path.exists(os.path.join(m.backing, frame(1)))),
+                "an 8-bit frame is refused and moved to a quarantine on another filesystem")
+            check(os.path.getsize(kept) == 2048 + 64 * 32 * 3 and
+                  "R2" in open(kept + ".reason").read(),
+                  "whole, with its reason (R2)")
+    finally:
+        subprocess.run(["umount", "-l", m.backing], capture_output=True)
+
+
+CASES = (kill_during_writes, disk_full, quarantine_elsewhere)
+harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"
