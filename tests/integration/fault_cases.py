@@ -7,6 +7,7 @@ Usage: fault_cases.py NAMFS NAMGEN NAMCTL
 """
 import errno
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -102,6 +103,62 @@ def kill_during_writes():
           % run.stdout.strip()[-300:])
 
 
+def start_half_writers(m, source, numbers):
+    """Writers that each write half a frame and hold it open."""
+    writers = []
+    for n in numbers:
+        ready = os.path.join(work, "ready-%s-%d" % (os.path.basename(m.point), n))
+        writers.append(subprocess.Popen([sys.executable, "-c", HALF_WRITER, source,
+                                         os.path.join(m.point, frame(n)), ready],
+                                        stderr=subprocess.DEVNULL))
+    check(eventually(lambda: all(os.path.exists(os.path.join(
+        work, "ready-%s-%d" % (os.path.basename(m.point), n))) for n in numbers)),
+        "%d writers are mid-frame" % len(numbers))
+    return writers
+
+
+def stop_during_writes():
+    """SIGTERM while 4 writers are mid-frame: namfs exits 0 and writes the
+    manifests for what landed; the partial frames are in none and are
+    reported at the next mount. fusermount3 -u while a frame is open is
+    refused (busy); once the writer is done it unmounts, the frame landed."""
+    m = Mount("term", "-o", "profile=%s,quiet=600" % PROFILE)
+    source = os.path.join(work, "source.dpx")
+    subprocess.run([NAMGEN, "dpx", source, "--seed", "7"], check=True)
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2, 3):
+            write_frame(os.path.join(m.point, frame(n)), n)
+        check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(n)))
+                                     for n in (1, 2, 3))), "3 frames landed")
+        writers = start_half_writers(m, source, range(4, 8))
+        m.proc.send_signal(signal.SIGTERM)
+        code = m.proc.wait(timeout=30)
+        for w in writers:
+            w.kill()
+            w.wait()
+        check(code == 0, "SIGTERM during writes: exit 0 (exit %s)" % code)
+    check(all(listed_anywhere(m.backing, frame(n)) for n in (1, 2, 3)) and
+          not any(listed_anywhere(m.backing, frame(n)) for n in range(4, 8)),
+          "manifests written at exit list the landed frames, no partial one")
+    with m:
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
+        check(all(os.path.basename(frame(n)) in rejected for n in range(4, 8)),
+              "the next mount reports the 4 partial frames (R7)")
+        done = os.path.join(work, "writer-done")
+        slow = subprocess.Popen([sys.executable, "-c", HALF_WRITER.replace(
+            "time.sleep(60)", "time.sleep(1.5)\n    out.write(data[len(data) // 2:])"),
+            source, os.path.join(m.point, frame(9)), done])
+        check(eventually(lambda: os.path.exists(done)), "a writer is mid-frame")
+        busy = subprocess.run(["fusermount3", "-u", m.point], capture_output=True, text=True)
+        check(busy.returncode != 0 and "busy" in busy.stderr.lower(),
+              "fusermount3 -u while it writes is refused as busy (%s)" % busy.stderr.strip())
+        check(slow.wait(timeout=20) == 0, "the writer finishes its frame")
+    check(listed_anywhere(m.backing, frame(9)) and
+          subprocess.run([NAMCTL, "verify", m.backing], capture_output=True).returncode == 0,
+          "unmounted once it was done: the frame landed, BACKING verifies")
+
+
 def write_frame(path, seed):
     """namgen's frame bytes written by this process, so ENOSPC reaches us."""
     tmp = os.path.join(work, "gen-%d.dpx" % seed)
@@ -176,5 +233,5 @@ def quarantine_elsewhere():
         subprocess.run(["umount", "-l", m.backing], capture_output=True)
 
 
-CASES = (kill_during_writes, disk_full, quarantine_elsewhere)
+CASES = (kill_during_writes, stop_during_writes, disk_full, quarantine_elsewhere)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"
