@@ -5,6 +5,7 @@
 #include "ops.h"
 
 #include "backing.h"
+#include "log.h"
 #include "readahead.h"
 #include "sealed.h"
 #include "staging.h"
@@ -23,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/xattr.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +45,7 @@ struct open_file {
     uint64_t table_at, table_len; /* an EXR's chunk offset table, once judged */
     bool refused;
     struct verdict verdict;
+    struct open_file *prev, *next; /* every open backing file, for unmount */
 };
 
 #define NAMFS_XATTR "user.namfs."
@@ -242,6 +243,58 @@ static int count_writer(int fd, int delta)
     return after;
 }
 
+static struct open_file *open_files;
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void track_open(struct open_file *f, bool opened)
+{
+    pthread_mutex_lock(&open_files_lock);
+    if (opened) {
+        f->next = open_files;
+        if (open_files)
+            open_files->prev = f;
+        open_files = f;
+    } else {
+        if (f->prev)
+            f->prev->next = f->next;
+        else
+            open_files = f->next;
+        if (f->next)
+            f->next->prev = f->prev;
+    }
+    pthread_mutex_unlock(&open_files_lock);
+}
+
+static void free_open_file(struct open_file *f)
+{
+    track_open(f, false);
+    close(f->fd);
+    hasher_free(f->hasher);
+    pthread_mutex_destroy(&f->lock);
+    free(f);
+}
+
+/* Files still open when the mount ends (SIGTERM, or the kernel gone) get
+ * no release: a written one is named in the log and left for the next
+ * mount to judge, as a file changed while unmounted. */
+static void close_unreleased(void)
+{
+    char link[64], where[4096];
+
+    while (open_files) {
+        struct open_file *f = open_files;
+        snprintf(link, sizeof link, "/proc/self/fd/%d", f->fd);
+        ssize_t n = readlink(link, where, sizeof where - 1);
+        where[n > 0 ? n : 0] = '\0';
+        if (f->written)
+            namfs_log(LOG_WARNING,
+                      "namfs: %s was still being written at unmount: not landed; the next "
+                      "mount judges it",
+                      where);
+        free_open_file(f);
+    }
+}
+
 static int keep_open(struct fuse_file_info *fi, int fd)
 {
     struct open_file *f = calloc(1, sizeof *f);
@@ -262,6 +315,7 @@ static int keep_open(struct fuse_file_info *fi, int fd)
     pthread_mutex_init(&f->lock, NULL);
     if (f->hasher)
         hash_cursor_init(&f->cursor, f->hasher);
+    track_open(f, true);
     fi->fh = (uintptr_t)f;
     return 0;
 }
@@ -299,6 +353,8 @@ static void rewrote(struct hash_cursor *c, uint64_t unused)
         return rc;                                                                                 \
     } while (0)
 
+static bool being_written(const char *path);
+
 static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
     /* The kernel would drop what it cached of a file on seeing the mtime
@@ -317,6 +373,7 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * quarantine behind the kernel's back, and libfuse 3.14's high-level
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
+    staging_set_busy_check(being_written);
     if (!namfs_bare)
         staging_start_quiet_thread();
     namfs_running = fuse_get_context()->fuse;
@@ -328,6 +385,7 @@ static void namfs_destroy(void *private_data)
 {
     (void)private_data;
     staging_stop_quiet_thread();
+    close_unreleased();
     if (!namfs_bare)
         staging_checkpoint();
 }
@@ -677,7 +735,7 @@ static int open_virtual(enum virtual_kind kind, struct fuse_file_info *fi)
 static void widen_readahead(void)
 {
     if (namfs_readahead_kb && !readahead_set(namfs_mountpoint, namfs_readahead_kb))
-        syslog(LOG_NOTICE, "namfs: read-ahead stays at the kernel's (%s)", strerror(errno));
+        namfs_log(LOG_NOTICE, "namfs: read-ahead stays at the kernel's (%s)", strerror(errno));
 }
 
 static int namfs_open(const char *path, struct fuse_file_info *fi)
@@ -800,8 +858,8 @@ static bool on_disk(int fd, const char *path)
 {
     if (fdatasync(fd) == 0 || errno == EINVAL)
         return true; /* EINVAL: BACKING's filesystem has nothing to sync */
-    syslog(LOG_ERR, "namfs: %s: not on disk (%s): not landed, write it again",
-           path ? path : "(deleted file)", strerror(errno));
+    namfs_log(LOG_ERR, "namfs: %s: not on disk (%s): not landed, write it again",
+              path ? path : "(deleted file)", strerror(errno));
     return false;
 }
 
@@ -823,10 +881,7 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
     }
     if (settle && path && !namfs_bare)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
-    close(f->fd);
-    hasher_free(f->hasher);
-    pthread_mutex_destroy(&f->lock);
-    free(f);
+    free_open_file(f);
     return 0;
 }
 

@@ -1,6 +1,7 @@
 #include "staging.h"
 
 #include "backing.h"
+#include "log.h"
 #include "sealed.h"
 
 #include "namfs/judge.h"
@@ -19,7 +20,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +37,7 @@ static pthread_t quiet_thread;
 static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
+static bool (*busy)(const char *path); /* a file open for writing through the mount */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
 
@@ -127,7 +128,7 @@ static const char *relative(const char *path)
 
 static void complain(const char *what, const char *path)
 {
-    syslog(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
+    namfs_log(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
 }
 
 static int64_t nanoseconds(struct timespec t)
@@ -396,8 +397,8 @@ void staging_refused(const char *path, const struct verdict *v)
         return; /* no longer there: an earlier settlement moved it */
     if (moved)
         write_reason(target, rel, v);
-    syslog(LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
-           moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
+    namfs_log(LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
+              moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
     memset(&f, 0, sizeof f);
     snprintf(f.path, sizeof f.path, "%s", rel);
     f.state = moved ? FILE_QUARANTINED : FILE_REJECTED;
@@ -469,24 +470,89 @@ bool staging_unlink_refused(const char *path)
     return found;
 }
 
+static bool reconcile_file(const char *rel, struct catalog_file *row);
+static bool is_manifest_path(const char *rel);
+
+struct stale {
+    char (*paths)[CATALOG_PATH_MAX];
+    size_t count;
+};
+
+static bool note_stale(void *ctx, const struct catalog_file *f)
+{
+    struct stale *st = ctx;
+    struct stat now;
+    char path[CATALOG_PATH_MAX + 1];
+
+    snprintf(path, sizeof path, "/%s", f->path);
+    if (is_manifest_path(f->path) || (backing_stat(path, &now) == 0 && unchanged_since(f, &now)))
+        return true;
+    char(*grown)[CATALOG_PATH_MAX] = realloc(st->paths, (st->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    st->paths = grown;
+    snprintf(grown[st->count++], CATALOG_PATH_MAX, "%s", f->path);
+    return true;
+}
+
+/* Landed files changed or removed in BACKING behind the mount's back are
+ * judged and hashed again, or forgotten, before a manifest lists them.
+ * False while one is being rewritten through the mount: its own
+ * settlement will record it, so the manifests wait for it. */
+static bool refresh_landed(void)
+{
+    struct stale st = {0};
+    struct catalog_file *row = malloc(sizeof *row);
+    bool ready = row != NULL;
+
+    pthread_mutex_lock(&lock);
+    ready = ready && catalog_each_file(cat, NULL, FILE_LANDED, note_stale, &st);
+    pthread_mutex_unlock(&lock);
+    for (size_t i = 0; ready && i < st.count; i++) {
+        char path[CATALOG_PATH_MAX + 1];
+        struct stat now;
+        snprintf(path, sizeof path, "/%s", st.paths[i]);
+        if (backing_stat(path, &now) != 0) {
+            namfs_log(LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
+            staging_removed(path);
+        } else if (busy && busy(path)) {
+            ready = false;
+        } else {
+            namfs_log(LOG_WARNING, "namfs: %s changed in BACKING behind the mount: judged anew",
+                      path);
+            reconcile_file(st.paths[i], row);
+        }
+    }
+    free(st.paths);
+    free(row);
+    return ready;
+}
+
 void staging_checkpoint(void)
 {
     struct catalog_generation g;
     char err[4400];
 
+    if (!refresh_landed())
+        return;
     pthread_mutex_lock(&lock);
     if (dirty) {
         bool ok = checksum_write_all(cat, backing_root(), profile->checksum_hash, algos, err,
                                      sizeof err) &&
                   mhl_write_generation(cat, backing_root(), root_name, profile->mhl_hashes, true,
                                        time(NULL), &g, err, sizeof err);
-        if (ok && g.sequence)
-            syslog(LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
-        else
-            syslog(LOG_ERR, "namfs: writing manifests: %s", err);
+        if (!ok)
+            namfs_log(LOG_ERR, "namfs: writing manifests: %s", err);
+        else if (g.sequence)
+            namfs_log(LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
         dirty = !ok;
     }
     pthread_mutex_unlock(&lock);
+}
+
+void staging_set_busy_check(bool (*being_written)(const char *path))
+{
+    busy = being_written;
 }
 
 struct timespec staging_changed_at(void)
@@ -505,12 +571,19 @@ static double seconds_since(const struct timespec *then)
     return (double)(now.tv_sec - then->tv_sec) + (double)(now.tv_nsec - then->tv_nsec) / 1e9;
 }
 
-/* Polls often enough that a checkpoint follows the pause within 50 ms. */
+/* Polls often enough that a checkpoint follows the pause within 50 ms;
+ * every 5 s it also looks for landed files changed behind the mount's
+ * back, so that they leave checksum.txt as the mount shows it and the
+ * next manifests. */
 static void *quiet_loop(void *arg)
 {
+    unsigned ticks = 0;
+
     (void)arg;
     while (__atomic_load_n(&quiet_running, __ATOMIC_ACQUIRE)) {
         nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        if (++ticks % 100 == 0)
+            refresh_landed();
         pthread_mutex_lock(&lock);
         bool due = dirty && seconds_since(&last_change) >= quiet_after;
         pthread_mutex_unlock(&lock);
@@ -545,8 +618,7 @@ const char *staging_judged_name(const char *path, char *buf, size_t len)
 
 void staging_log_refusal(const char *path, const struct verdict *v)
 {
-    syslog(LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
-    fprintf(stderr, "namfs: %s: %s %s\n", path, rule_name(v->rule), v->message);
+    namfs_log(LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
 }
 
 static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
@@ -600,8 +672,8 @@ static void remember_frame(const char *path, int fd)
         return;
     pthread_mutex_lock(&lock);
     if (!seqset_add(seq, &j.name, &j.info, &v))
-        syslog(LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
-               rule_name(v.rule), v.message);
+        namfs_log(LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
+                  rule_name(v.rule), v.message);
     pthread_mutex_unlock(&lock);
 }
 
@@ -652,7 +724,7 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
         return;
     }
     if (hash_cursor_finish(cursor, fd, &d) < 0) {
-        syslog(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
+        namfs_log(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
         return;
     }
     struct catalog_file *row = malloc(sizeof *row);
@@ -705,7 +777,7 @@ static bool reconcile_file(const char *rel, struct catalog_file *row)
     snprintf(path, sizeof path, "/%s", rel);
     int fd = backing_open(path, O_RDONLY, 0);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        syslog(LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
+        namfs_log(LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
         if (fd >= 0)
             close(fd);
         return false;
@@ -752,7 +824,7 @@ size_t staging_reconcile(void)
     size_t changed = 0;
 
     if (!row || !walk_tree(backing_path, &files, err, sizeof err)) {
-        syslog(LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
+        namfs_log(LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
         free(row);
         return 0;
     }
@@ -1070,14 +1142,14 @@ bool staging_seal(const char *path)
     seal_obstacles(rel, &why);
     bool ok = !why.data && catalog_seal(cat, rel, time(NULL)) && sealed_add(rel);
     if (why.data)
-        syslog(LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
+        namfs_log(LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
     else if (!ok)
         complain("sealing", rel);
     pthread_mutex_unlock(&lock);
     free(why.data);
     if (ok) {
         staging_checkpoint(); /* the final manifests, unless already current */
-        syslog(LOG_INFO, "namfs: %s sealed: no change is accepted in it any more", rel);
+        namfs_log(LOG_INFO, "namfs: %s sealed: no change is accepted in it any more", rel);
     }
     return ok;
 }

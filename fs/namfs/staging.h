@@ -100,6 +100,11 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j);
 
 /* A written file settles: refused ones (early, or now on the whole file)
  * go to the quarantine, the others land with the cursor's digest. */
+/* How the checkpoint tells a landed file that is being rewritten through
+ * the mount (its settlement will record it) from one changed behind the
+ * mount's back (judged and hashed again before manifests list it). */
+void staging_set_busy_check(bool (*being_written)(const char *path));
+
 void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                     const struct verdict *early);
 

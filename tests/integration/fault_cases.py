@@ -138,6 +138,9 @@ def stop_during_writes():
             w.kill()
             w.wait()
         check(code == 0, "SIGTERM during writes: exit 0 (exit %s)" % code)
+        log = open(m.log).read()
+        check(all("%s was still being written at unmount" % os.path.basename(frame(n)) in log
+                  for n in range(4, 8)), "the daemon's log names the 4 frames left unfinished")
     check(all(listed_anywhere(m.backing, frame(n)) for n in (1, 2, 3)) and
           not any(listed_anywhere(m.backing, frame(n)) for n in range(4, 8)),
           "manifests written at exit list the landed frames, no partial one")
@@ -157,6 +160,46 @@ def stop_during_writes():
     check(listed_anywhere(m.backing, frame(9)) and
           subprocess.run([NAMCTL, "verify", m.backing], capture_output=True).returncode == 0,
           "unmounted once it was done: the frame landed, BACKING verifies")
+
+
+def checksum_of(backing, rel):
+    """What checksum.txt in BACKING says of rel, or None."""
+    listing = os.path.join(backing, os.path.dirname(rel), "checksum.txt")
+    for line in open(listing).read().splitlines() if os.path.exists(listing) else []:
+        name, _, _, digest = line.split("\t")
+        if name == os.path.basename(rel):
+            return digest
+    return None
+
+
+def behind_the_back():
+    """While mounted, a landed frame changed in BACKING directly (same size,
+    other bytes) and one deleted there: within seconds the mount's
+    checksum.txt and digest show the new bytes, the deleted frame leaves the
+    manifests, and BACKING verifies; no stale hash is ever written."""
+    m = Mount("behind", "-o", "profile=%s,quiet=0.2" % PROFILE)
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2, 3):
+            write_frame(os.path.join(m.point, frame(n)), n)
+        check(eventually(lambda: checksum_of(m.backing, frame(3)) is not None),
+              "3 frames landed and listed")
+        with open(os.path.join(m.backing, frame(2)), "r+b") as f:
+            f.seek(4000)
+            f.write(b"behind the mount")
+        os.unlink(os.path.join(m.backing, frame(3)))
+        changed = xxh128(os.path.join(m.backing, frame(2)))
+        check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) == changed,
+                         seconds=15),
+              "the changed frame's digest in the mount follows its new bytes")
+        check(eventually(lambda: checksum_of(m.backing, frame(2)) == changed and
+                         checksum_of(m.backing, frame(3)) is None, seconds=15),
+              "checksum.txt in BACKING lists the new hash and drops the deleted frame")
+        shown = open(os.path.join(m.point, SEQ, "checksum.txt")).read()
+        check(changed in shown and os.path.basename(frame(3)) not in shown,
+              "and so does checksum.txt as the mount shows it")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies (%s)" % run.stdout.strip()[-300:])
 
 
 def write_frame(path, seed):
@@ -233,5 +276,6 @@ def quarantine_elsewhere():
         subprocess.run(["umount", "-l", m.backing], capture_output=True)
 
 
-CASES = (kill_during_writes, stop_during_writes, disk_full, quarantine_elsewhere)
+CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full,
+         quarantine_elsewhere)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"
