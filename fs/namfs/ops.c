@@ -491,7 +491,7 @@ static int unlink_at(const char *path)
     AT_PARENT(path, unlinkat(dirfd, name, 0));
 }
 
-static int namfs_unlink(const char *path)
+static int unlink_through(const char *path)
 {
     REFUSE_CHANGE(path);
     if (staging_unlink_refused(path))
@@ -499,6 +499,14 @@ static int namfs_unlink(const char *path)
     int rc = unlink_at(path);
     if (rc == 0)
         staging_removed(path);
+    return rc;
+}
+
+static int namfs_unlink(const char *path)
+{
+    staging_changes_begin();
+    int rc = unlink_through(path);
+    staging_changes_end();
     return rc;
 }
 
@@ -566,7 +574,7 @@ static bool carries_landed_frames(const char *from, const char *to)
     return true;
 }
 
-static int namfs_rename(const char *from, const char *to, unsigned int flags)
+static int rename_through(const char *from, const char *to, unsigned int flags)
 {
     REFUSE_CHANGE(from);
     REFUSE_CHANGE(to);
@@ -605,6 +613,16 @@ static int namfs_rename(const char *from, const char *to, unsigned int flags)
         else if (!folder)
             metadata_changed(to, 0);
     }
+    return rc;
+}
+
+/* Each change through the mount reaches BACKING and the catalog as one
+ * step for the look-out for changes behind the mount's back. */
+static int namfs_rename(const char *from, const char *to, unsigned int flags)
+{
+    staging_changes_begin();
+    int rc = rename_through(from, to, flags);
+    staging_changes_end();
     return rc;
 }
 
@@ -675,8 +693,12 @@ static int truncate_closed(const char *path, off_t size)
 static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
     REFUSE_CHANGE(path);
-    if (!fi)
-        return truncate_closed(path, size);
+    if (!fi) {
+        staging_changes_begin();
+        int rc = truncate_closed(path, size);
+        staging_changes_end();
+        return rc;
+    }
     if (ftruncate(of(fi)->fd, size) != 0)
         return fail_errno();
     changed(of(fi), cut_at, (uint64_t)size);
@@ -752,8 +774,10 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
     }
     if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
         REFUSE_CHANGE(path);
+    staging_changes_begin(); /* O_TRUNC: changed, and then counted as written */
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
+    staging_changes_end();
     if (rc == 0 && (fi->flags & O_TRUNC))
         of(fi)->written = true;
     /* A landed frame that has not changed since may be read from the

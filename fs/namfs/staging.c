@@ -38,6 +38,7 @@ static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
 static bool (*busy)(const char *path); /* a file open for writing through the mount */
+static pthread_rwlock_t changes = PTHREAD_RWLOCK_INITIALIZER; /* through the mount */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
 
@@ -505,6 +506,7 @@ static bool refresh_landed(void)
     struct catalog_file *row = malloc(sizeof *row);
     bool ready = row != NULL;
 
+    pthread_rwlock_wrlock(&changes); /* a rename half done is not a change behind */
     pthread_mutex_lock(&lock);
     ready = ready && catalog_each_file(cat, NULL, FILE_LANDED, note_stale, &st);
     pthread_mutex_unlock(&lock);
@@ -523,9 +525,20 @@ static bool refresh_landed(void)
             reconcile_file(st.paths[i], row);
         }
     }
+    pthread_rwlock_unlock(&changes);
     free(st.paths);
     free(row);
     return ready;
+}
+
+void staging_changes_begin(void)
+{
+    pthread_rwlock_rdlock(&changes);
+}
+
+void staging_changes_end(void)
+{
+    pthread_rwlock_unlock(&changes);
 }
 
 void staging_checkpoint(void)

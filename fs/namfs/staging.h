@@ -105,6 +105,12 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j);
  * mount's back (judged and hashed again before manifests list it). */
 void staging_set_busy_check(bool (*being_written)(const char *path));
 
+/* Around a change made through the mount (rename, unlink, truncate, an
+ * open that truncates): BACKING and the catalog change together as far as
+ * that look-out is concerned. Changes through the mount run side by side. */
+void staging_changes_begin(void);
+void staging_changes_end(void);
+
 void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                     const struct verdict *early);
 

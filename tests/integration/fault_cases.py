@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import tempfile
 
 import harness
@@ -202,6 +203,90 @@ def behind_the_back():
     check(run.returncode == 0, "BACKING verifies (%s)" % run.stdout.strip()[-300:])
 
 
+CONCURRENT_WRITER = """
+import os, random, sys
+data = open(sys.argv[1], "rb").read()
+root, first, count, seed = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+rng = random.Random(seed)
+assets = sys.argv[6:]
+jobs = [(a, n) for a in assets for n in range(first, first + count)]
+rng.shuffle(jobs)
+for i, (asset, n) in enumerate(jobs):
+    name = "%s.%05d.dpx" % (asset, n)
+    body = data[:-8] + n.to_bytes(4, "big") + assets.index(asset).to_bytes(4, "big")
+    final = os.path.join(root, asset, name)
+    if i % 4 == 0:  # a temp name, then a rename (rsync)
+        temp = os.path.join(root, asset, ".%s.%06x" % (name, rng.randrange(1 << 24)))
+        open(temp, "wb").write(body)
+        os.rename(temp, final)
+    else:
+        open(final, "wb").write(body)
+    if i % 50 == 0:  # a stray frame, written and deleted again
+        stray = os.path.join(root, asset, "%s.%05d.dpx" % (asset, 90000 + n))
+        open(stray, "wb").write(body)
+        os.unlink(stray)
+"""
+
+
+def many_writers():
+    """16 writers x 500 frames into 4 assets, out of order, with temp names
+    and renames, stray frames deleted again, and readers listing and
+    reading all along: afterwards every frame is accounted for exactly
+    once, in BACKING, the catalog and the manifests alike."""
+    assets = ["show_s01e%02d_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32" % e
+              for e in (1, 2, 3, 4)]
+    m = Mount("many", "-o", "profile=%s,quiet=0.3" % PROFILE)
+    source = os.path.join(work, "source.dpx")
+    subprocess.run([NAMGEN, "dpx", source, "--seed", "3"], check=True)
+    per_writer = 125  # frames per asset: 16 writers x 4 assets x 125 = 8000
+    with m:
+        for a in assets:
+            os.makedirs(os.path.join(m.point, a))
+        stop = []
+
+        def read_along():
+            while not stop:
+                for a in assets:
+                    try:
+                        for name in os.listdir(os.path.join(m.point, a))[:20]:
+                            open(os.path.join(m.point, a, name), "rb").read()
+                    except OSError:
+                        pass  # a frame renamed or deleted under the reader
+        readers = [threading.Thread(target=read_along) for _ in range(2)]
+        for r in readers:
+            r.start()
+        writers = [subprocess.Popen([sys.executable, "-c", CONCURRENT_WRITER, source, m.point,
+                                     str(1 + w * per_writer), str(per_writer), str(w), *assets])
+                   for w in range(16)]
+        codes = [w.wait() for w in writers]
+        stop.append(True)
+        for r in readers:
+            r.join()
+        check(codes == [0] * 16, "16 writers finished (%s)" % codes)
+        status = os.path.join(m.point, ".namfs", "status")
+        check(eventually(lambda: "manifests current" in open(status).read(), seconds=120),
+              "the manifests caught up")
+    expected = {a: {"%s.%05d.dpx" % (a, n) for n in range(1, 16 * per_writer + 1)}
+                for a in assets}
+    on_disk = {a: set(os.listdir(os.path.join(m.backing, a))) - {"checksum.txt"}
+               for a in assets}
+    check(on_disk == expected, "BACKING holds exactly the 8000 frames, no temp or stray file")
+    db = sqlite3.connect(os.path.join(m.backing + ".namfs", "catalog.sqlite"))
+    rows = db.execute("SELECT path FROM files WHERE state = 1 AND path LIKE '%.dpx'").fetchall()
+    db.close()
+    landed = sorted(r[0] for r in rows)
+    check(landed == sorted("%s/%s" % (a, f) for a in assets for f in expected[a]),
+          "the catalog has every frame landed exactly once (%d rows)" % len(landed))
+    listed = {a: [l.split("\t")[0] for l in
+                  open(os.path.join(m.backing, a, "checksum.txt")).read().splitlines()]
+              for a in assets}
+    check(all(sorted(listed[a]) == sorted(expected[a]) for a in assets),
+          "every checksum.txt lists each of its frames exactly once")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies: every digest matches (%s)"
+          % run.stdout.strip()[-300:])
+
+
 def write_frame(path, seed):
     """namgen's frame bytes written by this process, so ENOSPC reaches us."""
     tmp = os.path.join(work, "gen-%d.dpx" % seed)
@@ -277,5 +362,5 @@ def quarantine_elsewhere():
 
 
 CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full,
-         quarantine_elsewhere)
+         quarantine_elsewhere, many_writers)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"
