@@ -118,9 +118,11 @@ static volatile sig_atomic_t terminated;
  * and the exit is a clean one (libfuse alone would report 8). */
 static void on_terminate(int sig)
 {
+    struct fuse *running = __atomic_load_n(&namfs_running, __ATOMIC_ACQUIRE);
+
     terminated = sig;
-    if (namfs_running)
-        fuse_exit(namfs_running);
+    if (running)
+        fuse_exit(running);
 }
 
 static void handle_termination(void)

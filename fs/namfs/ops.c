@@ -54,7 +54,7 @@ struct open_file {
  * its writes by st_blksize, so one request per MiB instead of per 128 KiB. */
 #define IO_SIZE (1 << 20)
 
-struct fuse *volatile namfs_running;
+struct fuse *namfs_running;
 bool namfs_bare;
 unsigned namfs_readahead_kb;
 char namfs_mountpoint[4096];
@@ -376,7 +376,7 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     staging_set_busy_check(being_written);
     if (!namfs_bare)
         staging_start_quiet_thread();
-    namfs_running = fuse_get_context()->fuse;
+    __atomic_store_n(&namfs_running, fuse_get_context()->fuse, __ATOMIC_RELEASE);
     return NULL;
 }
 

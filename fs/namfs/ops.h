@@ -8,7 +8,7 @@
 extern const struct fuse_operations namfs_operations;
 
 /* The running filesystem, once mounted (for ending it on a signal). */
-extern struct fuse *volatile namfs_running;
+extern struct fuse *namfs_running; /* set and read with __atomic builtins */
 
 /* Bare mode (-o bare): a plain passthrough with no hashing, judging or
  * manifests, to measure what FUSE itself costs (scripts/bench). */

@@ -108,7 +108,8 @@ class Mount:
                 self.proc.kill()
                 code = "hung"
             log = open(self.log).read()
-            check(code == 0 and "ERROR:" not in log and "runtime error" not in log,
+            check(code == 0 and "ERROR:" not in log and "runtime error" not in log and
+                  "ThreadSanitizer" not in log,
                   "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
         return False
 
