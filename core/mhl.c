@@ -88,10 +88,13 @@ void mhl_history_free(struct mhl_history *h)
     list_free(&h->gone);
 }
 
+/* Takes item over; false (item freed, list as it was) when it has no path
+ * (a <hash> without <path>) or memory runs out. */
 static bool push_item(struct mhl_list *list, struct mhl_item *item)
 {
-    struct mhl_item *grown = realloc(list->items, (list->count + 1) * sizeof *grown);
-    if (!grown || !item->path) {
+    struct mhl_item *grown =
+        item->path ? realloc(list->items, (list->count + 1) * sizeof *grown) : NULL;
+    if (!grown) {
         item_free(item);
         return false;
     }

@@ -145,7 +145,8 @@ struct expectations *verify_load(int root_fd, const char *const *paths, size_t c
         verify_free(e);
         return NULL;
     }
-    qsort(e->entries, e->count, sizeof *e->entries, compare_entries);
+    if (e->count) /* qsort wants an array, even of none */
+        qsort(e->entries, e->count, sizeof *e->entries, compare_entries);
     return e;
 }
 
