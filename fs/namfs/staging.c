@@ -38,7 +38,10 @@ static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
 static bool (*busy)(const char *path); /* a file open for writing through the mount */
-static pthread_rwlock_t changes = PTHREAD_RWLOCK_INITIALIZER; /* through the mount */
+/* Changes through the mount (readers, side by side) against the look-out
+ * for changes behind it (the writer; it must not starve behind a stream
+ * of renames). */
+static pthread_rwlock_t changes = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t algos;
 
@@ -326,8 +329,6 @@ static void write_reason(const char *target, const char *path, const struct verd
         rename(tmp, reason);
 }
 
-/* Moves path into the quarantine under its own name, or name.1, name.2 ...
- * when an earlier refusal of the same name is there: nothing is replaced. */
 static bool copy_bytes(int in, int out)
 {
     char buf[1 << 16];
@@ -362,6 +363,8 @@ static int copy_across(int dirfd, const char *name, const char *target)
     return -1;
 }
 
+/* Moves path into the quarantine under its own name, or name.1, name.2 ...
+ * when an earlier refusal of the same name is there: nothing is replaced. */
 static int move_to_quarantine(const char *path, const char *rel, char *target, size_t len)
 {
     const char *name;
