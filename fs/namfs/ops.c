@@ -772,12 +772,15 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
         if (text)
             return serve_text(text, fi);
     }
-    if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+    bool changes = (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY;
+    if (changes) {
         REFUSE_CHANGE(path);
-    staging_changes_begin(); /* O_TRUNC: changed, and then counted as written */
+        staging_changes_begin(); /* O_TRUNC: changed, and then counted as written */
+    }
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
-    staging_changes_end();
+    if (changes)
+        staging_changes_end();
     if (rc == 0 && (fi->flags & O_TRUNC))
         of(fi)->written = true;
     /* A landed frame that has not changed since may be read from the

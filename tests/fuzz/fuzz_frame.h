@@ -25,4 +25,14 @@ static void judge_bytes(const uint8_t *data, size_t size, bool complete, const c
     judge_file(path, &src, &profile, complete ? JUDGE_COMPLETE : JUDGE_EARLY, &j);
 }
 
+/* A libFuzzer entry for frames named path: the first input byte says
+ * whether the rest is a whole file (odd) or a header still arriving. */
+#define FUZZ_FRAMES_NAMED(path)                                                                    \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)                                   \
+    {                                                                                              \
+        if (size >= 1)                                                                             \
+            judge_bytes(data + 1, size - 1, data[0] & 1, path);                                    \
+        return 0;                                                                                  \
+    }
+
 #endif
