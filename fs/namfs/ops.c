@@ -216,7 +216,9 @@ static size_t writer_of(const struct stat *st)
     return i;
 }
 
-/* Adds delta to fd's writer count; returns the count after. */
+/* Adds delta to fd's writer count; returns the count after. A file whose
+ * last writer has gone stays listed until writer_settled(): it is still
+ * being written until it has landed or been refused. */
 static int count_writer(int fd, int delta)
 {
     struct stat st;
@@ -236,11 +238,22 @@ static int count_writer(int fd, int delta)
     if (i < writer_count) {
         writers[i].count += delta;
         after = writers[i].count;
-        if (after <= 0)
-            writers[i] = writers[--writer_count];
     }
     pthread_mutex_unlock(&writers_lock);
     return after;
+}
+
+static void writer_settled(int fd)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0)
+        return;
+    pthread_mutex_lock(&writers_lock);
+    size_t i = writer_of(&st);
+    if (i < writer_count && writers[i].count <= 0) /* unless a new writer came */
+        writers[i] = writers[--writer_count];
+    pthread_mutex_unlock(&writers_lock);
 }
 
 static struct open_file *open_files;
@@ -908,6 +921,8 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
     }
     if (settle && path && !namfs_bare)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
+    if (f->writer && last)
+        writer_settled(f->fd);
     free_open_file(f);
     return 0;
 }
