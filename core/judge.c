@@ -150,6 +150,15 @@ static enum judge_outcome judge_header(const struct frame_source *src, const str
     return out->outcome = JUDGED_PASS;
 }
 
+bool judge_skips_by_name(const char *relpath, const struct profile *p)
+{
+    struct frame_name name;
+    struct verdict v;
+
+    return naming_parse(relpath, p, &name, &v) &&
+           (name.kind == NAME_MANIFEST || name.kind == NAME_SYSTEM);
+}
+
 enum judge_outcome judge_file(const char *relpath, const struct frame_source *src,
                               const struct profile *p, enum judge_stage stage,
                               struct judgement *out)

@@ -25,6 +25,11 @@ struct judgement {
     struct verdict verdict;
 };
 
+/* True when judge_file would skip relpath by its name alone, without its
+ * bytes: a manifest, a manifest's temp file, a system file. Such a file
+ * need not be opened (another run's temp file may be gone by then). */
+bool judge_skips_by_name(const char *relpath, const struct profile *p);
+
 /* Judges relpath (relative to the delivery root) whose bytes are in src. */
 enum judge_outcome judge_file(const char *relpath, const struct frame_source *src,
                               const struct profile *p, enum judge_stage stage,

@@ -175,6 +175,30 @@ static void naming_comes_first(void **state)
     assert_int_equal(judge("ascmhl/0001_x.mhl", size, size, true, &j), JUDGED_SKIP);
 }
 
+/* judge_skips_by_name says what judge_file does without the bytes. */
+static void skipped_by_name_alone(void **state)
+{
+    static const char *const paths[] = {
+        SEQ "/checksum.txt",
+        "ascmhl/0001_x.mhl",
+        SEQ "/.namfs-tmp.checksum.txt.1a2b3c",
+        ".namfs-tmp.ascmhl_chain.xml.9",
+        FRAME,
+        SEQ "/.DS_Store",
+        SEQ "/notes.txt",
+        "show/show.1001.dpx",
+    };
+    struct judgement j;
+    size_t size = good_dpx();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_int_equal(judge_skips_by_name(paths[i], &profile),
+                         judge(paths[i], size, size, true, &j) == JUDGED_SKIP);
+    assert_true(judge_skips_by_name(SEQ "/.namfs-tmp.checksum.txt.1a2b3c", &profile));
+    assert_false(judge_skips_by_name(FRAME, &profile));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +209,7 @@ int main(void)
         cmocka_unit_test_setup(unreadable_headers, small_frames_profile),
         cmocka_unit_test_setup(r7_short_image_data, small_frames_profile),
         cmocka_unit_test_setup(naming_comes_first, small_frames_profile),
+        cmocka_unit_test_setup(skipped_by_name_alone, small_frames_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
