@@ -1,6 +1,7 @@
 #include "namfs/text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 size_t text_utf8_length(const unsigned char *s)
@@ -35,22 +36,42 @@ bool text_is_plain(const char *text)
     return true;
 }
 
-const char *text_sanitize(const char *in, char *out, size_t len, char with)
+/* Copies in to out, each byte text_is_plain would not pass (and, when
+ * escaping, each backslash) replaced by `with`, or escaped when with is
+ * '\0'. */
+static const char *rewrite(const char *in, char *out, size_t len, char with)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t o = 0;
 
     while (*s && o + 5 < len) {
         size_t n = text_utf8_length(s);
-        if (n == 0 || *s < 0x20 || *s == 0x7f) {
-            out[o++] = with;
-            s++;
-            continue;
+        if (!with && *s == '\\') {
+            out[o++] = '\\';
+            out[o++] = '\\';
+            n = 1;
+        } else if (n == 0 || *s < 0x20 || *s == 0x7f) {
+            if (with)
+                out[o++] = with;
+            else
+                o += (size_t)snprintf(out + o, len - o, "\\x%02x", *s);
+            n = 1;
+        } else {
+            memcpy(out + o, s, n);
+            o += n;
         }
-        memcpy(out + o, s, n);
-        o += n;
         s += n;
     }
     out[o] = '\0';
     return out;
+}
+
+const char *text_sanitize(const char *in, char *out, size_t len, char with)
+{
+    return rewrite(in, out, len, with);
+}
+
+const char *text_escape(const char *in, char *out, size_t len)
+{
+    return rewrite(in, out, len, '\0');
 }

@@ -1,17 +1,21 @@
 #include "log.h"
 
+#include "namfs/text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
+/* Names in messages come from users: a newline or a bell in one, or bytes
+ * that are not UTF-8, must not break or garble the log. */
 void namfs_log(int priority, const char *fmt, ...)
 {
+    char message[8192], escaped[4 * sizeof message];
     va_list args;
 
     va_start(args, fmt);
-    vsyslog(priority, fmt, args);
+    vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
-    fputc('\n', stderr);
+    text_escape(message, escaped, sizeof escaped);
+    syslog(priority, "%s", escaped);
+    fprintf(stderr, "%s\n", escaped);
 }

@@ -8,6 +8,7 @@
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
 #include "namfs/sequence.h"
+#include "namfs/text.h"
 #include "namfs/walk.h"
 
 #include <errno.h>
@@ -991,9 +992,14 @@ char *staging_render_status(void)
     return t.data;
 }
 
+/* One line per file, tab-separated: a tab or newline in a name or in a
+ * message quoting it is escaped, so the line stays one line of 4 fields. */
 static bool list_refused(void *ctx, const struct catalog_file *f)
 {
-    add(ctx, "%s\t%s\t%s\t%s\n", f->path, rule_name(f->verdict.rule), f->verdict.message,
+    char path[4 * CATALOG_PATH_MAX], message[4 * sizeof f->verdict.message];
+
+    add(ctx, "%s\t%s\t%s\t%s\n", text_escape(f->path, path, sizeof path),
+        rule_name(f->verdict.rule), text_escape(f->verdict.message, message, sizeof message),
         f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
     return true;
 }

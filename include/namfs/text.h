@@ -17,4 +17,10 @@ bool text_is_plain(const char *s);
  * and each byte that is not part of valid UTF-8 replaced by `with`. */
 const char *text_sanitize(const char *in, char *out, size_t len, char with);
 
+/* Copies in to out (at most len bytes with the NUL), each control byte,
+ * each byte that is not part of valid UTF-8 and each backslash written as
+ * an escape (\x0a, \xff, a doubled backslash): a name in a log line
+ * stays one line and says exactly which bytes it has. */
+const char *text_escape(const char *in, char *out, size_t len);
+
 #endif

@@ -287,6 +287,63 @@ def many_writers():
           % run.stdout.strip()[-300:])
 
 
+def refused_errno(call):
+    try:
+        call()
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def hostile_names():
+    """Names meant to hurt: too long, not UTF-8, control characters, names
+    of the manifests and of .namfs: a clear error each, nothing outside
+    BACKING touched, the quarantine out of reach, BACKING still verifies."""
+    with Mount("names", "-o", "profile=%s,quiet=0.2" % PROFILE) as m:
+        seq = os.path.join(m.point, SEQ).encode()
+        os.makedirs(seq)
+        write_frame(os.path.join(m.point, frame(1)), 1)
+        check(refused_errno(lambda: open(os.path.join(seq, b"a" * 300 + b".dpx"), "wb"))
+              == errno.ENAMETOOLONG, "a name over 255 bytes: ENAMETOOLONG")
+        for bad in (b"\xff\xfe.dpx", b"tab\there.txt", b"new\nline.txt", b"bell\x07.dpx"):
+            def write_bad():
+                with open(os.path.join(seq, bad), "wb") as f:
+                    f.write(b"x" * 100)
+            code = refused_errno(write_bad)
+            kept = os.path.join(m.backing.encode() + b".namfs", b"quarantine", SEQ.encode(), bad)
+            check(code == errno.EINVAL and eventually(lambda: os.path.exists(kept)) and
+                  b"N1" in open(kept + b".reason", "rb").read(),
+                  "%r: refused at close (EINVAL), kept in the quarantine with N1 (%s)"
+                  % (bad, errno.errorcode.get(code, code)))
+        check(eventually(lambda: os.path.isdir(os.path.join(m.backing, "ascmhl"))),
+              "the first manifests are written")
+        log = open(m.log, "rb").read()
+        rejected = open(os.path.join(m.point, ".namfs", "rejected"), "rb").read()
+        check(all(len(line.split(b"\t")) == 4 for line in rejected.splitlines()) and
+              b"new\\x0aline.txt" in rejected,
+              ".namfs/rejected keeps one line of 4 fields per file, names escaped")
+        check(b"new\\x0aline.txt" in log and b"\\xff\\xfe.dpx" in log and b"\xff" not in log,
+              "the log names them with escapes: one line each, no raw bytes")
+        for name, call in (
+                ("checksum.txt", lambda: open(os.path.join(m.point, SEQ, "checksum.txt"), "w")),
+                ("ascmhl/", lambda: open(os.path.join(m.point, "ascmhl", "x.mhl"), "w")),
+                (".namfs/status", lambda: open(os.path.join(m.point, ".namfs", "status"), "w")),
+                (".namfs/quarantine", lambda: os.makedirs(os.path.join(m.point, ".namfs",
+                                                                       "quarantine")))):
+            code = refused_errno(call)
+            check(code in (errno.EPERM, errno.EACCES, errno.EROFS),
+                  "writing %s through the mount is refused (%s)" %
+                  (name, errno.errorcode.get(code, code)))
+        listing = sorted(os.listdir(os.path.join(m.point, ".namfs")))
+        check(listing == ["rejected", "status"],
+              "the quarantine is not reachable through the mount (.namfs holds %s)" % listing)
+    outside = sorted(os.listdir(work))
+    check(not any(n.startswith(("a" * 20, "tab", "new", "bell")) for n in outside),
+          "nothing was written outside BACKING")
+    run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+    check(run.returncode == 0, "BACKING verifies (%s)" % run.stdout.strip()[-300:])
+
+
 def write_frame(path, seed):
     """namgen's frame bytes written by this process, so ENOSPC reaches us."""
     tmp = os.path.join(work, "gen-%d.dpx" % seed)
@@ -362,5 +419,5 @@ def quarantine_elsewhere():
 
 
 CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full,
-         quarantine_elsewhere, many_writers)
+         quarantine_elsewhere, hostile_names, many_writers)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"

@@ -107,7 +107,7 @@ class Mount:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 code = "hung"
-            log = open(self.log).read()
+            log = open(self.log, errors="backslashreplace").read()
             check(code == 0 and "ERROR:" not in log and "runtime error" not in log and
                   "ThreadSanitizer" not in log,
                   "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
