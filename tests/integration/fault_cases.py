@@ -42,13 +42,16 @@ def frame(n):
 
 
 def listed_anywhere(backing, rel):
-    """Whether checksum.txt or any MHL generation in BACKING names rel."""
-    listing = os.path.join(backing, SEQ, "checksum.txt")
-    names = open(listing).read() if os.path.exists(listing) else ""
+    """Whether checksum.txt or any MHL generation in BACKING lists rel as a
+    file (a generation naming it as gone, in an ignore pattern, does not)."""
+    listing = os.path.join(backing, os.path.dirname(rel), "checksum.txt")
+    lines = open(listing).read().splitlines() if os.path.exists(listing) else []
     history = os.path.join(backing, "ascmhl")
-    mhl = "".join(open(os.path.join(history, g)).read() for g in os.listdir(history)) \
-        if os.path.isdir(history) else ""
-    return os.path.basename(rel) in names or rel in mhl
+    generations = [g for g in os.listdir(history) if g.endswith(".mhl")] \
+        if os.path.isdir(history) else []
+    entry = ">%s</path>" % rel
+    return any(l.split("\t")[0] == os.path.basename(rel) for l in lines) or \
+        any(entry in open(os.path.join(history, g)).read() for g in generations)
 
 
 def kill_during_writes():
