@@ -201,6 +201,14 @@ void catalog_close(struct catalog *cat)
     free(cat);
 }
 
+bool catalog_probe(struct catalog *cat)
+{
+    char set_version[64];
+
+    snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d", SCHEMA_VERSION);
+    return exec(cat, set_version);
+}
+
 bool catalog_begin(struct catalog *cat)
 {
     return exec(cat, "BEGIN IMMEDIATE");

@@ -45,13 +45,17 @@ static bool asset_line(char *line, char **asset, long long v[5], double *mb)
 
 static void print_json(char *status, char *rejected)
 {
-    char *save = NULL, *asset, *summary = "";
+    char *save = NULL, *asset, *summary = "", *read_only = NULL;
     long long v[5];
     double mb;
     bool first = true;
 
     fputs("{\n  \"assets\": [", stdout);
     for (char *line = strtok_r(status, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strncmp(line, "READ-ONLY", 9) == 0) {
+            read_only = line;
+            continue;
+        }
         if (!strchr(line, '\t') || strncmp(line, "ASSET\t", 6) == 0) {
             if (strncmp(line, "namfs staging area", 18) != 0 && strncmp(line, "ASSET\t", 6) != 0)
                 summary = line;
@@ -83,6 +87,11 @@ static void print_json(char *status, char *rejected)
     }
     fputs(first ? "],\n  \"summary\": " : "\n  ],\n  \"summary\": ", stdout);
     json_string(stdout, summary);
+    fputs(",\n  \"read_only\": ", stdout);
+    if (read_only)
+        json_string(stdout, read_only);
+    else
+        fputs("null", stdout);
     fputs("\n}\n", stdout);
 }
 

@@ -180,11 +180,18 @@ static bool is_manifest(const char *path)
            (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
 
-/* Manifests are namfs's to write (EPERM); a sealed asset is nobody's to
+/* A sealed asset is nobody's to change; nothing is while the catalog
+ * cannot record changes (staging_read_only). */
+static bool frozen(const char *path)
+{
+    return sealed_covers(path) || staging_read_only();
+}
+
+/* Manifests are namfs's to write (EPERM); frozen files are nobody's to
  * change (EROFS). */
 static int unchangeable(const char *path)
 {
-    return is_manifest(path) ? -EPERM : sealed_covers(path) ? -EROFS : 0;
+    return is_manifest(path) ? -EPERM : frozen(path) ? -EROFS : 0;
 }
 
 #define REFUSE_CHANGE(path)                                                                        \
@@ -367,6 +374,7 @@ static void rewrote(struct hash_cursor *c, uint64_t unused)
     } while (0)
 
 static bool being_written(const char *path);
+static bool writers_open(void);
 
 static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -386,7 +394,7 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * quarantine behind the kernel's back, and libfuse 3.14's high-level
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
-    staging_set_busy_check(being_written);
+    staging_set_busy_check(being_written, writers_open);
     if (!namfs_bare)
         staging_start_quiet_thread();
     __atomic_store_n(&namfs_running, fuse_get_context()->fuse, __ATOMIC_RELEASE);
@@ -661,7 +669,7 @@ static int done(int owned, int result)
 
 static int namfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    if (sealed_covers(path))
+    if (frozen(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : metadata_changed(path, done(owned, fchmod(fd, mode)));
@@ -669,7 +677,7 @@ static int namfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 
 static int namfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 {
-    if (sealed_covers(path))
+    if (frozen(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : metadata_changed(path, done(owned, fchown(fd, uid, gid)));
@@ -677,7 +685,7 @@ static int namfs_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_
 
 static int namfs_utimens(const char *path, const struct timespec tv[2], struct fuse_file_info *fi)
 {
-    if (sealed_covers(path))
+    if (frozen(path))
         return -EROFS;
     int owned, fd = with_fd(path, fi, &owned);
     return fd < 0 ? fd : metadata_changed(path, done(owned, futimens(fd, tv)));
@@ -728,11 +736,22 @@ static int open_for_hashing(const char *path, int flags, mode_t mode)
     return fd == -EACCES ? backing_open(path, flags, mode) : fd;
 }
 
+/* Inside the changes lock, so that the way back from read-only (staging.c)
+ * finds either this writer open or its refusal to come. O_TRUNC changes
+ * a file before it is counted as written. */
+static int open_for_change(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
+{
+    staging_changes_begin();
+    int rc = unchangeable(path);
+    int fd = rc ? rc : open_for_hashing(path, flags, mode);
+    rc = fd < 0 ? fd : keep_open(fi, fd);
+    staging_changes_end();
+    return rc;
+}
+
 static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    REFUSE_CHANGE(path);
-    int fd = open_for_hashing(path, fi->flags | O_CREAT, mode);
-    int rc = fd < 0 ? fd : keep_open(fi, fd);
+    int rc = open_for_change(path, fi->flags | O_CREAT, mode, fi);
     if (rc == 0)
         of(fi)->written = true; /* even an empty new file lands */
     return rc;
@@ -785,20 +804,17 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
         if (text)
             return serve_text(text, fi);
     }
-    bool changes = (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY;
-    if (changes) {
-        REFUSE_CHANGE(path);
-        staging_changes_begin(); /* O_TRUNC: changed, and then counted as written */
+    if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY) {
+        int rc = open_for_change(path, fi->flags & ~O_CREAT, 0, fi);
+        if (rc == 0 && (fi->flags & O_TRUNC))
+            of(fi)->written = true;
+        return rc;
     }
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
     int rc = fd < 0 ? fd : keep_open(fi, fd);
-    if (changes)
-        staging_changes_end();
-    if (rc == 0 && (fi->flags & O_TRUNC))
-        of(fi)->written = true;
     /* A landed frame that has not changed since may be read from the
      * kernel's cache of it (written or read through the mount before). */
-    if (rc == 0 && (fi->flags & O_ACCMODE) == O_RDONLY && !namfs_bare)
+    if (rc == 0 && !namfs_bare)
         fi->keep_cache = staging_is_landed_as_is(path, fd);
     return rc;
 }
@@ -972,6 +988,8 @@ static int seal(const char *path)
         return -ENOTDIR;
     if (sealed_covers(path))
         return 0;
+    if (staging_read_only())
+        return -EROFS; /* user.namfs.seal says why */
     /* close() returns before its release reaches us: give the writer that
      * just finished a moment to settle */
     for (int waited = 0; writers_open() && waited < 200; waited++)
@@ -994,7 +1012,7 @@ static int namfs_setxattr(const char *path, const char *name, const char *value,
         return seal(path);
     if (is_namfs_xattr(name) || is_capability(name))
         return -EPERM; /* namfs's own, read-only; no capabilities in a delivery */
-    if (sealed_covers(path))
+    if (frozen(path))
         return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd
@@ -1088,7 +1106,7 @@ static int namfs_removexattr(const char *path, const char *name)
 {
     if (is_namfs_xattr(name))
         return -EPERM;
-    if (sealed_covers(path))
+    if (frozen(path))
         return -EROFS;
     int owned, fd = with_fd(path, NULL, &owned);
     return fd < 0 ? fd : metadata_changed(path, done(owned, fremovexattr(fd, name)));

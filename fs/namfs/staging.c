@@ -39,6 +39,14 @@ static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
 static bool (*busy)(const char *path); /* a file open for writing through the mount */
+static bool (*any_busy)(void);         /* any file open for writing */
+/* Set when the catalog failed to record a change (its disk full, say):
+ * the mount then refuses changes until it can record them again. */
+static bool read_only;
+static char read_only_reason[600];
+static time_t read_only_since;
+static unsigned record_failures; /* counted under the lock */
+static char state_path[PATH_MAX];
 /* Changes through the mount (readers, side by side) against the look-out
  * for changes behind it (the writer; it must not starve behind a stream
  * of renames). */
@@ -86,6 +94,7 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
         return false;
     }
     snprintf(dir, sizeof dir, "%s", real);
+    snprintf(state_path, sizeof state_path, "%s", real);
     snprintf(quarantine, sizeof quarantine, "%s/quarantine", dir);
     if (mkdir(quarantine, 0700) != 0 && errno != EEXIST) {
         snprintf(err, err_len, "%s: %s", quarantine, strerror(errno));
@@ -131,9 +140,30 @@ static const char *relative(const char *path)
     return path + strspn(path, "/");
 }
 
-static void complain(const char *what, const char *path)
+bool staging_read_only(void)
+{
+    return __atomic_load_n(&read_only, __ATOMIC_ACQUIRE);
+}
+
+/* The catalog could not record a change already made in BACKING. Rather
+ * than go on changing what it cannot record (and list in manifests what
+ * it never saw), the mount refuses changes until recover() finds the
+ * catalog writable again. Called with the lock held. */
+static void cannot_record(const char *what, const char *path)
 {
     namfs_log(LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(cat));
+    record_failures++;
+    if (staging_read_only())
+        return;
+    snprintf(read_only_reason, sizeof read_only_reason, "%s", catalog_error(cat));
+    read_only_since = time(NULL);
+    __atomic_store_n(&read_only, true, __ATOMIC_RELEASE);
+    namfs_log(LOG_CRIT,
+              "namfs: read-only from now on: the catalog in %s cannot record changes (%s). "
+              "Free space there; writing resumes by itself once the catalog records again. "
+              "Nothing written so far is lost: files it could not record are judged and "
+              "hashed again then.",
+              state_path, read_only_reason);
 }
 
 static int64_t nanoseconds(struct timespec t)
@@ -160,7 +190,7 @@ void staging_metadata_changed(const char *path)
         row->mtime_ns = nanoseconds(st.st_mtim);
         row->ctime_ns = nanoseconds(st.st_ctim);
         if (!catalog_put_file(cat, row))
-            complain("recording", path);
+            cannot_record("recording", path);
         if (new_mtime)
             changed_now();
     }
@@ -210,8 +240,12 @@ static bool landed_row(const char *path, int fd, const struct digests *d, int64_
 /* Called with the lock. */
 static void record_landed(const struct catalog_file *f)
 {
-    if (!catalog_put_file(cat, f))
-        complain("recording", f->path);
+    if (!catalog_put_file(cat, f)) {
+        cannot_record("recording", f->path);
+        if (f->frame >= 0) /* not landed after all: recover() meets it afresh */
+            seqset_remove(seq, f->asset, (uint64_t)f->frame);
+        return;
+    }
     hashed_bytes += f->size;
     if (!first_landing)
         first_landing = time(NULL);
@@ -257,7 +291,7 @@ void staging_replaced(const char *to, const char *from)
     if (known && !(catalog_get_file(cat, relative(from), b) && same_frame(a, b)))
         forget_frame(relative(to));
     if (known && !catalog_delete_file(cat, relative(to)))
-        complain("forgetting", to);
+        cannot_record("forgetting", to);
     if (known)
         changed_now();
     pthread_mutex_unlock(&lock);
@@ -270,7 +304,7 @@ void staging_removed(const char *path)
     pthread_mutex_lock(&lock);
     forget_frame(relative(path));
     if (!catalog_delete_file(cat, relative(path)))
-        complain("forgetting", path);
+        cannot_record("forgetting", path);
     changed_now();
     pthread_mutex_unlock(&lock);
 }
@@ -279,7 +313,7 @@ void staging_renamed(const char *from, const char *to)
 {
     pthread_mutex_lock(&lock);
     if (!catalog_rename(cat, relative(from), relative(to)))
-        complain("renaming", from);
+        cannot_record("renaming", from);
     changed_now();
     pthread_mutex_unlock(&lock);
 }
@@ -411,7 +445,7 @@ void staging_refused(const char *path, const struct verdict *v)
     f.frame = -1;
     pthread_mutex_lock(&lock);
     if (!catalog_put_file(cat, &f))
-        complain("recording", path);
+        cannot_record("recording", path);
     changed_now(); /* a landed file it replaced leaves the manifests */
     pthread_mutex_unlock(&lock);
 }
@@ -508,7 +542,7 @@ static bool refresh_landed(void)
 {
     struct stale st = {0};
     struct catalog_file *row = malloc(sizeof *row);
-    bool ready = row != NULL;
+    bool ready = row != NULL && !staging_read_only(); /* recover() does it then */
 
     pthread_rwlock_wrlock(&changes); /* a rename half done is not a change behind */
     pthread_mutex_lock(&lock);
@@ -545,11 +579,52 @@ void staging_changes_end(void)
     pthread_rwlock_unlock(&changes);
 }
 
+/* Back to read-write once the catalog records again and the writers of
+ * before are gone: as at mount, the sequence rules' memory is rebuilt
+ * and BACKING reconciled with the catalog, so what changed while the
+ * catalog could not record it is judged and hashed now. */
+static bool recover(void)
+{
+    if (!staging_read_only())
+        return true;
+    pthread_rwlock_wrlock(&changes); /* no writer opens meanwhile */
+    bool writers = any_busy && any_busy();
+    pthread_mutex_lock(&lock);
+    bool writable = !writers && catalog_probe(cat);
+    unsigned failures = record_failures;
+    if (writable) {
+        seqset_free(seq);
+        seq = seqset_new();
+    }
+    pthread_mutex_unlock(&lock);
+    size_t changed = writable && seq ? staging_reconcile() : 0;
+    pthread_mutex_lock(&lock);
+    bool recorded = writable && seq && record_failures == failures;
+    pthread_mutex_unlock(&lock);
+    if (recorded) {
+        __atomic_store_n(&read_only, false, __ATOMIC_RELEASE);
+        namfs_log(LOG_NOTICE,
+                  "namfs: read-write again: the catalog records changes; %zu file(s) "
+                  "reconciled with BACKING",
+                  changed);
+    }
+    pthread_rwlock_unlock(&changes);
+    return recorded;
+}
+
 void staging_checkpoint(void)
 {
     struct catalog_generation g;
     char err[4400];
 
+    if (!recover()) {
+        namfs_log(LOG_ERR,
+                  "namfs: manifests not written: the catalog in %s cannot record "
+                  "changes; they are written once it can, at the latest by the next "
+                  "mount",
+                  state_path);
+        return;
+    }
     if (!refresh_landed())
         return;
     pthread_mutex_lock(&lock);
@@ -567,9 +642,10 @@ void staging_checkpoint(void)
     pthread_mutex_unlock(&lock);
 }
 
-void staging_set_busy_check(bool (*being_written)(const char *path))
+void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void))
 {
     busy = being_written;
+    any_busy = writers_open;
 }
 
 struct timespec staging_changed_at(void)
@@ -599,10 +675,10 @@ static void *quiet_loop(void *arg)
     (void)arg;
     while (__atomic_load_n(&quiet_running, __ATOMIC_ACQUIRE)) {
         nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
-        if (++ticks % 100 == 0)
+        if (++ticks % 100 == 0 && recover())
             refresh_landed();
         pthread_mutex_lock(&lock);
-        bool due = dirty && seconds_since(&last_change) >= quiet_after;
+        bool due = dirty && seconds_since(&last_change) >= quiet_after && !staging_read_only();
         pthread_mutex_unlock(&lock);
         if (due)
             staging_checkpoint();
@@ -960,6 +1036,23 @@ static void render_asset(struct text *t, struct asset_status *a)
         (double)a->bytes / 1e6);
 }
 
+/* The line .namfs/status leads with while the mount is read-only. */
+static void add_read_only(struct text *t)
+{
+    char reason[sizeof read_only_reason], at[32];
+
+    pthread_mutex_lock(&lock);
+    bool frozen = staging_read_only();
+    snprintf(reason, sizeof reason, "%s", read_only_reason);
+    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", localtime_r(&read_only_since, &(struct tm){0}));
+    pthread_mutex_unlock(&lock);
+    if (frozen)
+        add(t,
+            "READ-ONLY since %s: the catalog in %s cannot record changes (%s); free space "
+            "there and writing resumes by itself\n",
+            at, state_path, reason);
+}
+
 char *staging_render_status(void)
 {
     struct status st = {0};
@@ -974,6 +1067,7 @@ char *staging_render_status(void)
     time_t since = first_landing;
     pthread_mutex_unlock(&lock);
     add(&t, "namfs staging area %s (profile: %s)\n", backing_path, profile->source);
+    add_read_only(&t);
     add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
     for (size_t i = 0; i < st.count; i++) {
         render_asset(&t, &st.assets[i]);
@@ -1123,6 +1217,9 @@ static void seal_obstacles(const char *rel, struct text *why)
 
     if (!*rel)
         add(why, "the delivery root is not an asset: seal its asset folders; ");
+    if (staging_read_only())
+        add(why, "the mount is read-only: the catalog cannot record changes (%s); ",
+            read_only_reason);
     catalog_each_file(cat, rel, FILE_LANDED, count_landed, &st);
     if (*rel && st.count == 0)
         add(why, "no frame has landed in %s; ", rel);
@@ -1162,11 +1259,12 @@ bool staging_seal(const char *path)
         return true;
     pthread_mutex_lock(&lock);
     seal_obstacles(rel, &why);
-    bool ok = !why.data && catalog_seal(cat, rel, time(NULL)) && sealed_add(rel);
+    bool recorded = !why.data && catalog_seal(cat, rel, time(NULL));
+    bool ok = recorded && sealed_add(rel);
     if (why.data)
         namfs_log(LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
-    else if (!ok)
-        complain("sealing", rel);
+    else if (!recorded)
+        cannot_record("sealing", rel);
     pthread_mutex_unlock(&lock);
     free(why.data);
     if (ok) {

@@ -98,12 +98,16 @@ void staging_log_refusal(const char *path, const struct verdict *v);
  * and naming. False, with the verdict in j, when it breaks one. */
 bool staging_judge_whole(int fd, const char *path, struct judgement *j);
 
-/* A written file settles: refused ones (early, or now on the whole file)
- * go to the quarantine, the others land with the cursor's digest. */
 /* How the checkpoint tells a landed file that is being rewritten through
  * the mount (its settlement will record it) from one changed behind the
  * mount's back (judged and hashed again before manifests list it). */
-void staging_set_busy_check(bool (*being_written)(const char *path));
+void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void));
+
+/* True while the catalog cannot record changes (its disk is full, say):
+ * the mount refuses every change with EROFS and says why in the log and
+ * .namfs/status. Every 5 s it tries the catalog again; once it records,
+ * BACKING is reconciled as at mount and writing resumes. */
+bool staging_read_only(void);
 
 /* Around a change made through the mount (rename, unlink, truncate, an
  * open that truncates): BACKING and the catalog change together as far as
@@ -111,6 +115,8 @@ void staging_set_busy_check(bool (*being_written)(const char *path));
 void staging_changes_begin(void);
 void staging_changes_end(void);
 
+/* A written file settles: refused ones (early, or now on the whole file)
+ * go to the quarantine, the others land with the cursor's digest. */
 void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                     const struct verdict *early);
 

@@ -46,6 +46,10 @@ void catalog_close(struct catalog *cat);
 /* The last error, for messages. */
 const char *catalog_error(const struct catalog *cat);
 
+/* True when the catalog can record a change now: it rewrites the schema
+ * version, which takes a page of the log, the least any change takes. */
+bool catalog_probe(struct catalog *cat);
+
 bool catalog_begin(struct catalog *cat);
 bool catalog_commit(struct catalog *cat);
 bool catalog_rollback(struct catalog *cat);

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import tempfile
 
 import harness
@@ -398,6 +399,127 @@ def disk_full():
         subprocess.run(["umount", "-l", m.backing], capture_output=True)
 
 
+def fill(path):
+    """Writes zeros to path until its filesystem is full."""
+    with open(path, "wb") as out:
+        try:
+            while True:
+                out.write(b"\0" * 65536)
+                out.flush()
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+
+
+def write_until_refused(m, first):
+    """Frames first, first+1, ... until one is refused; its number and error."""
+    for n in range(first, first + 200):
+        try:
+            write_frame(os.path.join(m.point, frame(n)), n)
+        except OSError as e:
+            return n, e
+    return n, None
+
+
+def integrity(state):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "catalog.sqlite"), uri=True)
+    try:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+
+
+def generations(backing):
+    history = os.path.join(backing, "ascmhl")
+    return sorted(g for g in os.listdir(history) if g.endswith(".mhl")) \
+        if os.path.isdir(history) else []
+
+
+def catalog_full():
+    """The state folder (catalog, quarantine) on a 2 MiB tmpfs that fills
+    up: the frame whose landing the catalog cannot record stays in BACKING,
+    the mount turns read-only (EROFS; the log and .namfs/status say why),
+    reads go on, no manifest is written from a catalog that missed a
+    change, the catalog stays whole; once space is freed the mount
+    reconciles and writing resumes. Unmounted while still read-only it
+    writes no manifests; the next mount does, and BACKING verifies."""
+    state = os.path.join(work, "catfull-state")
+    os.makedirs(state, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state], check=True)
+    m = Mount("catfull", "-o", "profile=%s,quiet=0.2,state=%s" % (PROFILE, state))
+    filler = os.path.join(state, "filler")
+    status = os.path.join(m.point, ".namfs", "status")
+    try:
+        with m:
+            os.makedirs(os.path.join(m.point, SEQ))
+            for n in (1, 2, 3):
+                write_frame(os.path.join(m.point, frame(n)), n)
+            check(eventually(lambda: listed_anywhere(m.backing, frame(3)) and
+                             "manifests current" in open(status).read()),
+                  "three frames land and reach the manifests")
+            written = generations(m.backing)
+            fill(filler)
+            n, error = write_until_refused(m, 4)
+            check(error is not None and error.errno == errno.EROFS,
+                  "once the catalog cannot record, writing is refused with EROFS (frame %d: %r)"
+                  % (n, error))
+            check(n > 4 and all(os.path.getsize(os.path.join(m.backing, frame(k))) ==
+                                os.path.getsize(os.path.join(m.backing, frame(1)))
+                                for k in range(4, n)),
+                  "frames written before the refusal are whole in BACKING (4-%d)" % (n - 1))
+            check("read-only from now on" in open(m.log).read() and state in open(m.log).read(),
+                  "the log says the mount is read-only and where the catalog is")
+            text = open(status).read()
+            check("READ-ONLY" in text and "disk is full" in text,
+                  ".namfs/status says read-only and why: %s" % text.splitlines()[1][:200])
+            run = subprocess.run([NAMCTL, "status", "--json", m.point], capture_output=True,
+                                 text=True)
+            check(run.returncode == 0 and '"read_only": "READ-ONLY' in run.stdout,
+                  "namctl status --json reports read_only")
+            check(refused_errno(lambda: os.unlink(os.path.join(m.point, frame(1)))) ==
+                  errno.EROFS and refused_errno(lambda: os.mkdir(os.path.join(m.point, "x")))
+                  == errno.EROFS, "deletes and new folders are refused with EROFS too")
+            check(open(os.path.join(m.point, frame(1)), "rb").read() ==
+                  open(os.path.join(m.backing, frame(1)), "rb").read(), "reads go on")
+            time.sleep(1)
+            check(generations(m.backing) == written and not listed_anywhere(m.backing, frame(4)),
+                  "no manifest is written while the catalog misses changes")
+            check(integrity(state) == "ok", "the catalog passes PRAGMA integrity_check")
+
+            os.unlink(filler)
+            check(eventually(lambda: "READ-ONLY" not in open(status).read(), 15),
+                  "after space is freed the mount is read-write again")
+            check(all(namfs_digest(os.path.join(m.point, frame(k))) ==
+                      xxh128(os.path.join(m.backing, frame(k))) for k in range(1, n)),
+                  "the frames the catalog missed landed at recovery with BACKING's digest")
+            write_frame(os.path.join(m.point, frame(n)), n)
+            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(n))) ==
+                             xxh128(os.path.join(m.backing, frame(n)))),
+                  "the refused frame is written again and lands")
+
+        with m:
+            fill(filler)
+            last, error = write_until_refused(m, n + 1)
+            check(error is not None and error.errno == errno.EROFS,
+                  "the next mount turns read-only too when the catalog fills (frame %d)" % last)
+        check("manifests not written" in open(m.log).read(),
+              "unmounted read-only, it says the manifests were not written")
+        check(not listed_anywhere(m.backing, frame(n + 1)) and integrity(state) == "ok",
+              "no manifest lists what the catalog missed; the catalog is whole")
+        os.unlink(filler)
+        with m:
+            check(all(namfs_digest(os.path.join(m.point, frame(k))) ==
+                      xxh128(os.path.join(m.backing, frame(k))) for k in range(1, last)),
+                  "the next mount lands every frame the catalog missed (1-%d)" % (last - 1))
+        run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 0 and all(listed_anywhere(m.backing, frame(k))
+                                          for k in range(1, last)),
+              "BACKING verifies and its manifests list every frame (%s)"
+              % run.stdout.strip()[-300:])
+    finally:
+        subprocess.run(["umount", "-l", state], capture_output=True)
+
+
 def quarantine_elsewhere():
     """BACKING a filesystem of its own, the state folder beside it on
     another: a refused frame still goes to the quarantine (copied, synced,
@@ -421,6 +543,6 @@ def quarantine_elsewhere():
         subprocess.run(["umount", "-l", m.backing], capture_output=True)
 
 
-CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full,
+CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full, catalog_full,
          quarantine_elsewhere, hostile_names, many_writers)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"

@@ -1,4 +1,4 @@
-/* Catalog round trips, listing order and filters, generations, reopening
+/* Catalog round trips, listing order and filters, generations, the write probe, reopening
  * (persistence, schema version) and a large batch. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,10 +9,12 @@
 
 #include "namfs/catalog.h"
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static char path[256];
@@ -144,6 +146,25 @@ static void listing_by_folder_and_state(void **state)
     assert_string_equal(l.paths[1], "s/sub");
 }
 
+/* A catalog that cannot grow (RLIMIT_FSIZE standing in for a full disk)
+ * fails the probe, and passes it again once it can. */
+static void probe_tells_when_nothing_can_be_recorded(void **state)
+{
+    struct catalog *cat = *state;
+    struct rlimit was;
+
+    assert_true(catalog_probe(cat));
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &(struct rlimit){0, was.rlim_max}), 0);
+    bool recorded = catalog_probe(cat);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+    assert_false(recorded);
+    assert_non_null(strstr(catalog_error(cat), "user_version"));
+    assert_true(catalog_probe(cat));
+    assert_true(catalog_put_file(cat, file("after.txt", FILE_LANDED, -1)));
+}
+
 static void generations_and_reopen(void **state)
 {
     struct catalog *cat = *state;
@@ -267,6 +288,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(replace_and_delete, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(listing_by_folder_and_state, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(generations_and_reopen, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(probe_tells_when_nothing_can_be_recorded, open_fresh,
+                                        close_catalog),
         cmocka_unit_test_setup_teardown(seals_persist, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(newer_schema_is_refused, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
