@@ -20,6 +20,8 @@ const char *checksum_label(enum hash_algo algo)
 
 struct render {
     enum hash_algo algo;
+    catalog_file_fn keep;
+    void *keep_ctx;
     char *text;
     size_t len, cap;
     char *err;
@@ -51,7 +53,7 @@ static bool add_line(void *ctx, const struct catalog_file *f)
     const char *name = slash ? slash + 1 : f->path;
     char line[CATALOG_PATH_MAX + 160];
 
-    if (name[0] == '.' || strcmp(name, CHECKSUM_NAME) == 0)
+    if (name[0] == '.' || strcmp(name, CHECKSUM_NAME) == 0 || (r->keep && !r->keep(r->keep_ctx, f)))
         return true;
     if (!(f->digests.present & HASH_BIT(r->algo))) {
         snprintf(r->err, r->err_len, "%s: no %s digest in the catalog", f->path,
@@ -66,7 +68,14 @@ static bool add_line(void *ctx, const struct catalog_file *f)
 char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
                       size_t err_len)
 {
-    struct render r = {.algo = algo, .err = err, .err_len = err_len};
+    return checksum_render_if(cat, dir, algo, NULL, NULL, err, err_len);
+}
+
+char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
+                         catalog_file_fn keep, void *keep_ctx, char *err, size_t err_len)
+{
+    struct render r = {
+        .algo = algo, .keep = keep, .keep_ctx = keep_ctx, .err = err, .err_len = err_len};
 
     err[0] = '\0';
     if (!append(&r, "", 0) || !catalog_each_file(cat, dir, FILE_LANDED, add_line, &r)) {

@@ -517,14 +517,23 @@ struct stale {
     size_t count;
 };
 
+/* The row still tells its file's bytes: BACKING has it with the same
+ * size and times. */
+static bool still_as_catalogued(void *ctx, const struct catalog_file *f)
+{
+    char path[CATALOG_PATH_MAX + 1];
+    struct stat now;
+
+    (void)ctx;
+    snprintf(path, sizeof path, "/%s", f->path);
+    return backing_stat(path, &now) == 0 && unchanged_since(f, &now);
+}
+
 static bool note_stale(void *ctx, const struct catalog_file *f)
 {
     struct stale *st = ctx;
-    struct stat now;
-    char path[CATALOG_PATH_MAX + 1];
 
-    snprintf(path, sizeof path, "/%s", f->path);
-    if (is_manifest_path(f->path) || (backing_stat(path, &now) == 0 && unchanged_since(f, &now)))
+    if (is_manifest_path(f->path) || still_as_catalogued(NULL, f))
         return true;
     char(*grown)[CATALOG_PATH_MAX] = realloc(st->paths, (st->count + 1) * sizeof *grown);
     if (!grown)
@@ -1171,10 +1180,13 @@ char *staging_render_checksum(const char *path)
     const char *rel = relative(path), *slash = strrchr(rel, '/');
 
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    /* read-only, the catalog may still list what a change it could not
+     * record deleted or moved: only files as catalogued are shown */
+    catalog_file_fn keep = staging_read_only() ? still_as_catalogued : NULL;
     pthread_mutex_lock(&lock);
-    char *text = holds_frames(dir)
-                     ? checksum_render(cat, dir, profile->checksum_hash, err, sizeof err)
-                     : NULL;
+    char *text = holds_frames(dir) ? checksum_render_if(cat, dir, profile->checksum_hash, keep,
+                                                        NULL, err, sizeof err)
+                                   : NULL;
     pthread_mutex_unlock(&lock);
     if (text && !*text) {
         free(text);

@@ -26,6 +26,9 @@ const char *checksum_label(enum hash_algo algo);
  * lacks the digest. */
 char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
                       size_t err_len);
+/* The same, with only the files keep() returns true for. */
+char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
+                         catalog_file_fn keep, void *keep_ctx, char *err, size_t err_len);
 
 /* Writes dir's checksum.txt (only when its content changes) and records
  * it as a landed file in the catalog with its digests in `algos`. */

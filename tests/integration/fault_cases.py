@@ -437,18 +437,21 @@ def generations(backing):
 
 def catalog_full():
     """The state folder (catalog, quarantine) on a 2 MiB tmpfs that fills
-    up: the frame whose landing the catalog cannot record stays in BACKING,
-    the mount turns read-only (EROFS; the log and .namfs/status say why),
-    reads go on, no manifest is written from a catalog that missed a
-    change, the catalog stays whole; once space is freed the mount
-    reconciles and writing resumes. Unmounted while still read-only it
-    writes no manifests; the next mount does, and BACKING verifies."""
+    up. A delete the catalog cannot record: the mount turns read-only
+    (EROFS; the log and .namfs/status say why), reads go on, checksum.txt
+    as the mount shows it drops the deleted frame, no manifest is written
+    from a catalog that missed a change, the catalog stays whole; once
+    space is freed the mount reconciles and writing resumes. A landing the
+    catalog cannot record: the frame stays in BACKING; unmounted while
+    still read-only namfs writes no manifests; the next mount lands the
+    frame and writes them, and BACKING verifies."""
     state = os.path.join(work, "catfull-state")
     os.makedirs(state, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state], check=True)
     m = Mount("catfull", "-o", "profile=%s,quiet=0.2,state=%s" % (PROFILE, state))
     filler = os.path.join(state, "filler")
     status = os.path.join(m.point, ".namfs", "status")
+    listing = os.path.join(SEQ, "checksum.txt")
     try:
         with m:
             os.makedirs(os.path.join(m.point, SEQ))
@@ -458,15 +461,11 @@ def catalog_full():
                              "manifests current" in open(status).read()),
                   "three frames land and reach the manifests")
             written = generations(m.backing)
+            backing_listing = open(os.path.join(m.backing, listing)).read()
             fill(filler)
-            n, error = write_until_refused(m, 4)
-            check(error is not None and error.errno == errno.EROFS,
-                  "once the catalog cannot record, writing is refused with EROFS (frame %d: %r)"
-                  % (n, error))
-            check(n > 4 and all(os.path.getsize(os.path.join(m.backing, frame(k))) ==
-                                os.path.getsize(os.path.join(m.backing, frame(1)))
-                                for k in range(4, n)),
-                  "frames written before the refusal are whole in BACKING (4-%d)" % (n - 1))
+            os.unlink(os.path.join(m.point, frame(2)))
+            check(not os.path.exists(os.path.join(m.backing, frame(2))),
+                  "a delete reaches BACKING although the catalog cannot record it")
             check("read-only from now on" in open(m.log).read() and state in open(m.log).read(),
                   "the log says the mount is read-only and where the catalog is")
             text = open(status).read()
@@ -476,49 +475,59 @@ def catalog_full():
                                  text=True)
             check(run.returncode == 0 and '"read_only": "READ-ONLY' in run.stdout,
                   "namctl status --json reports read_only")
-            check(refused_errno(lambda: os.unlink(os.path.join(m.point, frame(1)))) ==
-                  errno.EROFS and refused_errno(lambda: os.mkdir(os.path.join(m.point, "x")))
-                  == errno.EROFS, "deletes and new folders are refused with EROFS too")
+            check(refused_errno(lambda: write_frame(os.path.join(m.point, frame(4)), 4)) ==
+                  errno.EROFS and refused_errno(lambda: os.unlink(os.path.join(m.point, frame(1))))
+                  == errno.EROFS and refused_errno(lambda: os.mkdir(os.path.join(m.point, "x")))
+                  == errno.EROFS, "writes, deletes and new folders are refused with EROFS")
             check(open(os.path.join(m.point, frame(1)), "rb").read() ==
                   open(os.path.join(m.backing, frame(1)), "rb").read(), "reads go on")
+            shown = [l.split("\t")[0] for l in
+                     open(os.path.join(m.point, listing)).read().splitlines()]
+            check(shown == [os.path.basename(frame(1)), os.path.basename(frame(3))],
+                  "checksum.txt as the mount shows it lists frames 1 and 3, not the deleted 2")
             time.sleep(1)
-            check(generations(m.backing) == written and not listed_anywhere(m.backing, frame(4)),
-                  "no manifest is written while the catalog misses changes")
+            check(generations(m.backing) == written and
+                  open(os.path.join(m.backing, listing)).read() == backing_listing,
+                  "no manifest is written while the catalog misses a change")
             check(integrity(state) == "ok", "the catalog passes PRAGMA integrity_check")
 
             os.unlink(filler)
             check(eventually(lambda: "READ-ONLY" not in open(status).read(), 15),
                   "after space is freed the mount is read-write again")
-            check(all(namfs_digest(os.path.join(m.point, frame(k))) ==
-                      xxh128(os.path.join(m.backing, frame(k))) for k in range(1, n)),
-                  "the frames the catalog missed landed at recovery with BACKING's digest")
-            write_frame(os.path.join(m.point, frame(n)), n)
-            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(n))) ==
-                             xxh128(os.path.join(m.backing, frame(n)))),
-                  "the refused frame is written again and lands")
+            check(eventually(lambda: os.path.basename(frame(2)) not in
+                             open(os.path.join(m.backing, listing)).read()),
+                  "the manifests catch up: frame 2 leaves checksum.txt in BACKING")
+            write_frame(os.path.join(m.point, frame(4)), 4)
+            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(4))) ==
+                             xxh128(os.path.join(m.backing, frame(4)))),
+                  "writing resumes: frame 4 lands")
 
         with m:
             fill(filler)
-            last, error = write_until_refused(m, n + 1)
+            n, error = write_until_refused(m, 5)
             check(error is not None and error.errno == errno.EROFS,
-                  "the next mount turns read-only too when the catalog fills (frame %d)" % last)
+                  "a landing the catalog cannot record turns the mount read-only (frame %d: %r)"
+                  % (n, error))
+            check(n > 5 and all(os.path.getsize(os.path.join(m.backing, frame(k))) ==
+                                os.path.getsize(os.path.join(m.backing, frame(1)))
+                                for k in range(5, n)),
+                  "the frames written before the refusal are whole in BACKING (5-%d)" % (n - 1))
         check("manifests not written" in open(m.log).read(),
               "unmounted read-only, it says the manifests were not written")
-        check(not listed_anywhere(m.backing, frame(n + 1)) and integrity(state) == "ok",
+        check(not listed_anywhere(m.backing, frame(5)) and integrity(state) == "ok",
               "no manifest lists what the catalog missed; the catalog is whole")
         os.unlink(filler)
+        frames = [1, 3] + list(range(4, n))
         with m:
             check(all(namfs_digest(os.path.join(m.point, frame(k))) ==
-                      xxh128(os.path.join(m.backing, frame(k))) for k in range(1, last)),
-                  "the next mount lands every frame the catalog missed (1-%d)" % (last - 1))
+                      xxh128(os.path.join(m.backing, frame(k))) for k in frames),
+                  "the next mount lands every frame the catalog missed (5-%d)" % (n - 1))
         run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
-        check(run.returncode == 0 and all(listed_anywhere(m.backing, frame(k))
-                                          for k in range(1, last)),
+        check(run.returncode == 0 and all(listed_anywhere(m.backing, frame(k)) for k in frames),
               "BACKING verifies and its manifests list every frame (%s)"
               % run.stdout.strip()[-300:])
     finally:
         subprocess.run(["umount", "-l", state], capture_output=True)
-
 
 def quarantine_elsewhere():
     """BACKING a filesystem of its own, the state folder beside it on
