@@ -1,6 +1,7 @@
 /* The MHL history (ASC MHL 5.6.5): the mount's generations list only what
  * changed, files that left are named as gone, and the history read back
- * as a whole gives each file's newest record. */
+ * as a whole gives each file's newest record; checksum.txt rendered with
+ * a filter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +174,32 @@ static void no_history(void **state)
     mhl_history_free(&h);
 }
 
+static bool not_b(void *ctx, const struct catalog_file *f)
+{
+    (void)ctx;
+    return strcmp(f->path, "s/b.txt") != 0;
+}
+
+/* checksum.txt rendered with a filter leaves out exactly what it rejects. */
+static void checksum_render_filters(void **state)
+{
+    struct fixture *f = *state;
+    char err[300];
+
+    land(f, "s/a.txt", "aa");
+    land(f, "s/b.txt", "bb");
+    land(f, "s/c.txt", "cc");
+    char *all = checksum_render(f->cat, "s", HASH_XXH128, err, sizeof err);
+    char *kept = checksum_render_if(f->cat, "s", HASH_XXH128, not_b, NULL, err, sizeof err);
+    assert_non_null(all);
+    assert_non_null(kept);
+    assert_string_equal(all, "a.txt\t100\txxh128\taa\nb.txt\t100\txxh128\tbb\n"
+                             "c.txt\t100\txxh128\tcc\n");
+    assert_string_equal(kept, "a.txt\t100\txxh128\taa\nc.txt\t100\txxh128\tcc\n");
+    free(all);
+    free(kept);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(gone_files_leave_the_history, setup, teardown),
         cmocka_unit_test_setup_teardown(full_generations_list_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(no_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(checksum_render_filters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
