@@ -416,7 +416,7 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
     enum virtual_kind kind = virtual_kind(path);
     if (kind != NOT_VIRTUAL)
         return virtual_getattr(kind, st);
-    char *checksum = is_checksum(path) ? staging_render_checksum(path) : NULL;
+    char *checksum = is_checksum(path) ? staging_render_checksum(path, false) : NULL;
     if (checksum) {
         struct stat real;
         int rc = backing_stat(path, &real);
@@ -800,7 +800,7 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
     if (virtual_kind(path) != NOT_VIRTUAL)
         return open_virtual(virtual_kind(path), fi);
     if (is_checksum(path) && (fi->flags & O_ACCMODE) == O_RDONLY) {
-        char *text = staging_render_checksum(path);
+        char *text = staging_render_checksum(path, true);
         if (text)
             return serve_text(text, fi);
     }

@@ -1174,20 +1174,35 @@ long staging_frames_beneath(const char *path)
     return count;
 }
 
-char *staging_render_checksum(const char *path)
+/* still_as_catalogued() for a file of the folder open at *ctx: one
+ * fstatat each, which a checksum.txt of 100,000 frames can afford. */
+static bool as_catalogued_in(void *ctx, const struct catalog_file *f)
+{
+    const char *slash = strrchr(f->path, '/');
+    struct stat now;
+
+    return fstatat(*(int *)ctx, slash ? slash + 1 : f->path, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+           unchanged_since(f, &now);
+}
+
+char *staging_render_checksum(const char *path, bool checked)
 {
     char dir[4096], err[300];
-    const char *rel = relative(path), *slash = strrchr(rel, '/');
+    const char *rel = relative(path), *slash = strrchr(rel, '/'), *name;
 
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
-    /* read-only, the catalog may still list what a change it could not
-     * record deleted or moved: only files as catalogued are shown */
-    catalog_file_fn keep = staging_read_only() ? still_as_catalogued : NULL;
+    bool filtered = checked || staging_read_only();
+    int folder = filtered ? backing_parent(path, &name) : -1;
+    if (filtered && folder < 0)
+        return NULL; /* the folder itself is gone */
+    catalog_file_fn keep = filtered ? as_catalogued_in : NULL;
     pthread_mutex_lock(&lock);
     char *text = holds_frames(dir) ? checksum_render_if(cat, dir, profile->checksum_hash, keep,
-                                                        NULL, err, sizeof err)
+                                                        &folder, err, sizeof err)
                                    : NULL;
     pthread_mutex_unlock(&lock);
+    if (folder >= 0)
+        close(folder);
     if (text && !*text) {
         free(text);
         return NULL;

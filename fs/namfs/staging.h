@@ -69,8 +69,11 @@ char *staging_render_rejected(void);
 
 /* checksum.txt of the folder holding path, rendered from the catalog now
  * (so the mount shows it current between checkpoints); NULL when no
- * frame landed in the folder. */
-char *staging_render_checksum(const char *path);
+ * frame landed in the folder. checked: only files BACKING still has as
+ * catalogued (a stat each), so that a change behind the mount's back, or
+ * one a read-only catalog missed, is never served with a stale digest;
+ * always so while read-only. */
+char *staging_render_checksum(const char *path, bool checked);
 
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */
 bool staging_folder_has_frames(const char *path);

@@ -179,9 +179,10 @@ def checksum_of(backing, rel):
 
 def behind_the_back():
     """While mounted, a landed frame changed in BACKING directly (same size,
-    other bytes) and one deleted there: within seconds the mount's
-    checksum.txt and digest show the new bytes, the deleted frame leaves the
-    manifests, and BACKING verifies; no stale hash is ever written."""
+    other bytes) and one deleted there: checksum.txt as the mount shows it
+    drops both at once; within seconds the mount's checksum.txt and digest
+    show the new bytes, the deleted frame leaves the manifests, and BACKING
+    verifies; no stale hash is ever written or served."""
     m = Mount("behind", "-o", "profile=%s,quiet=0.2" % PROFILE)
     with m:
         os.makedirs(os.path.join(m.point, SEQ))
@@ -189,11 +190,16 @@ def behind_the_back():
             write_frame(os.path.join(m.point, frame(n)), n)
         check(eventually(lambda: checksum_of(m.backing, frame(3)) is not None),
               "3 frames landed and listed")
+        before = xxh128(os.path.join(m.backing, frame(2)))
         with open(os.path.join(m.backing, frame(2)), "r+b") as f:
             f.seek(4000)
             f.write(b"behind the mount")
         os.unlink(os.path.join(m.backing, frame(3)))
         changed = xxh128(os.path.join(m.backing, frame(2)))
+        shown = open(os.path.join(m.point, SEQ, "checksum.txt")).read()
+        check(before not in shown and os.path.basename(frame(3)) not in shown and
+              os.path.basename(frame(1)) in shown,
+              "at once, checksum.txt as the mount shows it drops the changed and deleted frames")
         check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) == changed,
                          seconds=15),
               "the changed frame's digest in the mount follows its new bytes")
