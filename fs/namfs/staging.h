@@ -103,7 +103,8 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j);
 
 /* How the checkpoint tells a landed file that is being rewritten through
  * the mount (its settlement will record it) from one changed behind the
- * mount's back (judged and hashed again before manifests list it). */
+ * mount's back (judged and hashed again before manifests list it), and
+ * whether any writer is open (the way back from read-only waits for none). */
 void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void));
 
 /* True while the catalog cannot record changes (its disk is full, say):
