@@ -171,7 +171,9 @@ static int run(struct settings *s, struct fuse_args *args)
         return 2;
     }
     namfs_bare = s->bare;
-    size_t changed = namfs_bare ? 0 : staging_reconcile();
+    size_t changed = 0;
+    if (!namfs_bare)
+        staging_reconcile(&changed); /* a walk that fails is logged; serving goes on */
     if (changed)
         fprintf(stderr,
                 "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "

@@ -933,7 +933,7 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
     if (settle && !on_disk(f->fd, path)) {
         settle = false;
         if (path && !namfs_bare)
-            staging_removed(path); /* an earlier landing no longer tells its bytes */
+            staging_not_on_disk(path);
     }
     if (settle && path && !namfs_bare)
         staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);

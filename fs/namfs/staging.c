@@ -108,8 +108,11 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
     return cat && catalog_each_sealed(cat, remember_sealed, NULL);
 }
 
+static void free_pending(void);
+
 void staging_close(void)
 {
+    free_pending();
     catalog_close(cat);
     cat = NULL;
     seqset_free(seq);
@@ -237,9 +240,43 @@ static bool landed_row(const char *path, int fd, const struct digests *d, int64_
     return true;
 }
 
+/* Files whose sync to disk failed at release (relative paths, under the
+ * lock): the page cache may hold bytes the disk does not, so a
+ * reconciliation must not land them from it; a new write does. */
+static char **unsynced;
+static size_t unsynced_count;
+
+static long unsynced_index(const char *rel)
+{
+    for (size_t i = 0; i < unsynced_count; i++)
+        if (strcmp(unsynced[i], rel) == 0)
+            return (long)i;
+    return -1;
+}
+
+void staging_not_on_disk(const char *path)
+{
+    staging_removed(path);
+    pthread_mutex_lock(&lock);
+    char **grown = unsynced_index(relative(path)) < 0
+                       ? realloc(unsynced, (unsynced_count + 1) * sizeof *unsynced)
+                       : NULL;
+    if (grown) {
+        unsynced = grown;
+        if ((grown[unsynced_count] = strdup(relative(path))))
+            unsynced_count++;
+    }
+    pthread_mutex_unlock(&lock);
+}
+
 /* Called with the lock. */
 static void record_landed(const struct catalog_file *f)
 {
+    long stale = unsynced_index(f->path); /* written again, and on disk now */
+    if (stale >= 0) {
+        free(unsynced[stale]);
+        unsynced[stale] = unsynced[--unsynced_count];
+    }
     if (!catalog_put_file(cat, f)) {
         cannot_record("recording", f->path);
         if (f->frame >= 0) /* not landed after all: recover() meets it afresh */
@@ -425,6 +462,54 @@ static int move_to_quarantine(const char *path, const char *rel, char *target, s
     return rc;
 }
 
+/* Refusals moved to the quarantine that the catalog could not record:
+ * recorded by recover(), so that they stay listed as refused. */
+static struct catalog_file **unrecorded;
+static size_t unrecorded_count;
+
+/* Called with the lock. */
+static void keep_unrecorded(const struct catalog_file *f)
+{
+    struct catalog_file **grown = realloc(unrecorded, (unrecorded_count + 1) * sizeof *grown);
+    struct catalog_file *copy = grown ? malloc(sizeof *copy) : NULL;
+
+    if (grown)
+        unrecorded = grown;
+    if (copy) {
+        *copy = *f;
+        unrecorded[unrecorded_count++] = copy;
+    }
+}
+
+/* At unmount (refusals not recorded keep their files and reasons in the
+ * quarantine; files not on disk are judged by the next mount). */
+static void free_pending(void)
+{
+    while (unrecorded_count)
+        free(unrecorded[--unrecorded_count]);
+    free(unrecorded);
+    unrecorded = NULL;
+    while (unsynced_count)
+        free(unsynced[--unsynced_count]);
+    free(unsynced);
+    unsynced = NULL;
+}
+
+/* Called with the lock; false when the catalog still cannot record them. */
+static bool record_unrecorded(void)
+{
+    while (unrecorded_count) {
+        struct catalog_file *f = unrecorded[unrecorded_count - 1];
+        if (!catalog_put_file(cat, f)) {
+            cannot_record("recording", f->path);
+            return false;
+        }
+        free(f);
+        unrecorded_count--;
+    }
+    return true;
+}
+
 void staging_refused(const char *path, const struct verdict *v)
 {
     const char *rel = relative(path);
@@ -444,8 +529,11 @@ void staging_refused(const char *path, const struct verdict *v)
     f.verdict = *v;
     f.frame = -1;
     pthread_mutex_lock(&lock);
-    if (!catalog_put_file(cat, &f))
+    if (!catalog_put_file(cat, &f)) {
         cannot_record("recording", path);
+        if (moved)
+            keep_unrecorded(&f);
+    }
     changed_now(); /* a landed file it replaced leaves the manifests */
     pthread_mutex_unlock(&lock);
 }
@@ -597,18 +685,23 @@ static bool recover(void)
     if (!staging_read_only())
         return true;
     pthread_rwlock_wrlock(&changes); /* no writer opens meanwhile */
+    if (!staging_read_only()) {      /* another caller recovered meanwhile */
+        pthread_rwlock_unlock(&changes);
+        return true;
+    }
     bool writers = any_busy && any_busy();
     pthread_mutex_lock(&lock);
-    bool writable = !writers && catalog_probe(cat);
+    bool writable = !writers && catalog_probe(cat) && record_unrecorded();
     unsigned failures = record_failures;
     if (writable) {
         seqset_free(seq);
         seq = seqset_new();
     }
     pthread_mutex_unlock(&lock);
-    size_t changed = writable && seq ? staging_reconcile() : 0;
+    size_t changed = 0;
+    bool walked = writable && seq && staging_reconcile(&changed);
     pthread_mutex_lock(&lock);
-    bool recorded = writable && seq && record_failures == failures;
+    bool recorded = walked && record_failures == failures;
     pthread_mutex_unlock(&lock);
     if (recorded) {
         __atomic_store_n(&read_only, false, __ATOMIC_RELEASE);
@@ -637,7 +730,7 @@ void staging_checkpoint(void)
     if (!refresh_landed())
         return;
     pthread_mutex_lock(&lock);
-    if (dirty) {
+    if (dirty && !staging_read_only()) { /* not from a catalog that just missed a change */
         bool ok = checksum_write_all(cat, backing_root(), profile->checksum_hash, algos, err,
                                      sizeof err) &&
                   mhl_write_generation(cat, backing_root(), root_name, profile->mhl_hashes, true,
@@ -886,7 +979,14 @@ static bool reconcile_file(const char *rel, struct catalog_file *row)
     }
     pthread_mutex_lock(&lock);
     bool known = catalog_get_file(cat, rel, row) && unchanged_since(row, &st);
+    bool unsynced_file = !known && unsynced_index(rel) >= 0;
     pthread_mutex_unlock(&lock);
+    if (unsynced_file) {
+        namfs_log(LOG_WARNING, "namfs: %s not landed: its sync to disk failed; write it again",
+                  rel);
+        close(fd);
+        return false;
+    }
     if (known)
         remember_frame(path, fd);
     struct hasher *h = known ? NULL : hasher_new(algos);
@@ -905,6 +1005,8 @@ static size_t drop_gone(const struct walk_list *files)
 {
     pthread_mutex_lock(&lock);
     long dropped = catalog_drop_missing(cat, files, 1u << FILE_LANDED | 1u << FILE_REJECTED);
+    if (dropped < 0)
+        cannot_record("forgetting files gone from", backing_path);
     if (dropped > 0)
         changed_now();
     pthread_mutex_unlock(&lock);
@@ -918,17 +1020,18 @@ static bool is_manifest_path(const char *rel)
            strncmp(rel, MHL_FOLDER "/", strlen(MHL_FOLDER) + 1) == 0;
 }
 
-size_t staging_reconcile(void)
+bool staging_reconcile(size_t *count)
 {
     struct walk_list files;
     struct catalog_file *row = malloc(sizeof *row);
     char err[4200];
     size_t changed = 0;
 
+    *count = 0;
     if (!row || !walk_tree(backing_path, &files, err, sizeof err)) {
         namfs_log(LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
         free(row);
-        return 0;
+        return false;
     }
     for (size_t i = 0; i < files.count; i++)
         if (!files.entries[i].is_symlink && !is_manifest_path(files.entries[i].relpath))
@@ -936,7 +1039,8 @@ size_t staging_reconcile(void)
     changed += drop_gone(&files);
     walk_free(&files);
     free(row);
-    return changed;
+    *count = changed;
+    return true;
 }
 
 /* ---- .namfs/status and .namfs/rejected ---- */

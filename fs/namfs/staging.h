@@ -20,8 +20,9 @@ void staging_close(void);
 
 /* Brings the catalog up to date with BACKING before serving: files new or
  * changed while unmounted (size, mtime or ctime) are judged and hashed
- * anew, rows of files gone are dropped. Returns how many it changed. */
-size_t staging_reconcile(void);
+ * anew, rows of files gone are dropped; *changed says how many. False
+ * when BACKING could not be walked. */
+bool staging_reconcile(size_t *changed);
 
 /* Writes checksum.txt files and a new MHL generation to BACKING when
  * anything changed since the last checkpoint. The quiet thread calls it
@@ -44,6 +45,10 @@ const struct profile *staging_profile(void);
  * is deleted; if it cannot be moved it stays, recorded as rejected. */
 void staging_refused(const char *path, const struct verdict *v);
 void staging_removed(const char *path);
+/* A written file's sync to disk failed at release: it does not land, an
+ * earlier landing of it is forgotten, and no reconciliation lands it from
+ * what the page cache holds of it; a new write through the mount does. */
+void staging_not_on_disk(const char *path);
 /* A rename from `from` replaced the file at `to`. */
 void staging_replaced(const char *to, const char *from);
 void staging_renamed(const char *from, const char *to);

@@ -450,7 +450,9 @@ def catalog_full():
     space is freed the mount reconciles and writing resumes. A landing the
     catalog cannot record: the frame stays in BACKING; unmounted while
     still read-only namfs writes no manifests; the next mount lands the
-    frame and writes them, and BACKING verifies."""
+    frame and writes them. A refusal the catalog cannot record: the file
+    stays in BACKING until the catalog records again, then goes to the
+    quarantine and is listed. BACKING verifies."""
     state = os.path.join(work, "catfull-state")
     os.makedirs(state, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", state], check=True)
@@ -528,6 +530,27 @@ def catalog_full():
             check(all(namfs_digest(os.path.join(m.point, frame(k))) ==
                       xxh128(os.path.join(m.backing, frame(k))) for k in frames),
                   "the next mount lands every frame the catalog missed (5-%d)" % (n - 1))
+        with m:
+            fill(filler)
+            bad = subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame(n)), "--bits", "8"],
+                                 capture_output=True)
+            check(bad.returncode != 0 and
+                  eventually(lambda: "READ-ONLY" in open(status).read()) and
+                  refused_errno(lambda: write_frame(os.path.join(m.point, frame(n + 1)), n + 1))
+                  == errno.EROFS,
+                  "an 8-bit frame refused while the catalog cannot record it turns the mount "
+                  "read-only")
+            check(os.path.exists(os.path.join(m.backing, frame(n))),
+                  "the refused frame is kept in BACKING meanwhile (the quarantine is full too)")
+            os.unlink(filler)
+            kept = os.path.join(state, "quarantine", frame(n))
+            check(eventually(lambda: "READ-ONLY" not in open(status).read() and
+                             os.path.exists(kept + ".reason"), 15) and
+                  not os.path.exists(os.path.join(m.backing, frame(n))) and
+                  "R2" in open(kept + ".reason").read() and
+                  frame(n) in open(os.path.join(m.point, ".namfs", "rejected")).read(),
+                  "once space is freed it is judged again: quarantined with R2 and listed "
+                  "in .namfs/rejected")
         run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
         check(run.returncode == 0 and all(listed_anywhere(m.backing, frame(k)) for k in frames),
               "BACKING verifies and its manifests list every frame (%s)"
