@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Faults on purpose (issue 7): the daemon killed mid-write, and more to
-come. Each case really mounts namfs and unmounts on every path; each
-asserts what docs/reliability.md promises.
+"""Faults on purpose (issue 7): the daemon killed or stopped mid-write,
+BACKING changed behind the mount, full disks (BACKING's and the
+catalog's), a sync to disk that fails, the quarantine on another
+filesystem, hostile names, many writers at once. Each case really mounts
+namfs and unmounts on every path; each asserts what docs/reliability.md
+promises.
 
-Usage: fault_cases.py NAMFS NAMGEN NAMCTL
+Usage: fault_cases.py NAMFS NAMGEN NAMCTL FAILFS
 """
 import errno
 import os
@@ -16,9 +19,9 @@ import time
 import tempfile
 
 import harness
-from harness import Mount, check, eventually, namfs_digest, xxh128
+from harness import Mount, check, eventually, mounted, namfs_digest, xxh128
 
-NAMFS, NAMGEN, NAMCTL = sys.argv[1:4]
+NAMFS, NAMGEN, NAMCTL, FAILFS = sys.argv[1:5]
 work = tempfile.mkdtemp(prefix="namfs-fault-")
 harness.use(NAMFS, work)
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
@@ -558,6 +561,49 @@ def catalog_full():
     finally:
         subprocess.run(["umount", "-l", state], capture_output=True)
 
+def sync_fails():
+    """BACKING on failfs, whose fsync fails with EIO while a control file
+    exists: a frame whose sync to disk fails at release does not land (no
+    digest, in no manifest, the log says write it again); written again
+    once syncing works, it lands, and BACKING verifies."""
+    root, control = os.path.join(work, "failfs-root"), os.path.join(work, "failfs-control")
+    os.makedirs(root)
+    m = Mount("syncfail", "-o", "profile=%s,quiet=0.2" % PROFILE)
+    failfs = subprocess.Popen([FAILFS, root, control, m.backing, "-f"])
+    try:
+        check(eventually(lambda: mounted(m.backing)), "failfs is mounted under BACKING")
+        with m:
+            os.makedirs(os.path.join(m.point, SEQ))
+            write_frame(os.path.join(m.point, frame(1)), 1)
+            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(1))) ==
+                             xxh128(os.path.join(root, frame(1)))),
+                  "a frame synced to disk lands")
+            open(control, "w").close()
+            write_frame(os.path.join(m.point, frame(2)), 2)
+            check(eventually(lambda: "not on disk" in open(m.log).read()),
+                  "the failed sync is logged")
+            check(namfs_digest(os.path.join(m.point, frame(2))) is None and
+                  os.path.getsize(os.path.join(root, frame(2))) ==
+                  os.path.getsize(os.path.join(root, frame(1))),
+                  "the frame whose sync failed did not land (its bytes stay in BACKING)")
+            os.unlink(control)
+            status = os.path.join(m.point, ".namfs", "status")
+            check(eventually(lambda: "manifests current" in open(status).read()) and
+                  listed_anywhere(m.backing, frame(1)) and
+                  not listed_anywhere(m.backing, frame(2)),
+                  "the manifests list frame 1, not frame 2")
+            write_frame(os.path.join(m.point, frame(2)), 2)
+            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) ==
+                             xxh128(os.path.join(root, frame(2)))),
+                  "written again once syncing works, it lands")
+        run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 0 and listed_anywhere(m.backing, frame(2)),
+              "BACKING verifies and lists frame 2 (%s)" % run.stdout.strip()[-300:])
+    finally:
+        subprocess.run(["fusermount3", "-u", m.backing], capture_output=True)
+        failfs.wait(timeout=20)
+
+
 def quarantine_elsewhere():
     """BACKING a filesystem of its own, the state folder beside it on
     another: a refused frame still goes to the quarantine (copied, synced,
@@ -582,5 +628,5 @@ def quarantine_elsewhere():
 
 
 CASES = (kill_during_writes, stop_during_writes, behind_the_back, disk_full, catalog_full,
-         quarantine_elsewhere, hostile_names, many_writers)
+         sync_fails, quarantine_elsewhere, hostile_names, many_writers)
 harness.run_cases(CASES, "FAULT_CASES")  # e.g. FAULT_CASES="disk_full"
