@@ -45,17 +45,29 @@ def frame(n):
     return "%s/%s.%04d.dpx" % (SEQ, SEQ, n)
 
 
+def generations(backing):
+    history = os.path.join(backing, "ascmhl")
+    return sorted(g for g in os.listdir(history) if g.endswith(".mhl")) \
+        if os.path.isdir(history) else []
+
+
+def integrity(state):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "catalog.sqlite"), uri=True)
+    try:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        db.close()
+
+
 def listed_anywhere(backing, rel):
     """Whether checksum.txt or any MHL generation in BACKING lists rel as a
     file (a generation naming it as gone, in an ignore pattern, does not)."""
     listing = os.path.join(backing, os.path.dirname(rel), "checksum.txt")
     lines = open(listing).read().splitlines() if os.path.exists(listing) else []
     history = os.path.join(backing, "ascmhl")
-    generations = [g for g in os.listdir(history) if g.endswith(".mhl")] \
-        if os.path.isdir(history) else []
     entry = ">%s</path>" % rel
     return any(l.split("\t")[0] == os.path.basename(rel) for l in lines) or \
-        any(entry in open(os.path.join(history, g)).read() for g in generations)
+        any(entry in open(os.path.join(history, g)).read() for g in generations(backing))
 
 
 def kill_during_writes():
@@ -87,10 +99,8 @@ def kill_during_writes():
             w.wait()
     whole = [frame(n) for n in range(1, 7)]
     partial = [frame(n) for n in range(7, 11)]
-    db = sqlite3.connect(os.path.join(m.backing + ".namfs", "catalog.sqlite"))
-    check(db.execute("PRAGMA integrity_check").fetchone()[0] == "ok",
+    check(integrity(m.backing + ".namfs") == "ok",
           "the catalog passes PRAGMA integrity_check after kill -9")
-    db.close()
     with m:
         check(all(namfs_digest(os.path.join(m.point, f)) == xxh128(os.path.join(m.backing, f))
                   for f in whole),
@@ -428,20 +438,6 @@ def write_until_refused(m, first):
         except OSError as e:
             return n, e
     return n, None
-
-
-def integrity(state):
-    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state, "catalog.sqlite"), uri=True)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
-
-
-def generations(backing):
-    history = os.path.join(backing, "ascmhl")
-    return sorted(g for g in os.listdir(history) if g.endswith(".mhl")) \
-        if os.path.isdir(history) else []
 
 
 def catalog_full():
