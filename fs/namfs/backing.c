@@ -1,5 +1,6 @@
 #include "backing.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -37,6 +38,19 @@ int backing_open(const char *path, int flags, mode_t mode)
     return open_beneath(path + strspn(path, "/"), flags, mode);
 }
 
+int backing_open_quietly(const char *path, int flags)
+{
+    int fd = backing_open(path, flags | O_NOATIME, 0);
+    return fd == -EPERM ? backing_open(path, flags, 0) : fd; /* not its owner, not root */
+}
+
+void backing_read_quietly(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags | O_NOATIME); /* EPERM: reads move atime, as they would */
+}
+
 int backing_parent(const char *path, const char **name)
 {
     char parent[4096];
@@ -67,4 +81,18 @@ int backing_stat(const char *path, struct stat *st)
     int rc = fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : -errno;
     close(dirfd);
     return rc;
+}
+
+bool backing_hidden_by_fuse(const char *path)
+{
+    static const char prefix[] = ".fuse_hidden";
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+
+    if (strncmp(name, prefix, sizeof prefix - 1) != 0 || strlen(name) != sizeof prefix - 1 + 16)
+        return false;
+    for (const char *c = name + sizeof prefix - 1; *c; c++)
+        if (!isxdigit((unsigned char)*c))
+            return false;
+    return true;
 }

@@ -173,12 +173,14 @@ static int run(struct settings *s, struct fuse_args *args)
     namfs_bare = s->bare;
     size_t changed = 0;
     if (!namfs_bare)
-        staging_reconcile(&changed); /* a walk that fails is logged; serving goes on */
+        staging_reconcile(true, &changed); /* a walk that fails is logged; serving goes on */
     if (changed)
         fprintf(stderr,
                 "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "
                 "anew\n",
                 changed);
+    /* the kernel has applied the caller's umask to every mode it sends */
+    umask(0);
     fuse_opt_add_arg(args, "-odefault_permissions");
     handle_termination(); /* before fuse_main: libfuse keeps handlers it finds */
     int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);

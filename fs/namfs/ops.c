@@ -6,6 +6,7 @@
 
 #include "backing.h"
 #include "log.h"
+#include "open_inode.h"
 #include "readahead.h"
 #include "sealed.h"
 #include "staging.h"
@@ -27,24 +28,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* An open file: its fd, and the digest of what is written through it,
- * kept in write order by the hash cursor (writes may come from several
- * FUSE threads, hence the lock). */
+/* An open file: its fd and, for a handle that writes, the record of its
+ * inode (open_inode.h), shared with every other handle on the file. */
 struct open_file {
-    int fd; /* -1 for a .namfs/ file, served from text */
+    int fd; /* -1 for a .namfs/ file or checksum.txt, served from text */
     char *text;
-    pthread_mutex_t lock;
-    struct hasher *hasher;
-    struct hash_cursor cursor;
-    bool written;
-    bool writer; /* opened for writing: counted in writers */
-    /* the first bytes, kept until the header can be judged (early refusal) */
-    uint8_t head[4096];
-    size_t head_len;
-    bool judged_early;
-    uint64_t table_at, table_len; /* an EXR's chunk offset table, once judged */
-    bool refused;
-    struct verdict verdict;
+    struct open_inode *inode;      /* NULL for a handle that only reads */
     struct open_file *prev, *next; /* every open backing file, for unmount */
 };
 
@@ -70,8 +59,9 @@ static int fail_errno(void)
 }
 
 /* Keeps the contiguous start of the file and judges the header as soon as
- * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY). */
-static void judge_early(struct open_file *f, const char *path, const char *buf, size_t n,
+ * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY).
+ * The record's lock is held. */
+static void judge_early(struct open_inode *f, const char *path, const char *buf, size_t n,
                         uint64_t off)
 {
     char name[4096];
@@ -180,18 +170,26 @@ static bool is_manifest(const char *path)
            (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
 
-/* A sealed asset is nobody's to change; nothing is while the catalog
- * cannot record changes (staging_read_only). */
-static bool frozen(const char *path)
+/* A file deleted while open, reached through its handle: without a name
+ * (path NULL) or under libfuse's hidden one. No part of the delivery. */
+static bool deleted(const char *path)
 {
-    return sealed_covers(path) || staging_read_only();
+    return !path || backing_hidden_by_fuse(path);
 }
 
-/* Manifests are namfs's to write (EPERM); frozen files are nobody's to
- * change (EROFS). */
+/* A sealed asset is nobody's to change; nothing is while the catalog
+ * cannot record changes (staging_read_only). A deleted file is no part
+ * of either. */
+static bool frozen(const char *path)
+{
+    return !deleted(path) && (sealed_covers(path) || staging_read_only());
+}
+
+/* Manifests and the names of files deleted while open are namfs's
+ * (EPERM); frozen files are nobody's to change (EROFS). */
 static int unchangeable(const char *path)
 {
-    return is_manifest(path) ? -EPERM : frozen(path) ? -EROFS : 0;
+    return is_manifest(path) || backing_hidden_by_fuse(path) ? -EPERM : frozen(path) ? -EROFS : 0;
 }
 
 #define REFUSE_CHANGE(path)                                                                        \
@@ -200,68 +198,6 @@ static int unchangeable(const char *path)
         if (refused_)                                                                              \
             return refused_;                                                                       \
     } while (0)
-
-/* Handles open for writing, per file: a file settles when the last of
- * them is released, so a late release of an older handle never judges (or
- * quarantines) a file that a newer writer is rewriting. */
-struct writers {
-    dev_t dev;
-    ino_t ino;
-    int count;
-};
-
-static struct writers *writers;
-static size_t writer_count;
-static pthread_mutex_t writers_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* The index of st's file in writers, or writer_count. Lock held. */
-static size_t writer_of(const struct stat *st)
-{
-    size_t i = 0;
-    while (i < writer_count && (writers[i].dev != st->st_dev || writers[i].ino != st->st_ino))
-        i++;
-    return i;
-}
-
-/* Adds delta to fd's writer count; returns the count after. A file whose
- * last writer has gone stays listed until writer_settled(): it is still
- * being written until it has landed or been refused. */
-static int count_writer(int fd, int delta)
-{
-    struct stat st;
-    int after = 0;
-
-    if (fstat(fd, &st) != 0)
-        return 0;
-    pthread_mutex_lock(&writers_lock);
-    size_t i = writer_of(&st);
-    if (i == writer_count && delta > 0) {
-        struct writers *grown = realloc(writers, (writer_count + 1) * sizeof *grown);
-        if (grown) {
-            writers = grown;
-            writers[writer_count++] = (struct writers){st.st_dev, st.st_ino, 0};
-        }
-    }
-    if (i < writer_count) {
-        writers[i].count += delta;
-        after = writers[i].count;
-    }
-    pthread_mutex_unlock(&writers_lock);
-    return after;
-}
-
-static void writer_settled(int fd)
-{
-    struct stat st;
-
-    if (fstat(fd, &st) != 0)
-        return;
-    pthread_mutex_lock(&writers_lock);
-    size_t i = writer_of(&st);
-    if (i < writer_count && writers[i].count <= 0) /* unless a new writer came */
-        writers[i] = writers[--writer_count];
-    pthread_mutex_unlock(&writers_lock);
-}
 
 static struct open_file *open_files;
 static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -289,9 +225,15 @@ static void free_open_file(struct open_file *f)
 {
     track_open(f, false);
     close(f->fd);
-    hasher_free(f->hasher);
-    pthread_mutex_destroy(&f->lock);
     free(f);
+}
+
+static bool was_written(struct open_inode *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool written = r->written;
+    pthread_mutex_unlock(&r->lock);
+    return written;
 }
 
 /* Files still open when the mount ends (SIGTERM, or the kernel gone) get
@@ -306,21 +248,25 @@ static void close_unreleased(void)
         snprintf(link, sizeof link, "/proc/self/fd/%d", f->fd);
         ssize_t n = readlink(link, where, sizeof where - 1);
         where[n > 0 ? n : 0] = '\0';
-        if (f->written)
+        if (f->inode && open_inode_leave(f->inode) && was_written(f->inode))
             namfs_log(LOG_WARNING,
                       "namfs: %s was still being written at unmount: not landed; the next "
                       "mount judges it",
                       where);
+        if (f->inode)
+            open_inode_put(f->inode);
         free_open_file(f);
     }
 }
 
-static int keep_open(struct fuse_file_info *fi, int fd)
+/* A handle that writes joins its file's record: the file settles when
+ * the last of them is released, so a late release of an older handle
+ * never judges (or quarantines) a file that a newer writer is rewriting. */
+static int keep_open(struct fuse_file_info *fi, int fd, bool writes)
 {
     struct open_file *f = calloc(1, sizeof *f);
 
-    bool writer = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-    if (f && writer && !namfs_bare && !(f->hasher = hasher_new(staging_algos()))) {
+    if (f && writes && !(f->inode = open_inode_join(fd, namfs_bare ? 0 : staging_algos()))) {
         free(f);
         f = NULL;
     }
@@ -329,36 +275,21 @@ static int keep_open(struct fuse_file_info *fi, int fd)
         return -ENOMEM;
     }
     f->fd = fd;
-    f->writer = writer;
-    if (f->writer)
-        count_writer(fd, +1);
-    pthread_mutex_init(&f->lock, NULL);
-    if (f->hasher)
-        hash_cursor_init(&f->cursor, f->hasher);
     track_open(f, true);
     fi->fh = (uintptr_t)f;
     return 0;
 }
 
-static void changed(struct open_file *f, void (*how)(struct hash_cursor *, uint64_t), uint64_t arg)
+/* BACKING has cut or extended the file to size: the digest hears of it
+ * whichever handle or path did it. */
+static int truncate_open(struct open_inode *r, int fd, off_t size)
 {
-    if (namfs_bare)
-        return;
-    pthread_mutex_lock(&f->lock);
-    how(&f->cursor, arg);
-    f->written = true;
-    pthread_mutex_unlock(&f->lock);
-}
-
-static void cut_at(struct hash_cursor *c, uint64_t size)
-{
-    hash_cursor_truncate(c, size);
-}
-
-static void rewrote(struct hash_cursor *c, uint64_t unused)
-{
-    (void)unused;
-    c->rewritten = true;
+    pthread_mutex_lock(&r->lock);
+    int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
+    if (rc == 0)
+        open_inode_cut(r, (uint64_t)size);
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 /* Runs at(dirfd, name) on path's folder; returns 0 or -errno. */
@@ -389,7 +320,11 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
     conn->want &= ~FUSE_CAP_SPLICE_READ;
     cfg->use_ino = 1;
     cfg->nullpath_ok = 0; /* paths on fh calls too: release records the current name */
-    cfg->hard_remove = 1; /* no .fuse_hidden files left in BACKING */
+    /* A file unlinked (or renamed over) while open keeps a hidden name in
+     * BACKING until its last release, so that fstat of it still works
+     * (libfuse 3.14 answers ESTALE for a nameless node before asking
+     * namfs); to the delivery it is gone at once (backing_hidden_by_fuse). */
+    cfg->hard_remove = 0;
     /* Names are looked up afresh each time: namfs moves refused files to the
      * quarantine behind the kernel's back, and libfuse 3.14's high-level
      * invalidation drops the inode, not the name. */
@@ -411,8 +346,21 @@ static void namfs_destroy(void *private_data)
         staging_checkpoint();
 }
 
+static int io_sized(int rc, struct stat *st)
+{
+    if (rc == 0 && S_ISREG(st->st_mode))
+        st->st_blksize = IO_SIZE; /* cp and friends size their buffers by it */
+    return rc;
+}
+
+/* An open file is answered from its own fd, also once it has lost its
+ * name (unlinked or renamed over while open); the rest by path. */
 static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
+    if (fi && of(fi)->fd >= 0)
+        return io_sized(fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno(), st);
+    if (!path)
+        return -ESTALE; /* neither a name nor an fd to answer from */
     enum virtual_kind kind = virtual_kind(path);
     if (kind != NOT_VIRTUAL)
         return virtual_getattr(kind, st);
@@ -426,10 +374,7 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
         free(checksum);
         return 0;
     }
-    int rc = fi ? (fstat(of(fi)->fd, st) == 0 ? 0 : fail_errno()) : backing_stat(path, st);
-    if (rc == 0 && S_ISREG(st->st_mode))
-        st->st_blksize = IO_SIZE; /* cp and friends size their buffers by it */
-    return rc;
+    return io_sized(backing_stat(path, st), st);
 }
 
 /* Folders are read through their own handle, opened once; the virtual
@@ -471,8 +416,9 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
     rewinddir(dir);
     for (struct dirent *e; (e = readdir(dir));) {
         struct stat st = {.st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
-        if (strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0)
-            continue; /* shadowed by the virtual folder */
+        if ((strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0) ||
+            backing_hidden_by_fuse(e->d_name))
+            continue; /* shadowed by the virtual folder; deleted while open */
         listed_checksum = listed_checksum || strcmp(e->d_name, CHECKSUM_NAME) == 0;
         if (fill(buf, e->d_name, &st, 0, 0))
             return 0;
@@ -493,10 +439,28 @@ static int namfs_releasedir(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
+/* New files and folders belong to whoever made them, as on a local
+ * filesystem: the request's uid, and its gid unless the folder they are
+ * made in is setgid (then the folder's group, which BACKING gave them).
+ * namfs runs as root, so it sets the owner itself, on the new inode. */
+static gid_t new_group(int dirfd)
+{
+    struct stat parent;
+    bool inherits = fstat(dirfd, &parent) == 0 && (parent.st_mode & S_ISGID);
+    return inherits ? (gid_t)-1 : fuse_get_context()->gid;
+}
+
+static int make_folder(int dirfd, const char *name, mode_t mode)
+{
+    if (mkdirat(dirfd, name, mode) != 0)
+        return -1;
+    return fchownat(dirfd, name, fuse_get_context()->uid, new_group(dirfd), AT_SYMLINK_NOFOLLOW);
+}
+
 static int namfs_mkdir(const char *path, mode_t mode)
 {
     REFUSE_CHANGE(path);
-    AT_PARENT(path, mkdirat(dirfd, name, mode));
+    AT_PARENT(path, make_folder(dirfd, name, mode));
 }
 
 static int namfs_rmdir(const char *path)
@@ -512,8 +476,12 @@ static int unlink_at(const char *path)
     AT_PARENT(path, unlinkat(dirfd, name, 0));
 }
 
+/* The last release of a file deleted while open removes its hidden name
+ * (libfuse does), whatever has been sealed or frozen since the delete. */
 static int unlink_through(const char *path)
 {
+    if (backing_hidden_by_fuse(path))
+        return unlink_at(path);
     REFUSE_CHANGE(path);
     if (staging_unlink_refused(path))
         return 0; /* refused data goes to the quarantine, not away */
@@ -550,13 +518,7 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
 static bool being_written(const char *path)
 {
     struct stat st;
-
-    if (backing_stat(path, &st) != 0)
-        return false;
-    pthread_mutex_lock(&writers_lock);
-    bool open = writer_of(&st) < writer_count;
-    pthread_mutex_unlock(&writers_lock);
-    return open;
+    return backing_stat(path, &st) == 0 && open_inode_busy(&st);
 }
 
 /* rsync -a, tar and cp -p set times (and rsync renames) after writing:
@@ -564,7 +526,7 @@ static bool being_written(const char *path)
  * instead of a remount judging and hashing the file anew. */
 static int metadata_changed(const char *path, int rc)
 {
-    if (rc == 0 && !namfs_bare && !being_written(path))
+    if (rc == 0 && !namfs_bare && !deleted(path) && !being_written(path))
         staging_metadata_changed(path);
     return rc;
 }
@@ -595,15 +557,8 @@ static bool carries_landed_frames(const char *from, const char *to)
     return true;
 }
 
-static int rename_through(const char *from, const char *to, unsigned int flags)
+static int rename_in_backing(const char *from, const char *to, unsigned int flags)
 {
-    REFUSE_CHANGE(from);
-    REFUSE_CHANGE(to);
-    if (sealed_within(from) || sealed_within(to))
-        return -EROFS;
-    if (carries_landed_frames(from, to) ||
-        ((flags & RENAME_EXCHANGE) && carries_landed_frames(to, from)))
-        return -EPERM;
     const char *from_name, *to_name;
     int from_dir = backing_parent(from, &from_name);
     if (from_dir < 0)
@@ -616,6 +571,35 @@ static int rename_through(const char *from, const char *to, unsigned int flags)
     int rc = renameat2(from_dir, from_name, to_dir, to_name, flags) == 0 ? 0 : -errno;
     close(from_dir);
     close(to_dir);
+    return rc;
+}
+
+/* libfuse hides a file unlinked (or about to be renamed over) while open
+ * under a hidden name until its last release: to the delivery that is the
+ * delete, and refused data still goes to the quarantine, not away. */
+static int hide_deleted(const char *from, const char *hidden)
+{
+    REFUSE_CHANGE(from);
+    if (staging_unlink_refused(from))
+        return 0;
+    int rc = rename_in_backing(from, hidden, 0);
+    if (rc == 0)
+        staging_removed(from);
+    return rc;
+}
+
+static int rename_through(const char *from, const char *to, unsigned int flags)
+{
+    if (backing_hidden_by_fuse(to) && !(flags & RENAME_EXCHANGE))
+        return hide_deleted(from, to);
+    REFUSE_CHANGE(from);
+    REFUSE_CHANGE(to);
+    if (sealed_within(from) || sealed_within(to))
+        return -EROFS;
+    if (carries_landed_frames(from, to) ||
+        ((flags & RENAME_EXCHANGE) && carries_landed_frames(to, from)))
+        return -EPERM;
+    int rc = rename_in_backing(from, to, flags);
     if (rc == 0 && (flags & RENAME_EXCHANGE)) {
         staging_renamed(to, "\x01swap"); /* three moves swap the two catalog records */
         staging_renamed(from, to);
@@ -691,15 +675,24 @@ static int namfs_utimens(const char *path, const struct timespec tv[2], struct f
     return fd < 0 ? fd : metadata_changed(path, done(owned, futimens(fd, tv)));
 }
 
-/* A truncate by path (no open file) changes a closed file: judge and hash
- * it anew. */
-static int truncate_closed(const char *path, off_t size)
+/* A truncate by path: of a file being written, its record hears of it
+ * (its writer's last release settles it); of a closed file, judged and
+ * hashed anew now. */
+static int truncate_by_path(const char *path, off_t size)
 {
     struct hash_cursor cursor;
-    int fd = backing_open(path, O_RDWR, 0);
+    struct stat st;
+    int fd = backing_open_quietly(path, O_RDWR);
 
     if (fd < 0)
         return fd;
+    struct open_inode *r = fstat(fd, &st) == 0 ? open_inode_find(&st) : NULL;
+    if (r) {
+        int rc = truncate_open(r, fd, size);
+        open_inode_put(r);
+        close(fd);
+        return rc;
+    }
     int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
     struct hasher *h = rc == 0 && !namfs_bare ? hasher_new(staging_algos()) : NULL;
     if (h) {
@@ -713,48 +706,90 @@ static int truncate_closed(const char *path, off_t size)
 
 static int namfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
-    REFUSE_CHANGE(path);
-    if (!fi) {
-        staging_changes_begin();
-        int rc = truncate_closed(path, size);
-        staging_changes_end();
-        return rc;
+    if (fi && of(fi)->inode) {
+        int refused = deleted(path) ? 0 : unchangeable(path);
+        return refused ? refused : truncate_open(of(fi)->inode, of(fi)->fd, size);
     }
-    if (ftruncate(of(fi)->fd, size) != 0)
-        return fail_errno();
-    changed(of(fi), cut_at, (uint64_t)size);
-    return 0;
+    REFUSE_CHANGE(path);
+    staging_changes_begin();
+    int rc = truncate_by_path(path, size);
+    staging_changes_end();
+    return rc;
 }
 
 /* Written files are opened for reading too: the digest catches up at
  * close by reading what the write stream skipped. */
+/* A file the create made (not one that appeared meanwhile) gets its
+ * maker's owner; a chown clears set-id bits, so the mode is set again. */
+static int own_created(const char *path, int fd, mode_t mode)
+{
+    const char *name;
+    int dirfd = backing_parent(path, &name);
+    if (dirfd < 0)
+        return dirfd;
+    gid_t group = new_group(dirfd);
+    close(dirfd);
+    if (fchown(fd, fuse_get_context()->uid, group) != 0 ||
+        ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) != 0))
+        return -errno;
+    return 0;
+}
+
 static int open_for_hashing(const char *path, int flags, mode_t mode)
 {
+    /* the kernel gives an appending write its offset (the end of the file
+     * as it knows it); the digest follows that offset, so BACKING must too */
+    flags &= ~O_APPEND;
     if ((flags & O_ACCMODE) != O_WRONLY)
         return backing_open(path, flags, mode);
     int fd = backing_open(path, (flags & ~O_ACCMODE) | O_RDWR, mode);
     return fd == -EACCES ? backing_open(path, flags, mode) : fd;
 }
 
+/* The create request: the file is made here (O_EXCL), and owned by its
+ * maker; one that appeared since the kernel looked is opened as it is,
+ * unless the caller asked for O_EXCL. */
+static int create_for_hashing(const char *path, int flags, mode_t mode)
+{
+    int fd = open_for_hashing(path, flags | O_CREAT | O_EXCL, mode);
+    if (fd == -EEXIST && !(flags & O_EXCL))
+        return open_for_hashing(path, flags & ~O_CREAT, mode);
+    int rc = fd < 0 ? 0 : own_created(path, fd, mode);
+    if (rc < 0) {
+        close(fd);
+        unlink_at(path); /* a file its maker does not own stays nowhere */
+        return rc;
+    }
+    return fd;
+}
+
 /* Inside the changes lock, so that the way back from read-only (staging.c)
- * finds either this writer open or its refusal to come. O_TRUNC changes
- * a file before it is counted as written. */
+ * finds either this writer open or its refusal to come. A file created or
+ * truncated by the open has changed before any write: its record hears of
+ * it, so even an empty new file lands. A handle that creates a file writes
+ * it, whatever its access mode (flock(1) creates its lock file
+ * O_RDONLY). */
 static int open_for_change(const char *path, int flags, mode_t mode, struct fuse_file_info *fi)
 {
     staging_changes_begin();
     int rc = unchangeable(path);
-    int fd = rc ? rc : open_for_hashing(path, flags, mode);
-    rc = fd < 0 ? fd : keep_open(fi, fd);
+    int fd = rc                  ? rc
+             : (flags & O_CREAT) ? create_for_hashing(path, flags, mode)
+                                 : open_for_hashing(path, flags, mode);
+    rc = fd < 0 ? fd : keep_open(fi, fd, true);
+    struct open_inode *r = rc == 0 ? of(fi)->inode : NULL;
+    if (r && (flags & (O_CREAT | O_TRUNC))) {
+        pthread_mutex_lock(&r->lock);
+        open_inode_cut(r, 0);
+        pthread_mutex_unlock(&r->lock);
+    }
     staging_changes_end();
     return rc;
 }
 
 static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-    int rc = open_for_change(path, fi->flags | O_CREAT, mode, fi);
-    if (rc == 0)
-        of(fi)->written = true; /* even an empty new file lands */
-    return rc;
+    return open_for_change(path, fi->flags | O_CREAT, mode, fi);
 }
 
 /* An open file served from text (taken over), not from BACKING. */
@@ -804,14 +839,10 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
         if (text)
             return serve_text(text, fi);
     }
-    if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY) {
-        int rc = open_for_change(path, fi->flags & ~O_CREAT, 0, fi);
-        if (rc == 0 && (fi->flags & O_TRUNC))
-            of(fi)->written = true;
-        return rc;
-    }
+    if ((fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+        return open_for_change(path, fi->flags & ~O_CREAT, 0, fi);
     int fd = open_for_hashing(path, fi->flags & ~O_CREAT, 0);
-    int rc = fd < 0 ? fd : keep_open(fi, fd);
+    int rc = fd < 0 ? fd : keep_open(fi, fd, false);
     /* A landed frame that has not changed since may be read from the
      * kernel's cache of it (written or read through the mount before). */
     if (rc == 0 && !namfs_bare)
@@ -839,7 +870,7 @@ static int namfs_read(const char *path, char *buf, size_t size, off_t off,
  * it in last. The hash holds there, so every byte is hashed once, at
  * close, instead of streamed and then all read again; a copy of a finished
  * file writes the real table and streams on. */
-static void hold_at_placeholder(struct open_file *f, const char *buf, size_t n, uint64_t off)
+static void hold_at_placeholder(struct open_inode *f, const char *buf, size_t n, uint64_t off)
 {
     uint64_t at = f->table_at;
 
@@ -854,42 +885,54 @@ static void hold_at_placeholder(struct open_file *f, const char *buf, size_t n, 
     hash_cursor_hold(&f->cursor, at);
 }
 
+/* The write and its hash update happen under the record's lock, so that
+ * a truncate, another handle's write or a settlement of the same file
+ * comes wholly before or after it: the cursor always follows BACKING. */
 static int namfs_write(const char *path, const char *buf, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    struct open_file *f = of(fi);
+    struct open_inode *r = of(fi)->inode;
 
-    if (f->refused)
-        return -EINVAL; /* the writer's job fails fast; the reason is in the log */
-    ssize_t n = pwrite(f->fd, buf, size, off);
-    if (n < 0)
-        return fail_errno();
-    if (namfs_bare)
-        return (int)n;
-    pthread_mutex_lock(&f->lock);
-    if (path)
-        judge_early(f, path, buf, (size_t)n, (uint64_t)off);
-    hold_at_placeholder(f, buf, (size_t)n, (uint64_t)off);
-    hash_cursor_write(&f->cursor, (uint64_t)off, buf, (size_t)n);
-    f->written = true;
-    bool refused = f->refused;
-    pthread_mutex_unlock(&f->lock);
-    return refused ? -EINVAL : (int)n;
+    if (!r)
+        return -EBADF; /* a handle that only reads */
+    pthread_mutex_lock(&r->lock);
+    /* the writer's job fails fast; the reason is in the log */
+    ssize_t n = r->refused ? -1 : pwrite(of(fi)->fd, buf, size, off);
+    int error = r->refused ? EINVAL : errno;
+    if (n >= 0 && r->hasher) {
+        if (!deleted(path))
+            judge_early(r, path, buf, (size_t)n, (uint64_t)off);
+        hold_at_placeholder(r, buf, (size_t)n, (uint64_t)off);
+        hash_cursor_write(&r->cursor, (uint64_t)off, buf, (size_t)n);
+    }
+    if (n >= 0) {
+        r->written = true;
+        error = r->refused ? EINVAL : 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return error ? -error : (int)n;
 }
 
 /* close() of a file that breaks a rule fails (EINVAL); the file moves to
- * the quarantine when its last handle is released. */
+ * the quarantine when its last handle is released. The whole file is
+ * judged at the close of its only writer: while another writes it, it is
+ * not whole yet. */
 static int namfs_flush(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
+    struct open_inode *r = f->inode;
     struct judgement j;
 
-    if (f->fd < 0)
+    if (!r)
         return 0;
-    if (f->refused)
+    pthread_mutex_lock(&r->lock);
+    bool refused = r->refused, written = r->written;
+    pthread_mutex_unlock(&r->lock);
+    if (refused)
         return -EINVAL;
-    if (!f->written || !path)
+    if (!written || deleted(path) || open_inode_writers(r) > 1)
         return 0;
+    backing_read_quietly(f->fd); /* judging reads; the times are the writer's */
     if (!namfs_bare && !staging_judge_whole(f->fd, path, &j))
         return -EINVAL;
     struct verdict v;
@@ -902,9 +945,6 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
     return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
 }
 
-/* The last close of a written file: catch the digest up with what the
- * stream missed and record the file. An unlinked file (path NULL) is gone
- * and recorded as such already. */
 /* A written file reaches the disk before it lands, so no manifest lists
  * bytes a power cut could still take. It is also namfs's write-behind:
  * release runs after the writer's close() has returned, and without it the
@@ -919,6 +959,26 @@ static bool on_disk(int fd, const char *path)
     return false;
 }
 
+/* The last writer's release: catch the digest up with what the stream
+ * missed and land or refuse the file, the record locked meanwhile. A file
+ * deleted while open is gone from the delivery already. */
+static void settle(const char *path, int fd, struct open_inode *r)
+{
+    pthread_mutex_lock(&r->lock);
+    bool lands = r->written && !deleted(path);
+    if (lands && !on_disk(fd, path)) {
+        lands = false;
+        if (!namfs_bare)
+            staging_not_on_disk(path);
+    }
+    if (lands && !namfs_bare) {
+        backing_read_quietly(fd); /* the writer's close() has returned: its atime stays */
+        staging_settle(path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
+    }
+    open_inode_restart(r);
+    pthread_mutex_unlock(&r->lock);
+}
+
 static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
@@ -928,17 +988,10 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
         free(f);
         return 0;
     }
-    bool last = !f->writer || count_writer(f->fd, -1) == 0;
-    bool settle = f->written && last;
-    if (settle && !on_disk(f->fd, path)) {
-        settle = false;
-        if (path && !namfs_bare)
-            staging_not_on_disk(path);
-    }
-    if (settle && path && !namfs_bare)
-        staging_settle(path, f->fd, &f->cursor, f->refused ? &f->verdict : NULL);
-    if (f->writer && last)
-        writer_settled(f->fd);
+    if (f->inode && open_inode_leave(f->inode))
+        settle(path, f->fd, f->inode);
+    if (f->inode)
+        open_inode_put(f->inode);
     free_open_file(f);
     return 0;
 }
@@ -954,11 +1007,18 @@ static int namfs_fallocate(const char *path, int mode, off_t off, off_t len,
                            struct fuse_file_info *fi)
 {
     (void)path;
-    if (fallocate(of(fi)->fd, mode, off, len) != 0)
-        return fail_errno();
-    if (mode != 0) /* punched or zeroed ranges change what was hashed */
-        changed(of(fi), rewrote, 0);
-    return 0;
+    struct open_inode *r = of(fi)->inode;
+    if (!r)
+        return -EBADF;
+    pthread_mutex_lock(&r->lock);
+    int rc = fallocate(of(fi)->fd, mode, off, len) == 0 ? 0 : -errno;
+    if (rc == 0) {
+        r->written = true;
+        if (mode != 0) /* punched, zeroed, moved ranges change what was hashed */
+            r->cursor.rewritten = true;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
 }
 
 static int namfs_statfs(const char *path, struct statvfs *st)
@@ -974,10 +1034,7 @@ static bool is_namfs_xattr(const char *name)
 
 static bool writers_open(void)
 {
-    pthread_mutex_lock(&writers_lock);
-    bool open = writer_count > 0;
-    pthread_mutex_unlock(&writers_lock);
-    return open;
+    return open_inode_any();
 }
 
 /* namctl seal: setting user.namfs.seal on an asset folder. EBUSY when it

@@ -699,7 +699,7 @@ static bool recover(void)
     }
     pthread_mutex_unlock(&lock);
     size_t changed = 0;
-    bool walked = writable && seq && staging_reconcile(&changed);
+    bool walked = writable && seq && staging_reconcile(false, &changed);
     pthread_mutex_lock(&lock);
     bool recorded = walked && record_failures == failures;
     pthread_mutex_unlock(&lock);
@@ -888,7 +888,7 @@ static void remember_target(const char *path)
     pthread_mutex_unlock(&lock);
     free(row);
     snprintf(target, sizeof target, "/%s", final);
-    int fd = landed ? backing_open(target, O_RDONLY, 0) : -1;
+    int fd = landed ? backing_open_quietly(target, O_RDONLY) : -1;
     if (fd >= 0) {
         remember_frame(target, fd);
         close(fd);
@@ -970,7 +970,7 @@ static bool reconcile_file(const char *rel, struct catalog_file *row)
     struct hash_cursor cursor;
 
     snprintf(path, sizeof path, "/%s", rel);
-    int fd = backing_open(path, O_RDONLY, 0);
+    int fd = backing_open_quietly(path, O_RDONLY);
     if (fd < 0 || fstat(fd, &st) != 0) {
         namfs_log(LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
         if (fd >= 0)
@@ -1020,7 +1020,26 @@ static bool is_manifest_path(const char *rel)
            strncmp(rel, MHL_FOLDER "/", strlen(MHL_FOLDER) + 1) == 0;
 }
 
-bool staging_reconcile(size_t *count)
+/* A file deleted while open that a crash left under libfuse's hidden
+ * name: its user deleted it, so it goes (at mount only: while mounted, it
+ * may still be open). */
+static void remove_left_hidden(const char *rel)
+{
+    char path[4100];
+    const char *name;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int dirfd = backing_parent(path, &name);
+    int rc = dirfd < 0 ? dirfd : unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rc == 0)
+        namfs_log(LOG_NOTICE, "namfs: %s: removed (deleted while open before a crash)", rel);
+    else
+        namfs_log(LOG_ERR, "namfs: %s: left from before a crash: %s", rel, strerror(-rc));
+}
+
+bool staging_reconcile(bool at_mount, size_t *count)
 {
     struct walk_list files;
     struct catalog_file *row = malloc(sizeof *row);
@@ -1033,9 +1052,14 @@ bool staging_reconcile(size_t *count)
         free(row);
         return false;
     }
-    for (size_t i = 0; i < files.count; i++)
-        if (!files.entries[i].is_symlink && !is_manifest_path(files.entries[i].relpath))
-            changed += reconcile_file(files.entries[i].relpath, row);
+    for (size_t i = 0; i < files.count; i++) {
+        const char *rel = files.entries[i].relpath;
+        if (backing_hidden_by_fuse(rel) && at_mount)
+            remove_left_hidden(rel);
+        else if (!files.entries[i].is_symlink && !is_manifest_path(rel) &&
+                 !backing_hidden_by_fuse(rel))
+            changed += reconcile_file(rel, row);
+    }
     changed += drop_gone(&files);
     walk_free(&files);
     free(row);
@@ -1235,7 +1259,7 @@ bool staging_sequence_fits(const char *path, const struct judgement *j, struct v
 void staging_rejudge(const char *path)
 {
     struct hash_cursor cursor;
-    int fd = backing_open(path, O_RDONLY, 0);
+    int fd = backing_open_quietly(path, O_RDONLY);
     struct hasher *h = fd >= 0 ? hasher_new(algos) : NULL;
 
     if (h) {

@@ -20,9 +20,10 @@ void staging_close(void);
 
 /* Brings the catalog up to date with BACKING before serving: files new or
  * changed while unmounted (size, mtime or ctime) are judged and hashed
- * anew, rows of files gone are dropped; *changed says how many. False
+ * anew, rows of files gone are dropped; *changed says how many. at_mount:
+ * files a crash left under libfuse's hidden names are removed. False
  * when BACKING could not be walked. */
-bool staging_reconcile(size_t *changed);
+bool staging_reconcile(bool at_mount, size_t *changed);
 
 /* Writes checksum.txt files and a new MHL generation to BACKING when
  * anything changed since the last checkpoint. The quiet thread calls it

@@ -41,6 +41,16 @@ def eventually(condition, seconds=10):
     return False
 
 
+def writers_done(point):
+    """Every file written through the mount at point has settled: the
+    delivery root's user.namfs.seal stops saying that files are open for
+    writing. (Until the staging issue settles files before close()
+    returns, their release comes after it.)"""
+    def done():
+        return b"open for writing" not in os.getxattr(point, "user.namfs.seal")
+    return eventually(done, 60)
+
+
 def xxh128(path):
     """xxhsum -H2 of a file: the reference the mount's digests must equal."""
     return subprocess.run(["xxhsum", "-H2", path], capture_output=True, text=True,
