@@ -6,13 +6,13 @@
 
 #include "backing.h"
 #include "log.h"
-#include "open_inode.h"
 #include "readahead.h"
 #include "sealed.h"
 #include "staging.h"
 
 #include "namfs/hash_cursor.h"
 #include "namfs/judge.h"
+#include "namfs/landing.h"
 #include "namfs/manifest.h"
 
 #include <dirent.h>
@@ -29,11 +29,11 @@
 #include <unistd.h>
 
 /* An open file: its fd and, for a handle that writes, the record of its
- * inode (open_inode.h), shared with every other handle on the file. */
+ * inode (namfs/landing.h), shared with every other handle on the file. */
 struct open_file {
     int fd; /* -1 for a .namfs/ file or checksum.txt, served from text */
     char *text;
-    struct open_inode *inode;      /* NULL for a handle that only reads */
+    struct landing *inode;         /* NULL for a handle that only reads */
     struct open_file *prev, *next; /* every open backing file, for unmount */
 };
 
@@ -45,6 +45,9 @@ struct open_file {
 
 struct fuse *namfs_running;
 bool namfs_bare;
+/* Every file open for writing, one record per inode (namfs/landing.h):
+ * made at init, before the first request. */
+static struct landing_table *landings;
 unsigned namfs_readahead_kb;
 char namfs_mountpoint[4096];
 
@@ -61,7 +64,7 @@ static int fail_errno(void)
 /* Keeps the contiguous start of the file and judges the header as soon as
  * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY).
  * The record's lock is held. */
-static void judge_early(struct open_inode *f, const char *path, const char *buf, size_t n,
+static void judge_early(struct landing *f, const char *path, const char *buf, size_t n,
                         uint64_t off)
 {
     char name[4096];
@@ -228,17 +231,33 @@ static void free_open_file(struct open_file *f)
     free(f);
 }
 
-static bool was_written(struct open_inode *r)
+static bool on_disk(int fd, const char *path);
+
+/* Set when a landed file could not be synced at unmount: the last
+ * manifests are not written then (M3), the next mount judges it again. */
+static bool unsynced_at_unmount;
+
+/* A file still open when the mount ends: landed at its close() and never
+ * released, it is synced now; still being written, it is named in the log
+ * and left for the next mount to judge, as a file changed while unmounted. */
+static void finish_unreleased(int fd, const char *where, struct landing *r)
 {
     pthread_mutex_lock(&r->lock);
-    bool written = r->written;
+    bool landed = r->state == LANDING_LANDED, written = r->written;
     pthread_mutex_unlock(&r->lock);
-    return written;
+    if (written)
+        namfs_log(LOG_WARNING,
+                  "namfs: %s was still being written at unmount: not landed; the next mount "
+                  "judges it",
+                  where);
+    else if (landed && on_disk(fd, where))
+        landing_set_unsynced(landings, r, false);
+    else if (landed)
+        unsynced_at_unmount = true;
 }
 
 /* Files still open when the mount ends (SIGTERM, or the kernel gone) get
- * no release: a written one is named in the log and left for the next
- * mount to judge, as a file changed while unmounted. */
+ * no release. */
 static void close_unreleased(void)
 {
     char link[64], where[4096];
@@ -248,13 +267,10 @@ static void close_unreleased(void)
         snprintf(link, sizeof link, "/proc/self/fd/%d", f->fd);
         ssize_t n = readlink(link, where, sizeof where - 1);
         where[n > 0 ? n : 0] = '\0';
-        if (f->inode && open_inode_leave(f->inode) && was_written(f->inode))
-            namfs_log(LOG_WARNING,
-                      "namfs: %s was still being written at unmount: not landed; the next "
-                      "mount judges it",
-                      where);
+        if (f->inode && landing_leave(landings, f->inode))
+            finish_unreleased(f->fd, where, f->inode);
         if (f->inode)
-            open_inode_put(f->inode);
+            landing_put(landings, f->inode);
         free_open_file(f);
     }
 }
@@ -266,7 +282,7 @@ static int keep_open(struct fuse_file_info *fi, int fd, bool writes)
 {
     struct open_file *f = calloc(1, sizeof *f);
 
-    if (f && writes && !(f->inode = open_inode_join(fd, namfs_bare ? 0 : staging_algos()))) {
+    if (f && writes && !(f->inode = landing_join(landings, fd, namfs_bare ? 0 : staging_algos()))) {
         free(f);
         f = NULL;
     }
@@ -280,14 +296,24 @@ static int keep_open(struct fuse_file_info *fi, int fd, bool writes)
     return 0;
 }
 
+/* A change to a file being written (or settled already) waits out its
+ * settlement and reopens a landed one; a refused one takes no more
+ * changes (EINVAL: its bytes are in the quarantine). Lock held. */
+static int may_change(struct landing *r)
+{
+    landing_reopen(r);
+    return r->state == LANDING_REFUSED || r->refused ? -EINVAL : 0;
+}
+
 /* BACKING has cut or extended the file to size: the digest hears of it
  * whichever handle or path did it. */
-static int truncate_open(struct open_inode *r, int fd, off_t size)
+static int truncate_open(struct landing *r, int fd, off_t size)
 {
     pthread_mutex_lock(&r->lock);
-    int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
+    int rc = may_change(r);
+    rc = rc ? rc : ftruncate(fd, size) == 0 ? 0 : -errno;
     if (rc == 0)
-        open_inode_cut(r, (uint64_t)size);
+        landing_cut(r, (uint64_t)size);
     pthread_mutex_unlock(&r->lock);
     return rc;
 }
@@ -306,6 +332,7 @@ static int truncate_open(struct open_inode *r, int fd, off_t size)
 
 static bool being_written(const char *path);
 static bool writers_open(void);
+static bool landed_unsynced(void);
 
 static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
@@ -329,7 +356,8 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * quarantine behind the kernel's back, and libfuse 3.14's high-level
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
-    staging_set_busy_check(being_written, writers_open);
+    landings = landing_table_new();
+    staging_set_busy_check(being_written, writers_open, landed_unsynced);
     if (!namfs_bare)
         staging_start_quiet_thread();
     __atomic_store_n(&namfs_running, fuse_get_context()->fuse, __ATOMIC_RELEASE);
@@ -342,8 +370,39 @@ static void namfs_destroy(void *private_data)
     (void)private_data;
     staging_stop_quiet_thread();
     close_unreleased();
-    if (!namfs_bare)
+    if (unsynced_at_unmount)
+        namfs_log(LOG_ERR, "namfs: manifests not written at unmount: a landed file could not "
+                           "be synced to disk; the next mount judges it again");
+    else if (!namfs_bare)
         staging_checkpoint();
+    landing_table_free(landings);
+}
+
+/* Whoever asks about a file that is settling waits for the outcome (at
+ * most LANDING_WAIT_MS): never an answer from before it. Returns the state
+ * of the file's record then, or -1 when nobody writes the file. */
+static int settled_state(const struct stat *st, bool *waited)
+{
+    struct landing *r = S_ISREG(st->st_mode) ? landing_find(landings, st) : NULL;
+    if (!r)
+        return -1;
+    pthread_mutex_lock(&r->lock);
+    *waited = r->state == LANDING_SETTLING;
+    enum landing_state state = landing_await(r, LANDING_WAIT_MS);
+    pthread_mutex_unlock(&r->lock);
+    landing_put(landings, r);
+    return (int)state;
+}
+
+/* lstat of path once any settlement of it is over (a refused file is in
+ * the quarantine by then: ENOENT). */
+static int settled_stat(const char *path, struct stat *st)
+{
+    bool waited = false;
+    int rc = backing_stat(path, st);
+    if (rc == 0 && settled_state(st, &waited) >= 0 && waited)
+        rc = backing_stat(path, st);
+    return rc;
 }
 
 static int io_sized(int rc, struct stat *st)
@@ -374,7 +433,7 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
         free(checksum);
         return 0;
     }
-    return io_sized(backing_stat(path, st), st);
+    return io_sized(settled_stat(path, st), st);
 }
 
 /* Folders are read through their own handle, opened once; the virtual
@@ -398,6 +457,16 @@ static int namfs_opendir(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
+/* A folder's entry once its settlement, if any, is over: a file refused
+ * meanwhile has left for the quarantine. */
+static bool still_here(int dirfd, const char *name, const struct stat *st)
+{
+    struct stat now;
+    bool waited = false;
+    return settled_state(st, &waited) < 0 || !waited ||
+           fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t offset,
                          struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -413,12 +482,16 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
         return 0;
     }
     bool listed_checksum = false;
+    struct stat folder;
+    if (fstat(dirfd(dir), &folder) != 0)
+        return fail_errno();
     rewinddir(dir);
     for (struct dirent *e; (e = readdir(dir));) {
-        struct stat st = {.st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
+        struct stat st = {
+            .st_dev = folder.st_dev, .st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
         if ((strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0) ||
-            backing_hidden_by_fuse(e->d_name))
-            continue; /* shadowed by the virtual folder; deleted while open */
+            backing_hidden_by_fuse(e->d_name) || !still_here(dirfd(dir), e->d_name, &st))
+            continue; /* shadowed by the virtual folder; deleted while open; refused */
         listed_checksum = listed_checksum || strcmp(e->d_name, CHECKSUM_NAME) == 0;
         if (fill(buf, e->d_name, &st, 0, 0))
             return 0;
@@ -518,7 +591,7 @@ static int namfs_readlink(const char *path, char *buf, size_t size)
 static bool being_written(const char *path)
 {
     struct stat st;
-    return backing_stat(path, &st) == 0 && open_inode_busy(&st);
+    return backing_stat(path, &st) == 0 && landing_busy(landings, &st);
 }
 
 /* rsync -a, tar and cp -p set times (and rsync renames) after writing:
@@ -686,10 +759,10 @@ static int truncate_by_path(const char *path, off_t size)
 
     if (fd < 0)
         return fd;
-    struct open_inode *r = fstat(fd, &st) == 0 ? open_inode_find(&st) : NULL;
+    struct landing *r = fstat(fd, &st) == 0 ? landing_find(landings, &st) : NULL;
     if (r) {
         int rc = truncate_open(r, fd, size);
-        open_inode_put(r);
+        landing_put(landings, r);
         close(fd);
         return rc;
     }
@@ -777,10 +850,11 @@ static int open_for_change(const char *path, int flags, mode_t mode, struct fuse
              : (flags & O_CREAT) ? create_for_hashing(path, flags, mode)
                                  : open_for_hashing(path, flags, mode);
     rc = fd < 0 ? fd : keep_open(fi, fd, true);
-    struct open_inode *r = rc == 0 ? of(fi)->inode : NULL;
+    struct landing *r = rc == 0 ? of(fi)->inode : NULL;
     if (r && (flags & (O_CREAT | O_TRUNC))) {
         pthread_mutex_lock(&r->lock);
-        open_inode_cut(r, 0);
+        landing_reopen(r);
+        landing_cut(r, 0);
         pthread_mutex_unlock(&r->lock);
     }
     staging_changes_end();
@@ -870,7 +944,7 @@ static int namfs_read(const char *path, char *buf, size_t size, off_t off,
  * it in last. The hash holds there, so every byte is hashed once, at
  * close, instead of streamed and then all read again; a copy of a finished
  * file writes the real table and streams on. */
-static void hold_at_placeholder(struct open_inode *f, const char *buf, size_t n, uint64_t off)
+static void hold_at_placeholder(struct landing *f, const char *buf, size_t n, uint64_t off)
 {
     uint64_t at = f->table_at;
 
@@ -891,14 +965,15 @@ static void hold_at_placeholder(struct open_inode *f, const char *buf, size_t n,
 static int namfs_write(const char *path, const char *buf, size_t size, off_t off,
                        struct fuse_file_info *fi)
 {
-    struct open_inode *r = of(fi)->inode;
+    struct landing *r = of(fi)->inode;
 
     if (!r)
         return -EBADF; /* a handle that only reads */
     pthread_mutex_lock(&r->lock);
-    /* the writer's job fails fast; the reason is in the log */
-    ssize_t n = r->refused ? -1 : pwrite(of(fi)->fd, buf, size, off);
-    int error = r->refused ? EINVAL : errno;
+    /* a refused file's writer fails fast; the reason is in the log */
+    int refused = may_change(r);
+    ssize_t n = refused ? -1 : pwrite(of(fi)->fd, buf, size, off);
+    int error = refused ? EINVAL : errno;
     if (n >= 0 && r->hasher) {
         if (!deleted(path))
             judge_early(r, path, buf, (size_t)n, (uint64_t)off);
@@ -907,49 +982,18 @@ static int namfs_write(const char *path, const char *buf, size_t size, off_t off
     }
     if (n >= 0) {
         r->written = true;
-        error = r->refused ? EINVAL : 0;
+        error = r->refused ? EINVAL : 0; /* this write completed a bad header */
     }
     pthread_mutex_unlock(&r->lock);
     return error ? -error : (int)n;
 }
 
-/* close() of a file that breaks a rule fails (EINVAL); the file moves to
- * the quarantine when its last handle is released. The whole file is
- * judged at the close of its only writer: while another writes it, it is
- * not whole yet. */
-static int namfs_flush(const char *path, struct fuse_file_info *fi)
-{
-    struct open_file *f = of(fi);
-    struct open_inode *r = f->inode;
-    struct judgement j;
-
-    if (!r)
-        return 0;
-    pthread_mutex_lock(&r->lock);
-    bool refused = r->refused, written = r->written;
-    pthread_mutex_unlock(&r->lock);
-    if (refused)
-        return -EINVAL;
-    if (!written || deleted(path) || open_inode_writers(r) > 1)
-        return 0;
-    backing_read_quietly(f->fd); /* judging reads; the times are the writer's */
-    if (!namfs_bare && !staging_judge_whole(f->fd, path, &j))
-        return -EINVAL;
-    struct verdict v;
-    if (!namfs_bare && j.is_frame && !staging_sequence_fits(path, &j, &v)) {
-        staging_log_refusal(path, &v);
-        return -EINVAL;
-    }
-    /* close() of a duplicate reports delayed write errors, as close would */
-    int dup_fd = dup(of(fi)->fd);
-    return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
-}
-
-/* A written file reaches the disk before it lands, so no manifest lists
- * bytes a power cut could still take. It is also namfs's write-behind:
- * release runs after the writer's close() has returned, and without it the
- * kernel starts writing back only once a tenth of memory is dirty (4
- * writers, time until on disk: 0.70 x native without, 1.06 x with). */
+/* A written file reaches the disk before its manifests list it, so no
+ * manifest lists bytes a power cut could still take (M3). It is also
+ * namfs's write-behind: release runs after the writer's close() has
+ * returned, and without it the kernel starts writing back only once a
+ * tenth of memory is dirty (4 writers, time until on disk: 0.70 x native
+ * without, 1.06 x with). */
 static bool on_disk(int fd, const char *path)
 {
     if (fdatasync(fd) == 0 || errno == EINVAL)
@@ -959,24 +1003,88 @@ static bool on_disk(int fd, const char *path)
     return false;
 }
 
-/* The last writer's release: catch the digest up with what the stream
- * missed and land or refuse the file, the record locked meanwhile. A file
- * deleted while open is gone from the delivery already. */
-static void settle(const char *path, int fd, struct open_inode *r)
+static enum landing_state state_after(enum settlement s)
+{
+    return s == SETTLED_LANDED    ? LANDING_LANDED
+           : s == SETTLED_REFUSED ? LANDING_REFUSED
+                                  : LANDING_WRITING;
+}
+
+/* Settles a file this thread moved to SETTLING: judged whole, its frame
+ * number reserved, its digest caught up; then landed (in the catalog, its
+ * sync still to come) or refused (in the quarantine). Whoever waits for
+ * the outcome is woken. */
+static enum settlement settle(const char *path, int fd, struct landing *r)
+{
+    landing_set_unsynced(landings, r, true); /* no manifest before its sync */
+    backing_read_quietly(fd);                /* judging reads; the times are the writer's */
+    enum settlement s = namfs_bare
+                            ? SETTLED_LANDED
+                            : staging_settle(path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
+    pthread_mutex_lock(&r->lock);
+    if (s == SETTLED_LANDED)
+        r->written = false; /* what landed is all there is until the next write */
+    landing_end_settle(r, state_after(s));
+    pthread_mutex_unlock(&r->lock);
+    if (s != SETTLED_LANDED)
+        landing_set_unsynced(landings, r, false);
+    return s;
+}
+
+/* The close() of a file's only writer decides its fate (namfs/landing.h):
+ * 0 when it landed (its digest is there as close() returns), EINVAL when
+ * it broke a rule (it has left the tree for the quarantine), EIO when it
+ * could not be read to hash it. While another handle writes the file it
+ * is not whole yet, and that close() returns 0. */
+static int namfs_flush(const char *path, struct fuse_file_info *fi)
+{
+    struct open_file *f = of(fi);
+    struct landing *r = f->inode;
+
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    landing_await(r, LANDING_WAIT_MS); /* a dup'd descriptor's close, settling it */
+    bool refused = r->state == LANDING_REFUSED, early = r->refused;
+    bool settles =
+        !refused && !deleted(path) && landing_writers(landings, r) == 1 && landing_begin_settle(r);
+    pthread_mutex_unlock(&r->lock);
+    enum settlement s = refused   ? SETTLED_REFUSED
+                        : settles ? settle(path, f->fd, r) /* an early refusal moves it now */
+                                  : SETTLED_PENDING;
+    if (s == SETTLED_REFUSED || early)
+        return -EINVAL;
+    if (s == SETTLED_FAILED)
+        return -EIO;
+    /* close() of a duplicate reports delayed write errors, as close would */
+    int dup_fd = dup(f->fd);
+    return dup_fd < 0 ? fail_errno() : close(dup_fd) == 0 ? 0 : fail_errno();
+}
+
+/* The last writer's release. A file that landed at its close() is synced
+ * to disk now, and manifests may list it. A file written after its last
+ * close() (an mmap page, a descriptor passed on) is settled here, where no
+ * writer can be told: logged, listed, quarantined if refused; it lands only
+ * once on disk. A file deleted while open is gone from the delivery. */
+static void finish(const char *path, int fd, struct landing *r)
 {
     pthread_mutex_lock(&r->lock);
-    bool lands = r->written && !deleted(path);
-    if (lands && !on_disk(fd, path)) {
-        lands = false;
+    landing_await(r, LANDING_WAIT_MS);
+    bool landed = r->state == LANDING_LANDED && !r->written;
+    bool late = r->written && !deleted(path) && landing_begin_settle(r);
+    pthread_mutex_unlock(&r->lock);
+    if (landed && !on_disk(fd, path) && !namfs_bare && !deleted(path))
+        staging_not_on_disk(path);
+    if (late && !on_disk(fd, path)) {
         if (!namfs_bare)
             staging_not_on_disk(path);
+        pthread_mutex_lock(&r->lock);
+        landing_end_settle(r, LANDING_WRITING);
+        pthread_mutex_unlock(&r->lock);
+    } else if (late) {
+        settle(path, fd, r);
     }
-    if (lands && !namfs_bare) {
-        backing_read_quietly(fd); /* the writer's close() has returned: its atime stays */
-        staging_settle(path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
-    }
-    open_inode_restart(r);
-    pthread_mutex_unlock(&r->lock);
+    landing_set_unsynced(landings, r, false);
 }
 
 static int namfs_release(const char *path, struct fuse_file_info *fi)
@@ -988,10 +1096,10 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
         free(f);
         return 0;
     }
-    if (f->inode && open_inode_leave(f->inode))
-        settle(path, f->fd, f->inode);
+    if (f->inode && landing_leave(landings, f->inode))
+        finish(path, f->fd, f->inode);
     if (f->inode)
-        open_inode_put(f->inode);
+        landing_put(landings, f->inode);
     free_open_file(f);
     return 0;
 }
@@ -1007,11 +1115,12 @@ static int namfs_fallocate(const char *path, int mode, off_t off, off_t len,
                            struct fuse_file_info *fi)
 {
     (void)path;
-    struct open_inode *r = of(fi)->inode;
+    struct landing *r = of(fi)->inode;
     if (!r)
         return -EBADF;
     pthread_mutex_lock(&r->lock);
-    int rc = fallocate(of(fi)->fd, mode, off, len) == 0 ? 0 : -errno;
+    int rc = may_change(r);
+    rc = rc ? rc : fallocate(of(fi)->fd, mode, off, len) == 0 ? 0 : -errno;
     if (rc == 0) {
         r->written = true;
         if (mode != 0) /* punched, zeroed, moved ranges change what was hashed */
@@ -1034,7 +1143,12 @@ static bool is_namfs_xattr(const char *name)
 
 static bool writers_open(void)
 {
-    return open_inode_any();
+    return landing_any(landings);
+}
+
+static bool landed_unsynced(void)
+{
+    return landing_any_unsynced(landings);
 }
 
 /* namctl seal: setting user.namfs.seal on an asset folder. EBUSY when it
@@ -1113,6 +1227,18 @@ static int seal_state(const char *path, char *value, size_t size)
     return rc;
 }
 
+/* 0 when the catalog's digest and verdict of path are its current ones
+ * (nobody writes it, or its close() settled it); ENODATA while it is being
+ * written (never an older digest); EAGAIN when its settlement outlasted
+ * LANDING_WAIT_MS. */
+static int catalog_is_current(const char *path)
+{
+    struct stat st;
+    bool waited;
+    int state = backing_stat(path, &st) == 0 ? settled_state(&st, &waited) : -1;
+    return state == LANDING_WRITING ? -ENODATA : state == LANDING_SETTLING ? -EAGAIN : 0;
+}
+
 static int namfs_getxattr(const char *path, const char *name, char *value, size_t size)
 {
     if (virtual_kind(path) != NOT_VIRTUAL || is_capability(name))
@@ -1121,6 +1247,9 @@ static int namfs_getxattr(const char *path, const char *name, char *value, size_
 
     if (strcmp(name, NAMFS_XATTR "seal") == 0)
         return seal_state(path, value, size);
+    int current = is_namfs_xattr(name) ? catalog_is_current(path) : 0;
+    if (current)
+        return current;
     if (strcmp(name, NAMFS_XATTR "verdict") == 0)
         return staging_verdict(path, digest, sizeof digest) ? xattr_value(digest, value, size)
                                                             : -ENODATA;
@@ -1150,7 +1279,10 @@ static int namfs_listxattr(const char *path, char *list, size_t size)
     close(owned);
     if (n < 0)
         return -errno;
-    if (!staging_digest(path, HASH_XXH128, digest, sizeof digest))
+    int current = catalog_is_current(path);
+    if (current == -EAGAIN)
+        return current;
+    if (current || !staging_digest(path, HASH_XXH128, digest, sizeof digest))
         return (int)n;
     if (size && (size_t)n + sizeof ours > size)
         return -ERANGE;

@@ -38,8 +38,9 @@ static pthread_t quiet_thread;
 static bool quiet_running;
 static const struct profile *profile;
 static char quarantine[PATH_MAX + 16];
-static bool (*busy)(const char *path); /* a file open for writing through the mount */
-static bool (*any_busy)(void);         /* any file open for writing */
+static bool (*busy)(const char *path);  /* a file open for writing through the mount */
+static bool (*any_busy)(void);          /* any file open for writing */
+static bool (*unsynced_landings)(void); /* a file landed at close() waits for its sync */
 /* Set when the catalog failed to record a change (its disk full, say):
  * the mount then refuses changes until it can record them again. */
 static bool read_only;
@@ -727,8 +728,8 @@ void staging_checkpoint(void)
                   state_path);
         return;
     }
-    if (!refresh_landed())
-        return;
+    if ((unsynced_landings && unsynced_landings()) || !refresh_landed())
+        return; /* a landed file is not on disk yet: the next pause writes them */
     pthread_mutex_lock(&lock);
     if (dirty && !staging_read_only()) { /* not from a catalog that just missed a change */
         bool ok = checksum_write_all(cat, backing_root(), profile->checksum_hash, algos, err,
@@ -744,10 +745,12 @@ void staging_checkpoint(void)
     pthread_mutex_unlock(&lock);
 }
 
-void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void))
+void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void),
+                            bool (*landed_unsynced)(void))
 {
     busy = being_written;
     any_busy = writers_open;
+    unsynced_landings = landed_unsynced;
 }
 
 struct timespec staging_changed_at(void)
@@ -897,8 +900,8 @@ static void remember_target(const char *path)
 
 /* A written file settles: refused ones go to the quarantine, the others
  * land with their digest. */
-static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
-                          const struct verdict *early)
+static enum settlement settle_locked(const char *path, int fd, struct hash_cursor *cursor,
+                                     const struct verdict *early)
 {
     struct judgement j;
     struct digests d;
@@ -906,27 +909,28 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
     char name[4096];
 
     if (empty_frame(fd, staging_judged_name(path, name, sizeof name)))
-        return; /* pending: its writer comes back for it */
+        return SETTLED_PENDING; /* its writer comes back for it */
     if (early && early->rule != RULE_NONE) {
         if (!staging_unlink_refused(path)) /* moves it, once */
             staging_refused(path, early);
-        return;
+        return SETTLED_REFUSED;
     }
     struct verdict v;
     if (!staging_judge_whole(fd, path, &j)) {
         staging_log_refusal(path, &j.verdict);
         staging_refused(path, &j.verdict);
-        return;
+        return SETTLED_REFUSED;
     }
     if (hash_cursor_finish(cursor, fd, &d) < 0) {
-        namfs_log(LOG_ERR, "namfs: %s: cannot hash: %s", path, strerror(errno));
-        return;
+        namfs_log(LOG_ERR, "namfs: %s: cannot hash: %s: not landed, write it again", path,
+                  strerror(errno));
+        return SETTLED_FAILED;
     }
     struct catalog_file *row = malloc(sizeof *row);
     if (!row || !landed_row(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
                             j.is_frame ? j.name.asset : "", row)) {
         free(row);
-        return;
+        return row ? SETTLED_PENDING : SETTLED_FAILED; /* moved meanwhile: settles there */
     }
     /* The sequence rules' memory and the catalog change together: a
      * rewrite judged meanwhile finds the frame in both or in neither. */
@@ -944,20 +948,23 @@ static void settle_locked(const char *path, int fd, struct hash_cursor *cursor,
         staging_log_refusal(path, &v);
         staging_refused(path, &v);
         remember_target(path);
+        return SETTLED_REFUSED;
     }
+    return SETTLED_LANDED;
 }
 
 /* One settlement at a time: a late release and a truncate of the same file
  * must not land and refuse it in the wrong order. (A per-path lock would
  * let unrelated files settle in parallel; see issue 6.) */
-void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
-                    const struct verdict *early)
+enum settlement staging_settle(const char *path, int fd, struct hash_cursor *cursor,
+                               const struct verdict *early)
 {
     static pthread_mutex_t settling = PTHREAD_MUTEX_INITIALIZER;
 
     pthread_mutex_lock(&settling);
-    settle_locked(path, fd, cursor, early);
+    enum settlement outcome = settle_locked(path, fd, cursor, early);
     pthread_mutex_unlock(&settling);
+    return outcome;
 }
 
 /* ---- reconciling with BACKING at start ---- */

@@ -109,9 +109,12 @@ bool staging_judge_whole(int fd, const char *path, struct judgement *j);
 
 /* How the checkpoint tells a landed file that is being rewritten through
  * the mount (its settlement will record it) from one changed behind the
- * mount's back (judged and hashed again before manifests list it), and
- * whether any writer is open (the way back from read-only waits for none). */
-void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void));
+ * mount's back (judged and hashed again before manifests list it), whether
+ * any writer is open (the way back from read-only waits for none), and
+ * whether a file landed at its close() still waits for its sync to disk
+ * (no manifest is written before it is durable, M3). */
+void staging_set_busy_check(bool (*being_written)(const char *path), bool (*writers_open)(void),
+                            bool (*landed_unsynced)(void));
 
 /* True while the catalog cannot record changes (its disk is full, say):
  * the mount refuses every change with EROFS and says why in the log and
@@ -125,10 +128,18 @@ bool staging_read_only(void);
 void staging_changes_begin(void);
 void staging_changes_end(void);
 
+/* How a settlement ended. */
+enum settlement {
+    SETTLED_LANDED,  /* in the catalog with its digest */
+    SETTLED_REFUSED, /* in the quarantine (or kept in place), listed as rejected */
+    SETTLED_PENDING, /* nothing to decide yet: an empty frame, or the file moved away */
+    SETTLED_FAILED,  /* it could not be read to hash it: neither landed nor refused */
+};
+
 /* A written file settles: refused ones (early, or now on the whole file)
  * go to the quarantine, the others land with the cursor's digest. */
-void staging_settle(const char *path, int fd, struct hash_cursor *cursor,
-                    const struct verdict *early);
+enum settlement staging_settle(const char *path, int fd, struct hash_cursor *cursor,
+                               const struct verdict *early);
 
 /* Sequence rules (S1, S3, S4, S5) for a frame about to land at path,
  * without recording it: close() fails when they are broken. */

@@ -24,10 +24,8 @@ from harness import Mount, check, eventually, mounted, namfs_digest, xxh128
 NAMFS, NAMGEN, NAMCTL, FAILFS = sys.argv[1:5]
 work = tempfile.mkdtemp(prefix="namfs-fault-")
 harness.use(NAMFS, work)
-SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
-PROFILE = os.path.join(work, "small.ini")
-open(PROFILE, "w").write("[delivery]\nformats = dpx, exr\nresolution = any\n"
-                         "colour = camera-native\n[testing]\nresolution_floor = 64x32\n")
+SEQ = harness.SEQ
+PROFILE = harness.small_profile(work)
 
 # Writes the first half of a frame, says so, and waits holding it open.
 HALF_WRITER = """

@@ -17,6 +17,19 @@ def use(namfs, work):
     _namfs, _work = namfs, work
 
 
+# The asset folder the integration suites write small frames into, and a
+# testing profile that lowers the resolution floor to their 64x32.
+SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+
+
+def small_profile(folder):
+    """Writes the testing profile into folder; returns its path."""
+    path = os.path.join(folder, "small.ini")
+    open(path, "w").write("[delivery]\nformats = dpx, exr\nresolution = any\n"
+                          "colour = camera-native\n[testing]\nresolution_floor = 64x32\n")
+    return path
+
+
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""A file's fate is settled before close() returns (include/namfs/landing.h).
+Every assertion here is made at the instant close() has returned: no sleep,
+no waiting for the daemon.
+
+Usage: landing_cases.py NAMFS NAMGEN
+"""
+import errno
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+import harness
+from harness import Mount, check, namfs_digest, xxh128
+
+NAMFS, NAMGEN = sys.argv[1:3]
+work = tempfile.mkdtemp(prefix="namfs-landing-")
+harness.use(NAMFS, work)
+SEQ = harness.SEQ
+PROFILE = harness.small_profile(work)
+
+
+def frame(n, pad=4):
+    return "%s/%s.%0*d.dpx" % (SEQ, SEQ, pad, n)
+
+
+def made(name, *args):
+    """A DPX frame from namgen, outside the mount: its bytes."""
+    path = os.path.join(work, name)
+    subprocess.run([NAMGEN, "dpx", path, *args], check=True, capture_output=True)
+    return open(path, "rb").read()
+
+
+def write_whole(path, data):
+    """open, write, close; the errno close() gave, 0 when none."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        try:
+            os.close(fd)
+        except OSError as e:
+            return e.errno
+    return 0
+
+
+def digest_at_close():
+    """cp returns and the digest is there, equal to xxhsum of BACKING;
+    a rewrite's digest is the new bytes' at once, never the old ones'."""
+    good, other = made("good.dpx"), made("other.dpx", "--seed", "7")
+    with Mount("digest", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        wrong = []
+        for n in range(1, 21):
+            subprocess.run(["cp", os.path.join(work, "good.dpx"),
+                            os.path.join(m.point, frame(n))], check=True)
+            if namfs_digest(os.path.join(m.point, frame(n))) != \
+                    xxh128(os.path.join(m.backing, frame(n))):
+                wrong.append(n)
+        check(not wrong, "right after cp returns, user.namfs.xxh128 equals xxhsum of BACKING "
+              "(20 frames; wrong: %s)" % wrong)
+        target = os.path.join(m.point, frame(1))
+        check(write_whole(target, other) == 0 and
+              namfs_digest(target) == xxh128(os.path.join(m.backing, frame(1))),
+              "a rewritten frame shows its new digest as close() returns")
+        fd = os.open(target, os.O_WRONLY)
+        os.pwrite(fd, good[:100], 0)
+        try:
+            os.getxattr(target, "user.namfs.xxh128")
+            check(False, "while a frame is being rewritten its digest is ENODATA, not the old one")
+        except OSError as e:
+            check(e.errno == errno.ENODATA,
+                  "while a frame is being rewritten its digest is ENODATA, not the old one")
+        os.pwrite(fd, good[100:], 100)
+        os.close(fd)
+        check(namfs_digest(target) == xxh128(os.path.join(m.backing, frame(1))),
+              "and the new one once its close() returned")
+
+
+def refused_at_close():
+    """A refused frame's close() fails and, as it returns, the frame has
+    left the tree and is listed as rejected with its rule."""
+    eight_bit = made("eight.dpx", "--bits", "8")
+    cut = made("cut.dpx")[:-100]
+    with Mount("refused", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        quarantine = os.path.join(m.backing + ".namfs", "quarantine")
+        for n, data, rule, why in ((1, eight_bit, "R2", "an 8-bit frame"),
+                                   (2, cut, "R7", "a truncated frame")):
+            path = os.path.join(m.point, frame(n))
+            failed = write_whole(path, data)
+            rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
+            check(failed == errno.EINVAL, "%s: close() fails with EINVAL (%s)" % (why, failed))
+            check(not os.path.exists(path) and
+                  os.path.basename(path) not in os.listdir(os.path.dirname(path)),
+                  "%s: gone from the tree as close() returns" % why)
+            check(not os.path.exists(os.path.join(m.backing, frame(n))) and
+                  os.path.exists(os.path.join(quarantine, frame(n))),
+                  "%s: in the quarantine, not in BACKING" % why)
+            check(frame(n) in rejected and ("\t%s\t" % rule) in rejected,
+                  "%s: listed in .namfs/rejected with %s" % (why, rule))
+
+
+def duplicate_race():
+    """Two writers of one frame number under two paddings (S5) close at
+    the same instant into an empty asset, where either alone would land:
+    exactly one close() succeeds, every time."""
+    data = made("race.dpx")
+    with Mount("race", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        outcomes = []
+        for n in range(3001, 3011):
+            barrier = threading.Barrier(2)
+            results = {}
+
+            def writer(rel):
+                fd = os.open(os.path.join(m.point, rel), os.O_WRONLY | os.O_CREAT, 0o644)
+                os.write(fd, data)
+                barrier.wait()
+                try:
+                    os.close(fd)
+                    results[rel] = 0
+                except OSError as e:
+                    results[rel] = e.errno
+            threads = [threading.Thread(target=writer, args=(rel,))
+                       for rel in (frame(n), frame(n, 5))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            outcomes.append(sorted(results.values()))
+            for rel in results:  # the asset is empty again for the next pair
+                if os.path.exists(os.path.join(m.point, rel)):
+                    os.unlink(os.path.join(m.point, rel))
+        check(all(o == [0, errno.EINVAL] for o in outcomes),
+              "S5 race: exactly one of two closes succeeds, the other EINVAL, 10 of 10: %s"
+              % outcomes)
+
+
+harness.run_cases([digest_at_close, refused_at_close, duplicate_race], "LANDING_CASES")
