@@ -31,8 +31,9 @@
 /* An open file: its fd and, for a handle that writes, the record of its
  * inode (namfs/landing.h), shared with every other handle on the file. */
 struct open_file {
-    int fd; /* -1 for a .namfs/ file or checksum.txt, served from text */
-    char *text;
+    int fd;     /* -1 for a .namfs/ file or checksum.txt, served from text, and folders */
+    char *text; /* that text */
+    DIR *dir;   /* an open folder of BACKING; NULL for the virtual .namfs/ */
     struct landing *inode;         /* NULL for a handle that only reads */
     struct open_file *prev, *next; /* every open backing file, for unmount */
 };
@@ -224,11 +225,31 @@ static void track_open(struct open_file *f, bool opened)
     pthread_mutex_unlock(&open_files_lock);
 }
 
+/* Every handle is tracked, so that what the kernel never released when
+ * the mount ends is closed and freed all the same. */
 static void free_open_file(struct open_file *f)
 {
     track_open(f, false);
-    close(f->fd);
+    if (f->fd >= 0)
+        close(f->fd);
+    if (f->dir)
+        closedir(f->dir);
+    free(f->text);
     free(f);
+}
+
+/* A handle on a folder or a text, not on a file of BACKING. */
+static struct open_file *kept_apart(struct fuse_file_info *fi, DIR *dir, char *text)
+{
+    struct open_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->fd = -1;
+    f->dir = dir;
+    f->text = text;
+    track_open(f, true);
+    fi->fh = (uintptr_t)f;
+    return f;
 }
 
 static bool on_disk(int fd, const char *path);
@@ -265,7 +286,7 @@ static void close_unreleased(void)
     while (open_files) {
         struct open_file *f = open_files;
         snprintf(link, sizeof link, "/proc/self/fd/%d", f->fd);
-        ssize_t n = readlink(link, where, sizeof where - 1);
+        ssize_t n = f->fd >= 0 ? readlink(link, where, sizeof where - 1) : 0;
         where[n > 0 ? n : 0] = '\0';
         if (f->inode && landing_leave(landings, f->inode))
             finish_unreleased(f->fd, where, f->inode);
@@ -437,23 +458,24 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
 }
 
 /* Folders are read through their own handle, opened once; the virtual
- * .namfs/ folder has none (fh 0). */
+ * .namfs/ folder has none. */
 static int namfs_opendir(const char *path, struct fuse_file_info *fi)
 {
     enum virtual_kind kind = virtual_kind(path);
-    if (kind != NOT_VIRTUAL) {
-        fi->fh = 0;
-        return kind == VIRTUAL_DIR ? 0 : -ENOTDIR;
-    }
+    if (kind != NOT_VIRTUAL)
+        return kind != VIRTUAL_DIR ? -ENOTDIR : kept_apart(fi, NULL, NULL) ? 0 : -ENOMEM;
     int fd = backing_open(path, O_RDONLY | O_DIRECTORY, 0);
     if (fd < 0)
         return fd;
     DIR *dir = fdopendir(fd);
-    if (!dir) {
-        close(fd);
-        return fail_errno();
+    if (!dir || !kept_apart(fi, dir, NULL)) {
+        int error = dir ? ENOMEM : errno;
+        if (dir)
+            closedir(dir);
+        else
+            close(fd);
+        return -error;
     }
-    fi->fh = (uintptr_t)dir;
     return 0;
 }
 
@@ -470,7 +492,7 @@ static bool still_here(int dirfd, const char *name, const struct stat *st)
 static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t offset,
                          struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
-    DIR *dir = (DIR *)(uintptr_t)fi->fh;
+    DIR *dir = of(fi)->dir;
 
     (void)offset;
     (void)flags;
@@ -507,8 +529,7 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
 static int namfs_releasedir(const char *path, struct fuse_file_info *fi)
 {
     (void)path;
-    if (fi->fh)
-        closedir((DIR *)(uintptr_t)fi->fh);
+    free_open_file(of(fi));
     return 0;
 }
 
@@ -869,15 +890,10 @@ static int namfs_create(const char *path, mode_t mode, struct fuse_file_info *fi
 /* An open file served from text (taken over), not from BACKING. */
 static int serve_text(char *text, struct fuse_file_info *fi)
 {
-    struct open_file *f = calloc(1, sizeof *f);
-    if (!f || !text) {
-        free(f);
+    if (!text || !kept_apart(fi, NULL, text)) {
         free(text);
         return -ENOMEM;
     }
-    f->fd = -1;
-    f->text = text;
-    fi->fh = (uintptr_t)f;
     fi->direct_io = 1; /* always the text of this open, whatever getattr said */
     return 0;
 }
@@ -1091,11 +1107,6 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
 
-    if (f->fd < 0) {
-        free(f->text);
-        free(f);
-        return 0;
-    }
     if (f->inode && landing_leave(landings, f->inode))
         finish(path, f->fd, f->inode);
     if (f->inode)

@@ -131,9 +131,12 @@ class Mount:
                 self.proc.kill()
                 code = "hung"
             log = open(self.log, errors="backslashreplace").read()
+            report = next((log[log.index(w):][:4000] for w in
+                           ("==ERROR", "runtime error", "WARNING: ThreadSanitizer")
+                           if w in log), log.strip()[-300:])  # a sanitizer's report whole
             check(code == 0 and "ERROR:" not in log and "runtime error" not in log and
                   "ThreadSanitizer" not in log,
-                  "daemon exited cleanly (exit %s) %s" % (code, log.strip()[-300:]))
+                  "daemon exited cleanly (exit %s) %s" % (code, report))
         return False
 
 

@@ -69,7 +69,8 @@ def run_test_file(pjd, name):
         os.mkdir(here)
         run = subprocess.run(["sh", os.path.join(pjd, "tests", name)], cwd=here,
                              capture_output=True, text=True, timeout=300)
-        alive = os.path.isdir(m.point) and os.listdir(m.point) is not None
+        alive = os.path.isdir(m.point)  # a dead daemon: ENOTCONN (no folder handle opened:
+        # libfuse 3.14 leaks its own when the unmount comes before the release)
         check(alive, "pjdfstest %s: the mount is alive afterwards" % name)
     plan = re.search(r"^1\.\.(\d+)", run.stdout, re.M)
     failed, seen = {}, set()

@@ -8,6 +8,7 @@ Usage: ordinary_cases.py NAMFS
 """
 import errno
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -196,5 +197,25 @@ def hidden_left_by_a_crash():
     check("deleted while open before a crash" in open(m.log).read(), "and the log says so")
 
 
+def handles_at_stop():
+    """namfs's own texts and files read still open when the mount stops
+    (SIGTERM: the kernel never releases them) are closed and freed all the
+    same; under ASan a leak fails the clean exit. (Folders are tracked too,
+    but libfuse 3.14 leaks its own handle of a folder never released, so
+    LeakSanitizer cannot judge namfs's part of that here.)"""
+    with Mount("handles-at-stop") as m:
+        open(os.path.join(m.point, "a.txt"), "w").write("a")
+        status = os.open(os.path.join(m.point, ".namfs", "status"), os.O_RDONLY)
+        reader = os.open(os.path.join(m.point, "a.txt"), os.O_RDONLY)
+        m.proc.send_signal(signal.SIGTERM)
+        check(m.proc.wait(timeout=20) == 0, "SIGTERM with .namfs/status and a file open: exit 0")
+        for fd in (status, reader):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 harness.run_cases([lock_file, temporary_file, reader_renamed_over, unlinked_while_open,
-                   two_handles, truncate_while_open, hidden_left_by_a_crash], "ORDINARY_CASES")
+                   two_handles, truncate_while_open, hidden_left_by_a_crash,
+                   handles_at_stop], "ORDINARY_CASES")
