@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 enum statement {
     ST_PUT_FILE,
+    ST_PUT_FRAME,
+    ST_FRAME_HOLDER,
     ST_GET_FILE,
     ST_DELETE_FILE,
     ST_EACH_FILE_IN_DIR,
@@ -33,6 +35,15 @@ static const char *const statements[ST_COUNT] = {
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
         " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+    /* the same row, unless another path holds a landed frame of that number */
+    [ST_PUT_FRAME] =
+        "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17"
+        " WHERE NOT EXISTS (SELECT 1 FROM files WHERE asset = ?15 AND frame = ?16"
+        " AND state = 1 AND path <> ?1)",
+    [ST_FRAME_HOLDER] = "SELECT path FROM files WHERE asset = ?1 AND frame = ?2 AND state = 1"
+                        " AND path <> ?3 LIMIT 1",
     [ST_GET_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
                     " state, rule, message, asset, frame, ctime_ns FROM files WHERE path = ?1",
     [ST_DELETE_FILE] = "DELETE FROM files WHERE path = ?1",
@@ -82,18 +93,52 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "ALTER TABLE files ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
     /* 3: assets sealed after delivery was verified (namctl seal) */
     "CREATE TABLE sealed (folder TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 4: frames by number, for the reservation of a frame (catalog_put_frame) */
+    "CREATE INDEX files_by_frame ON files (asset, frame) WHERE frame >= 0;",
 };
 
 struct catalog {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char error[300];
+    enum catalog_fault fault;
 };
+
+/* What kind of failure SQLite's code is, for the caller's decision. */
+static enum catalog_fault fault_of(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return CATALOG_FAULT_BUSY;
+    case SQLITE_FULL:
+        return CATALOG_FAULT_FULL;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+        return CATALOG_FAULT_READ_ONLY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_IOERR:
+        return CATALOG_FAULT_BROKEN;
+    case SQLITE_CONSTRAINT:
+        return CATALOG_FAULT_CONFLICT;
+    default:
+        return CATALOG_FAULT_OTHER;
+    }
+}
 
 static bool failed(struct catalog *cat, const char *what)
 {
     snprintf(cat->error, sizeof cat->error, "catalog: %s: %s", what, sqlite3_errmsg(cat->db));
+    cat->fault = fault_of(sqlite3_extended_errcode(cat->db));
     return false;
+}
+
+static void cleared(struct catalog *cat)
+{
+    cat->error[0] = '\0';
+    cat->fault = CATALOG_FAULT_NONE;
 }
 
 const char *catalog_error(const struct catalog *cat)
@@ -101,9 +146,14 @@ const char *catalog_error(const struct catalog *cat)
     return cat->error;
 }
 
+enum catalog_fault catalog_fault(const struct catalog *cat)
+{
+    return cat->fault;
+}
+
 static bool exec(struct catalog *cat, const char *sql)
 {
-    cat->error[0] = '\0';
+    cleared(cat);
     return sqlite3_exec(cat->db, sql, NULL, NULL, NULL) == SQLITE_OK || failed(cat, sql);
 }
 
@@ -164,7 +214,20 @@ static bool use_wal(struct catalog *cat)
     return false;
 }
 
-struct catalog *catalog_open(const char *path, char *err, size_t err_len)
+/* A view: the schema must be this namfs's; it is not made or migrated. */
+static bool schema_current(struct catalog *cat)
+{
+    int version = user_version(cat);
+    if (version == SCHEMA_VERSION)
+        return true;
+    snprintf(cat->error, sizeof cat->error,
+             "catalog: schema version %d, this namfs reads %d (open it for writing first)", version,
+             SCHEMA_VERSION);
+    cat->fault = CATALOG_FAULT_OTHER;
+    return false;
+}
+
+static struct catalog *opened(const char *path, bool view, char *err, size_t err_len)
 {
     struct catalog *cat = calloc(1, sizeof *cat);
     bool ok = cat != NULL;
@@ -173,12 +236,13 @@ struct catalog *catalog_open(const char *path, char *err, size_t err_len)
         snprintf(err, err_len, "catalog: out of memory");
         return NULL;
     }
-    ok = sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ==
-             SQLITE_OK ||
-         failed(cat, path);
+    int flags = view ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    ok = sqlite3_open_v2(path, &cat->db, flags, NULL) == SQLITE_OK || failed(cat, path);
     ok = ok && sqlite3_busy_timeout(cat->db, 5000) == SQLITE_OK;
-    ok = ok && use_wal(cat) && exec(cat, "PRAGMA synchronous = NORMAL");
-    ok = ok && migrate(cat);
+    if (view)
+        ok = ok && schema_current(cat);
+    else
+        ok = ok && use_wal(cat) && exec(cat, "PRAGMA synchronous = NORMAL") && migrate(cat);
     for (int i = 0; ok && i < ST_COUNT; i++)
         ok = sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i],
                                 NULL) == SQLITE_OK ||
@@ -189,6 +253,16 @@ struct catalog *catalog_open(const char *path, char *err, size_t err_len)
         return NULL;
     }
     return cat;
+}
+
+struct catalog *catalog_open(const char *path, char *err, size_t err_len)
+{
+    return opened(path, false, err, err_len);
+}
+
+struct catalog *catalog_open_view(const char *path, char *err, size_t err_len)
+{
+    return opened(path, true, err, err_len);
 }
 
 void catalog_close(struct catalog *cat)
@@ -246,13 +320,18 @@ static void bind_digest(sqlite3_stmt *st, int i, const struct digests *d, enum h
         sqlite3_bind_null(st, i);
 }
 
-bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t len)
 {
-    sqlite3_stmt *st = cat->st[ST_PUT_FILE];
+    const unsigned char *text = sqlite3_column_text(st, col);
+    snprintf(out, len, "%s", text ? (const char *)text : "");
+}
+
+/* The parameters of ST_PUT_FILE and ST_PUT_FRAME. */
+static void bind_file(sqlite3_stmt *st, const struct catalog_file *f)
+{
     const char *slash = strrchr(f->path, '/');
     int dir_len = slash ? (int)(slash - f->path) : 0;
 
-    cat->error[0] = '\0';
     bind_text(st, 1, f->path);
     sqlite3_bind_text(st, 2, f->path, dir_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)f->size);
@@ -266,13 +345,72 @@ bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
     bind_text(st, 15, f->asset);
     sqlite3_bind_int64(st, 16, f->frame);
     sqlite3_bind_int64(st, 17, f->ctime_ns);
-    return run(cat, st, "storing a file");
 }
 
-static void column_text(sqlite3_stmt *st, int col, char *out, size_t len)
+bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
 {
-    const unsigned char *text = sqlite3_column_text(st, col);
-    snprintf(out, len, "%s", text ? (const char *)text : "");
+    cleared(cat);
+    bind_file(cat->st[ST_PUT_FILE], f);
+    return run(cat, cat->st[ST_PUT_FILE], "storing a file");
+}
+
+/* The path that holds the landed frame f would take; "" when none. */
+static void frame_holder(struct catalog *cat, const struct catalog_file *f, char *out, size_t len)
+{
+    sqlite3_stmt *st = cat->st[ST_FRAME_HOLDER];
+
+    bind_text(st, 1, f->asset);
+    sqlite3_bind_int64(st, 2, f->frame);
+    bind_text(st, 3, f->path);
+    out[0] = '\0';
+    if (sqlite3_step(st) == SQLITE_ROW)
+        column_text(st, 0, out, len);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *holder,
+                       size_t holder_len)
+{
+    cleared(cat);
+    if (f->state != FILE_LANDED || f->frame < 0)
+        return catalog_put_file(cat, f);
+    bind_file(cat->st[ST_PUT_FRAME], f);
+    if (!run(cat, cat->st[ST_PUT_FRAME], "reserving a frame"))
+        return false;
+    if (sqlite3_changes(cat->db) > 0)
+        return true;
+    frame_holder(cat, f, holder, holder_len);
+    snprintf(cat->error, sizeof cat->error, "catalog: frame %lld of %s is %s's",
+             (long long)f->frame, f->asset, holder);
+    cat->fault = CATALOG_FAULT_CONFLICT;
+    return false;
+}
+
+/* A pause before trying a busy or conflicting transaction again: 10, 20,
+ * 40 ... ms, so that two writers retrying do not meet again at once. */
+static void back_off(int attempt)
+{
+    sqlite3_sleep(10 << (attempt < 6 ? attempt : 6));
+}
+
+bool catalog_transaction(struct catalog *cat, catalog_work_fn work, void *ctx)
+{
+    for (int attempt = 0;; attempt++) {
+        bool done = catalog_begin(cat) && work(cat, ctx) && catalog_commit(cat);
+        if (done)
+            return true;
+        char keep[sizeof cat->error];
+        enum catalog_fault fault = cat->fault;
+        memcpy(keep, cat->error, sizeof keep);
+        if (!sqlite3_get_autocommit(cat->db))
+            catalog_rollback(cat);
+        memcpy(cat->error, keep, sizeof keep);
+        cat->fault = fault;
+        if (fault != CATALOG_FAULT_BUSY || attempt + 1 >= CATALOG_RETRIES)
+            return false;
+        back_off(attempt);
+    }
 }
 
 /* Column layout shared by ST_GET_FILE and the ST_EACH_FILE statements. */
@@ -304,7 +442,7 @@ bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file
 {
     sqlite3_stmt *st = cat->st[ST_GET_FILE];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     bind_text(st, 1, path);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
@@ -318,7 +456,7 @@ bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file
 
 bool catalog_delete_file(struct catalog *cat, const char *path)
 {
-    cat->error[0] = '\0';
+    cleared(cat);
     bind_text(cat->st[ST_DELETE_FILE], 1, path);
     return run(cat, cat->st[ST_DELETE_FILE], "deleting a file");
 }
@@ -331,7 +469,7 @@ bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state sta
     bool ok = f != NULL;
     int rc = SQLITE_DONE;
 
-    cat->error[0] = '\0';
+    cleared(cat);
     if (dir)
         bind_text(st, 1, dir);
     sqlite3_bind_int(st, 2, state);
@@ -383,7 +521,7 @@ long catalog_count_frames_under(struct catalog *cat, const char *dir)
 {
     sqlite3_stmt *st = cat->st[ST_COUNT_FRAMES_UNDER];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     bind_text(st, 1, dir);
     sqlite3_bind_int(st, 2, FILE_LANDED);
     int rc = sqlite3_step(st);
@@ -412,7 +550,7 @@ static bool each_name(struct catalog *cat, sqlite3_stmt *st, catalog_dir_fn each
 
 bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
 {
-    cat->error[0] = '\0';
+    cleared(cat);
     sqlite3_bind_int(cat->st[ST_EACH_FRAME_DIR], 1, FILE_LANDED);
     return each_name(cat, cat->st[ST_EACH_FRAME_DIR], each, ctx, "listing folders");
 }
@@ -421,7 +559,7 @@ bool catalog_put_asset(struct catalog *cat, const char *key, const char *propert
 {
     sqlite3_stmt *st = cat->st[ST_PUT_ASSET];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     bind_text(st, 1, key);
     bind_text(st, 2, properties);
     sqlite3_bind_int(st, 3, padding);
@@ -432,7 +570,7 @@ bool catalog_seal(struct catalog *cat, const char *folder, int64_t at)
 {
     sqlite3_stmt *st = cat->st[ST_SEAL];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     bind_text(st, 1, folder);
     sqlite3_bind_int64(st, 2, at);
     return run(cat, st, "sealing an asset");
@@ -440,7 +578,7 @@ bool catalog_seal(struct catalog *cat, const char *folder, int64_t at)
 
 bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx)
 {
-    cat->error[0] = '\0';
+    cleared(cat);
     return each_name(cat, cat->st[ST_EACH_SEALED], each, ctx, "listing sealed assets");
 }
 
@@ -448,7 +586,7 @@ bool catalog_add_generation(struct catalog *cat, const struct catalog_generation
 {
     sqlite3_stmt *st = cat->st[ST_ADD_GENERATION];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     sqlite3_bind_int(st, 1, g->sequence);
     bind_text(st, 2, g->file);
     bind_text(st, 3, g->c4);
@@ -460,7 +598,7 @@ bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out
 {
     sqlite3_stmt *st = cat->st[ST_LAST_GENERATION];
 
-    cat->error[0] = '\0';
+    cleared(cat);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         memset(out, 0, sizeof *out);

@@ -270,24 +270,37 @@ void staging_not_on_disk(const char *path)
     pthread_mutex_unlock(&lock);
 }
 
-/* Called with the lock. */
-static void record_landed(const struct catalog_file *f)
+/* Records a landing; a frame's number is reserved in the catalog as it
+ * is (catalog_put_frame), so a frame another path holds there is refused
+ * (S5, v) even where the sequence memory missed it. Called with the lock;
+ * SETTLED_PENDING when the catalog could not record it (the mount turns
+ * read-only, and recover() meets the file afresh). */
+static enum settlement record_landed(const struct catalog_file *f, struct verdict *v)
 {
+    char holder[CATALOG_PATH_MAX];
+
     long stale = unsynced_index(f->path); /* written again, and on disk now */
     if (stale >= 0) {
         free(unsynced[stale]);
         unsynced[stale] = unsynced[--unsynced_count];
     }
-    if (!catalog_put_file(cat, f)) {
-        cannot_record("recording", f->path);
-        if (f->frame >= 0) /* not landed after all: recover() meets it afresh */
+    if (!catalog_put_frame(cat, f, holder, sizeof holder)) {
+        if (f->frame >= 0) /* not landed after all */
             seqset_remove(seq, f->asset, (uint64_t)f->frame);
-        return;
+        if (catalog_fault(cat) == CATALOG_FAULT_CONFLICT) {
+            verdict_fail(v, RULE_S5,
+                         "frame %lld of %s is already present as %s (the catalog's reservation)",
+                         (long long)f->frame, f->asset, holder);
+            return SETTLED_REFUSED;
+        }
+        cannot_record("recording", f->path);
+        return SETTLED_PENDING;
     }
     hashed_bytes += f->size;
     if (!first_landing)
         first_landing = time(NULL);
     changed_now();
+    return SETTLED_LANDED;
 }
 
 /* The frame the catalog has at rel leaves the sequence rules' memory (it
@@ -927,30 +940,31 @@ static enum settlement settle_locked(const char *path, int fd, struct hash_curso
         return SETTLED_FAILED;
     }
     struct catalog_file *row = malloc(sizeof *row);
-    if (!row || !landed_row(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
-                            j.is_frame ? j.name.asset : "", row)) {
+    if (!row)
+        return SETTLED_FAILED;
+    if (!landed_row(path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
+                    j.is_frame ? j.name.asset : "", row)) {
         free(row);
-        return row ? SETTLED_PENDING : SETTLED_FAILED; /* moved meanwhile: settles there */
+        return SETTLED_PENDING; /* moved meanwhile: it settles where it is now */
     }
     /* The sequence rules' memory and the catalog change together: a
      * rewrite judged meanwhile finds the frame in both or in neither. */
     pthread_mutex_lock(&lock);
-    bool fits = true;
+    enum settlement outcome = SETTLED_LANDED;
     if (j.is_frame) {
         forget_replaced(path); /* a rewrite, or a temp file's target, gives way */
-        fits = seqset_add(seq, &j.name, &j.info, &v);
+        outcome = seqset_add(seq, &j.name, &j.info, &v) ? SETTLED_LANDED : SETTLED_REFUSED;
     }
-    if (fits)
-        record_landed(row);
+    if (outcome == SETTLED_LANDED)
+        outcome = record_landed(row, &v);
     pthread_mutex_unlock(&lock);
     free(row);
-    if (!fits) {
+    if (outcome == SETTLED_REFUSED) {
         staging_log_refusal(path, &v);
         staging_refused(path, &v);
         remember_target(path);
-        return SETTLED_REFUSED;
     }
-    return SETTLED_LANDED;
+    return outcome;
 }
 
 /* One settlement at a time: a late release and a truncate of the same file

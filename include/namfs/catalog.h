@@ -41,10 +41,28 @@ struct catalog;
 
 /* Opens (creating or migrating) the catalog at path. NULL with err. */
 struct catalog *catalog_open(const char *path, char *err, size_t err_len);
+
+/* A read-only connection to an existing catalog, for views (status, the
+ * checksum.txt the mount shows): it reads beside the writer, never waits
+ * for it (WAL), and cannot change anything (CATALOG_FAULT_READ_ONLY). */
+struct catalog *catalog_open_view(const char *path, char *err, size_t err_len);
 void catalog_close(struct catalog *cat);
 
-/* The last error, for messages. */
+/* The last error, for messages, and what kind of failure it was, for
+ * decisions: a busy catalog is tried again, a full one makes the mount
+ * read-only, a conflict is a lost race (another writer, or host, was
+ * first). CATALOG_FAULT_NONE after a call that succeeded. */
+enum catalog_fault {
+    CATALOG_FAULT_NONE,
+    CATALOG_FAULT_BUSY,      /* locked by another writer, or a serialization failure */
+    CATALOG_FAULT_FULL,      /* its disk or quota is full */
+    CATALOG_FAULT_CONFLICT,  /* a conditional put lost: the row it needed is another's */
+    CATALOG_FAULT_READ_ONLY, /* a view, or a file it may not write */
+    CATALOG_FAULT_BROKEN,    /* I/O error or a damaged database */
+    CATALOG_FAULT_OTHER,
+};
 const char *catalog_error(const struct catalog *cat);
+enum catalog_fault catalog_fault(const struct catalog *cat);
 
 /* True when the catalog can record a change now: it rewrites the schema
  * version, which takes a page of the log, the least any change takes. */
@@ -56,6 +74,22 @@ bool catalog_rollback(struct catalog *cat);
 
 /* Inserts or replaces the file row with f->path. */
 bool catalog_put_file(struct catalog *cat, const struct catalog_file *f);
+
+/* The conditional put that reserves a frame: a landed frame f is stored
+ * unless another path already holds a landed frame of the same asset and
+ * number, in one statement, so that of two writers (or hosts) racing for
+ * one frame exactly one wins. False with CATALOG_FAULT_CONFLICT and the
+ * holder's path when it is taken. Other rows are put as catalog_put_file. */
+bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *holder,
+                       size_t holder_len);
+
+/* Runs work inside one write transaction; when the catalog was busy (or,
+ * on a shared catalog, the transaction lost a serialization conflict) it is
+ * rolled back and run again, up to CATALOG_RETRIES times with a growing
+ * pause. work returns false to give up (rolled back). */
+#define CATALOG_RETRIES 8
+typedef bool (*catalog_work_fn)(struct catalog *cat, void *ctx);
+bool catalog_transaction(struct catalog *cat, catalog_work_fn work, void *ctx);
 
 /* Fills out and returns true when path is catalogued; false otherwise
  * (check catalog_error() to tell absence from failure: it is "" then). */

@@ -9,6 +9,7 @@
 
 #include "namfs/catalog.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -161,6 +162,8 @@ static void probe_tells_when_nothing_can_be_recorded(void **state)
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
     assert_false(recorded);
     assert_non_null(strstr(catalog_error(cat), "user_version"));
+    /* EFBIG is an I/O error to SQLite (a full disk is CATALOG_FAULT_FULL: faults catalog_full) */
+    assert_int_equal(catalog_fault(cat), CATALOG_FAULT_BROKEN);
     assert_true(catalog_probe(cat));
     assert_true(catalog_put_file(cat, file("after.txt", FILE_LANDED, -1)));
 }
@@ -281,6 +284,109 @@ static void counts_frames_beneath_a_folder(void **state)
     assert_int_equal(catalog_count_frames_under(cat, "t"), 0);
 }
 
+/* The reservation of a frame: of two paths claiming one frame number of
+ * one asset, the first holds it, on this connection or another (a second
+ * host sharing the catalog); a rewrite of the holder is no conflict. */
+static void a_frame_is_reserved_once(void **state)
+{
+    struct catalog *cat = *state, *other;
+    struct catalog_file *f = file("seq/seq.3001.dpx", FILE_LANDED, 3001);
+    char holder[CATALOG_PATH_MAX], err[300];
+
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder));
+    assert_int_equal(catalog_fault(cat), CATALOG_FAULT_NONE);
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder)); /* its own rewrite */
+    assert_non_null(other = catalog_open(path, err, sizeof err));
+    f = file("seq/seq.03001.dpx", FILE_LANDED, 3001);
+    assert_false(catalog_put_frame(other, f, holder, sizeof holder));
+    assert_int_equal(catalog_fault(other), CATALOG_FAULT_CONFLICT);
+    assert_string_equal(holder, "seq/seq.3001.dpx");
+    assert_non_null(strstr(catalog_error(other), "seq/seq.3001.dpx"));
+    struct catalog_file got;
+    assert_false(catalog_get_file(cat, "seq/seq.03001.dpx", &got));
+    assert_true(catalog_put_frame(other, file("seq/seq.3002.dpx", FILE_LANDED, 3002), holder,
+                                  sizeof holder)); /* another number is free */
+    assert_true(catalog_delete_file(cat, "seq/seq.3001.dpx"));
+    assert_true(catalog_put_frame(other, f, holder, sizeof holder)); /* freed: taken now */
+    f = file("seq/seq.3001.dpx", FILE_QUARANTINED, -1);              /* refusals reserve nothing */
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder));
+    catalog_close(other);
+}
+
+static bool put_two(struct catalog *cat, void *ctx)
+{
+    (void)ctx;
+    return catalog_put_file(cat, file("a.bin", FILE_LANDED, -1)) &&
+           catalog_put_file(cat, file("b.bin", FILE_LANDED, -1));
+}
+
+static bool put_then_give_up(struct catalog *cat, void *ctx)
+{
+    (void)ctx;
+    return catalog_put_file(cat, file("c.bin", FILE_LANDED, -1)) && false;
+}
+
+static void transactions_commit_whole_or_not_at_all(void **state)
+{
+    struct catalog *cat = *state;
+    struct catalog_file got;
+
+    assert_true(catalog_transaction(cat, put_two, NULL));
+    assert_true(catalog_get_file(cat, "a.bin", &got) && catalog_get_file(cat, "b.bin", &got));
+    assert_false(catalog_transaction(cat, put_then_give_up, NULL));
+    assert_false(catalog_get_file(cat, "c.bin", &got));   /* rolled back */
+    assert_true(catalog_transaction(cat, put_two, NULL)); /* and the catalog takes more */
+}
+
+/* A transaction meeting a catalog locked by another writer waits and is
+ * tried again; it ends once the other lets go. */
+static void *hold_the_lock(void *arg)
+{
+    char err[300];
+    struct catalog *holder = catalog_open(path, err, sizeof err);
+    assert_non_null(holder);
+    assert_true(catalog_begin(holder));
+    assert_true(catalog_put_file(holder, file("held.bin", FILE_LANDED, -1)));
+    *(volatile bool *)arg = true;
+    usleep(300000);
+    assert_true(catalog_commit(holder));
+    catalog_close(holder);
+    return NULL;
+}
+
+static void a_busy_catalog_is_waited_for(void **state)
+{
+    struct catalog *cat = *state;
+    volatile bool holding = false;
+    pthread_t thread;
+    struct catalog_file got;
+
+    assert_int_equal(pthread_create(&thread, NULL, hold_the_lock, (void *)&holding), 0);
+    while (!holding)
+        usleep(1000);
+    assert_true(catalog_transaction(cat, put_two, NULL));
+    pthread_join(thread, NULL);
+    assert_true(catalog_get_file(cat, "held.bin", &got) && catalog_get_file(cat, "a.bin", &got));
+}
+
+/* A view reads what the writer recorded and cannot change anything. */
+static void a_view_only_reads(void **state)
+{
+    struct catalog *cat = *state, *view;
+    struct catalog_file got;
+    char err[300];
+
+    assert_true(catalog_put_file(cat, file("seen.bin", FILE_LANDED, -1)));
+    assert_non_null(view = catalog_open_view(path, err, sizeof err));
+    assert_true(catalog_get_file(view, "seen.bin", &got));
+    assert_false(catalog_put_file(view, file("written.bin", FILE_LANDED, -1)));
+    assert_int_equal(catalog_fault(view), CATALOG_FAULT_READ_ONLY);
+    assert_true(catalog_put_file(cat, file("later.bin", FILE_LANDED, -1)));
+    assert_true(catalog_get_file(view, "later.bin", &got)); /* sees the writer's commits */
+    catalog_close(view);
+    assert_null(catalog_open_view("/nonexistent/catalog.sqlite", err, sizeof err));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +401,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(large_batch, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(renames, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(counts_frames_beneath_a_folder, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(a_frame_is_reserved_once, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(transactions_commit_whole_or_not_at_all, open_fresh,
+                                        close_catalog),
+        cmocka_unit_test_setup_teardown(a_busy_catalog_is_waited_for, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(a_view_only_reads, open_fresh, close_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
