@@ -284,7 +284,9 @@ static enum settlement record_landed(const struct catalog_file *f, struct verdic
         free(unsynced[stale]);
         unsynced[stale] = unsynced[--unsynced_count];
     }
-    if (!catalog_put_frame(cat, f, holder, sizeof holder)) {
+    char final[CATALOG_PATH_MAX]; /* a writer's temp file may land beside its target */
+    bool temp = naming_final_name(f->path, final, sizeof final);
+    if (!catalog_put_frame(cat, f, temp ? final : NULL, holder, sizeof holder)) {
         if (f->frame >= 0) /* not landed after all */
             seqset_remove(seq, f->asset, (uint64_t)f->frame);
         if (catalog_fault(cat) == CATALOG_FAULT_CONFLICT) {

@@ -78,10 +78,12 @@ bool catalog_put_file(struct catalog *cat, const struct catalog_file *f);
 /* The conditional put that reserves a frame: a landed frame f is stored
  * unless another path already holds a landed frame of the same asset and
  * number, in one statement, so that of two writers (or hosts) racing for
- * one frame exactly one wins. False with CATALOG_FAULT_CONFLICT and the
- * holder's path when it is taken. Other rows are put as catalog_put_file. */
-bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *holder,
-                       size_t holder_len);
+ * one frame exactly one wins. replaces (or NULL) is the path f is meant to
+ * replace, which may hold it meanwhile: a writer's temp file and its final
+ * name (rsync). False with CATALOG_FAULT_CONFLICT and the holder's path
+ * when it is taken. Other rows are put as catalog_put_file. */
+bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, const char *replaces,
+                       char *holder, size_t holder_len);
 
 /* Runs work inside one write transaction; when the catalog was busy (or,
  * on a shared catalog, the transaction lost a serialization conflict) it is
