@@ -101,7 +101,14 @@ static void judge_early(struct landing *f, const char *path, const char *buf, si
 /* The read-only .namfs/ folder at the root: status without another tool. */
 #define STATUS_DIR "/.namfs"
 
-enum virtual_kind { NOT_VIRTUAL, VIRTUAL_DIR, VIRTUAL_STATUS, VIRTUAL_REJECTED, VIRTUAL_MISSING };
+enum virtual_kind {
+    NOT_VIRTUAL,
+    VIRTUAL_DIR,
+    VIRTUAL_STATUS,
+    VIRTUAL_STATUS_JSON,
+    VIRTUAL_REJECTED,
+    VIRTUAL_MISSING
+};
 
 static enum virtual_kind virtual_kind(const char *path)
 {
@@ -112,6 +119,8 @@ static enum virtual_kind virtual_kind(const char *path)
         return VIRTUAL_DIR;
     if (strcmp(rest, "/status") == 0)
         return VIRTUAL_STATUS;
+    if (strcmp(rest, "/status.json") == 0)
+        return VIRTUAL_STATUS_JSON;
     if (strcmp(rest, "/rejected") == 0)
         return VIRTUAL_REJECTED;
     return rest[0] == '/' ? VIRTUAL_MISSING : NOT_VIRTUAL;
@@ -127,7 +136,14 @@ static bool is_checksum(const char *path)
 
 static char *render(enum virtual_kind kind)
 {
-    return kind == VIRTUAL_STATUS ? staging_render_status() : staging_render_rejected();
+    return kind == VIRTUAL_STATUS        ? staging_render_status()
+           : kind == VIRTUAL_STATUS_JSON ? staging_render_status_json()
+                                         : staging_render_rejected();
+}
+
+static bool is_virtual_file(enum virtual_kind kind)
+{
+    return kind == VIRTUAL_STATUS || kind == VIRTUAL_STATUS_JSON || kind == VIRTUAL_REJECTED;
 }
 
 /* Attributes of something namfs shows but BACKING does not hold; inode
@@ -153,7 +169,7 @@ static int virtual_getattr(enum virtual_kind kind, struct stat *st)
         shown_attr(st, ino, S_IFDIR | 0555, 0);
         return 0;
     }
-    if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
+    if (!is_virtual_file(kind))
         return -ENOENT;
     char *text = render(kind);
     shown_attr(st, ino, S_IFREG | 0444, text ? (off_t)strlen(text) : 0);
@@ -500,6 +516,7 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
         fill(buf, ".", NULL, 0, 0);
         fill(buf, "..", NULL, 0, 0);
         fill(buf, "status", NULL, 0, 0);
+        fill(buf, "status.json", NULL, 0, 0);
         fill(buf, "rejected", NULL, 0, 0);
         return 0;
     }
@@ -900,7 +917,7 @@ static int serve_text(char *text, struct fuse_file_info *fi)
 
 static int open_virtual(enum virtual_kind kind, struct fuse_file_info *fi)
 {
-    if (kind != VIRTUAL_STATUS && kind != VIRTUAL_REJECTED)
+    if (!is_virtual_file(kind))
         return -ENOENT;
     if ((fi->flags & O_ACCMODE) != O_RDONLY)
         return -EROFS;

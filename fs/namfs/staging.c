@@ -8,6 +8,8 @@
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
 #include "namfs/sequence.h"
+#include "namfs/status.h"
+#include "namfs/strbuf.h"
 #include "namfs/text.h"
 #include "namfs/walk.h"
 
@@ -15,7 +17,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1090,160 +1091,70 @@ bool staging_reconcile(bool at_mount, size_t *count)
     return true;
 }
 
-/* ---- .namfs/status and .namfs/rejected ---- */
+/* ---- .namfs/status, status.json and rejected ---- */
 
-struct text {
-    char *data;
-    size_t len, cap;
+/* The delivery as the catalog has it now; the lock held. */
+static void count_delivery(struct status *st)
+{
+    catalog_each_file(cat, NULL, FILE_LANDED, status_count_landed, st);
+    catalog_each_file(cat, NULL, FILE_QUARANTINED, status_count_refused, st);
+    catalog_each_file(cat, NULL, FILE_REJECTED, status_count_refused, st);
+    status_finish(st);
+}
+
+/* What the views say beside the assets, taken under the lock. */
+struct mount_facts {
+    bool pending;
+    uint64_t hashed;
+    time_t first_landing;
+    bool read_only;
+    char read_only_reason[sizeof read_only_reason];
+    time_t read_only_since;
 };
 
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add(struct text *t, const char *fmt, ...)
+static struct mount_facts mount_facts(void)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (t->len + (size_t)n + 1 > t->cap &&
-                  !(t->data = realloc(t->data, t->cap = (t->len + (size_t)n + 1) * 2))))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
+    struct mount_facts m = {.pending = dirty,
+                            .hashed = hashed_bytes,
+                            .first_landing = first_landing,
+                            .read_only = staging_read_only(),
+                            .read_only_since = read_only_since};
+    snprintf(m.read_only_reason, sizeof m.read_only_reason, "%s", read_only_reason);
+    return m;
 }
 
-struct asset_status {
-    char key[CATALOG_PATH_MAX];
-    int64_t *frames;
-    size_t count, cap;
-    uint64_t bytes;
-    size_t rejected;
-};
-
-struct status {
-    struct asset_status *assets;
-    size_t count;
-    size_t files, rejected;
-    uint64_t bytes;
-};
-
-static struct asset_status *asset_of(struct status *st, const char *key)
+static double hash_rate(const struct mount_facts *m)
 {
-    for (size_t i = 0; i < st->count; i++)
-        if (strcmp(st->assets[i].key, key) == 0)
-            return &st->assets[i];
-    struct asset_status *grown = realloc(st->assets, (st->count + 1) * sizeof *grown);
-    if (!grown)
-        return NULL;
-    st->assets = grown;
-    memset(&grown[st->count], 0, sizeof *grown);
-    snprintf(grown[st->count].key, sizeof grown->key, "%s", key);
-    return &grown[st->count++];
-}
-
-static bool count_landed(void *ctx, const struct catalog_file *f)
-{
-    struct status *st = ctx;
-    struct asset_status *a;
-
-    st->files++;
-    st->bytes += f->size;
-    if (f->frame < 0 || !(a = asset_of(st, f->asset)))
-        return true;
-    if (a->count == a->cap) {
-        int64_t *grown = realloc(a->frames, (a->cap = a->cap ? a->cap * 2 : 64) * sizeof *grown);
-        if (!grown)
-            return false;
-        a->frames = grown;
-    }
-    a->frames[a->count++] = f->frame;
-    a->bytes += f->size;
-    return true;
-}
-
-/* Refused files count against the asset of their folder. */
-static bool count_refused(void *ctx, const struct catalog_file *f)
-{
-    struct status *st = ctx;
-    const char *slash = strrchr(f->path, '/');
-    size_t dir = slash ? (size_t)(slash - f->path) : 0;
-
-    st->rejected++;
-    for (size_t i = 0; i < st->count; i++)
-        if (strncmp(st->assets[i].key, f->path, dir) == 0 && st->assets[i].key[dir] == '/')
-            st->assets[i].rejected++;
-    return true;
-}
-
-static int compare_frames(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static void render_asset(struct text *t, struct asset_status *a)
-{
-    size_t gaps = 0;
-
-    qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
-    for (size_t i = 1; i < a->count; i++)
-        gaps += a->frames[i] != a->frames[i - 1] + 1;
-    add(t, "%s\t%zu frames\t%lld-%lld\t%zu gap(s)\t%zu rejected\t%.1f MB\n", a->key, a->count,
-        a->count ? (long long)a->frames[0] : 0LL,
-        a->count ? (long long)a->frames[a->count - 1] : 0LL, gaps, a->rejected,
-        (double)a->bytes / 1e6);
-}
-
-/* The line .namfs/status leads with while the mount is read-only. */
-static void add_read_only(struct text *t)
-{
-    char reason[sizeof read_only_reason], at[32];
-
-    pthread_mutex_lock(&lock);
-    bool frozen = staging_read_only();
-    snprintf(reason, sizeof reason, "%s", read_only_reason);
-    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", localtime_r(&read_only_since, &(struct tm){0}));
-    pthread_mutex_unlock(&lock);
-    if (frozen)
-        add(t,
-            "READ-ONLY since %s: the catalog in %s cannot record changes (%s); free space "
-            "there and writing resumes by itself\n",
-            at, state_path, reason);
+    double seconds = m->first_landing ? difftime(time(NULL), m->first_landing) : 0;
+    return seconds >= 1 ? (double)m->hashed / 1e6 / seconds : (double)m->hashed / 1e6;
 }
 
 char *staging_render_status(void)
 {
     struct status st = {0};
-    struct text t = {0};
+    struct strbuf t = {0};
+    char at[32];
 
     pthread_mutex_lock(&lock);
-    catalog_each_file(cat, NULL, FILE_LANDED, count_landed, &st);
-    catalog_each_file(cat, NULL, FILE_QUARANTINED, count_refused, &st);
-    catalog_each_file(cat, NULL, FILE_REJECTED, count_refused, &st);
-    bool pending = dirty;
-    uint64_t hashed = hashed_bytes;
-    time_t since = first_landing;
+    count_delivery(&st);
+    struct mount_facts m = mount_facts();
     pthread_mutex_unlock(&lock);
-    add(&t, "namfs staging area %s (profile: %s)\n", backing_path, profile->source);
-    add_read_only(&t);
-    add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
-    for (size_t i = 0; i < st.count; i++) {
-        render_asset(&t, &st.assets[i]);
-        free(st.assets[i].frames);
-    }
-    double seconds = since ? difftime(time(NULL), since) : 0;
-    add(&t,
-        "%zu files landed (%.1f MB), %zu refused; hashed %.1f MB through this mount, "
-        "%.0f MB/s since the first landing; manifests %s\n",
-        st.files, (double)st.bytes / 1e6, st.rejected, (double)hashed / 1e6,
-        seconds >= 1 ? (double)hashed / 1e6 / seconds : (double)hashed / 1e6,
-        pending ? "pending (written once landings pause)" : "current");
-    free(st.assets);
-    if (!t.data)
-        add(&t, "%s", "");
-    return t.data;
+    strbuf_add(&t, "namfs staging area %s (profile: %s)\n", backing_path, profile->source);
+    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", localtime_r(&m.read_only_since, &(struct tm){0}));
+    if (m.read_only)
+        strbuf_add(&t,
+                   "READ-ONLY since %s: the catalog in %s cannot record changes (%s); free "
+                   "space there and writing resumes by itself\n",
+                   at, state_path, m.read_only_reason);
+    strbuf_add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
+    status_text_assets(&st, &t);
+    strbuf_add(&t,
+               "%zu files landed (%.1f MB), %zu refused; hashed %.1f MB through this mount, "
+               "%.0f MB/s since the first landing; manifests %s\n",
+               st.files, (double)st.bytes / 1e6, st.refused, (double)m.hashed / 1e6, hash_rate(&m),
+               m.pending ? "pending (written once landings pause)" : "current");
+    status_free(&st);
+    return strbuf_take(&t);
 }
 
 /* One line per file, tab-separated: a tab or newline in a name or in a
@@ -1252,31 +1163,82 @@ static bool list_refused(void *ctx, const struct catalog_file *f)
 {
     char path[4 * CATALOG_PATH_MAX], message[4 * sizeof f->verdict.message];
 
-    add(ctx, "%s\t%s\t%s\t%s\n", text_escape(f->path, path, sizeof path),
-        rule_name(f->verdict.rule), text_escape(f->verdict.message, message, sizeof message),
-        f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+    strbuf_add(ctx, "%s\t%s\t%s\t%s\n", text_escape(f->path, path, sizeof path),
+               rule_name(f->verdict.rule), text_escape(f->verdict.message, message, sizeof message),
+               f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
     return true;
 }
 
 char *staging_render_rejected(void)
 {
-    struct text t = {0};
+    struct strbuf t = {0};
 
-    add(&t, "%s", "");
+    strbuf_add(&t, "%s", "");
     pthread_mutex_lock(&lock);
     catalog_each_file(cat, NULL, FILE_QUARANTINED, list_refused, &t);
     catalog_each_file(cat, NULL, FILE_REJECTED, list_refused, &t);
     pthread_mutex_unlock(&lock);
-    return t.data;
+    return strbuf_take(&t);
 }
 
-bool staging_sequence_fits(const char *path, const struct judgement *j, struct verdict *v)
+struct json_list {
+    struct strbuf *out;
+    bool first;
+};
+
+static bool list_refused_json(void *ctx, const struct catalog_file *f)
 {
+    struct json_list *l = ctx;
+
+    strbuf_add(l->out, "%s\n    {\"path\": ", l->first ? "" : ",");
+    strbuf_json(l->out, f->path);
+    strbuf_add(l->out, ", \"rule\": ");
+    strbuf_json(l->out, rule_name(f->verdict.rule));
+    strbuf_add(l->out, ", \"message\": ");
+    strbuf_json(l->out, f->verdict.message);
+    strbuf_add(l->out, ", \"where\": \"%s\"}",
+               f->state == FILE_QUARANTINED ? "quarantine" : "in place");
+    l->first = false;
+    return true;
+}
+
+char *staging_render_status_json(void)
+{
+    struct status st = {0};
+    struct strbuf t = {0};
+    struct json_list rejected = {&t, true};
+
+    strbuf_add(&t, "{\n  \"schema\": %d,\n  \"staging_area\": ", STATUS_SCHEMA);
+    strbuf_json(&t, backing_path);
+    strbuf_add(&t, ",\n  \"profile\": ");
+    strbuf_json(&t, profile->source);
     pthread_mutex_lock(&lock);
-    forget_replaced(path);
-    bool fits = seqset_fits(seq, &j->name, &j->info, v);
+    count_delivery(&st);
+    struct mount_facts m = mount_facts();
+    strbuf_add(&t, ",\n  \"rejected\": [");
+    catalog_each_file(cat, NULL, FILE_QUARANTINED, list_refused_json, &rejected);
+    catalog_each_file(cat, NULL, FILE_REJECTED, list_refused_json, &rejected);
     pthread_mutex_unlock(&lock);
-    return fits;
+    strbuf_add(&t, rejected.first ? "],\n  \"read_only\": " : "\n  ],\n  \"read_only\": ");
+    if (m.read_only) {
+        strbuf_add(&t, "{\"since\": %lld, \"reason\": ", (long long)m.read_only_since);
+        strbuf_json(&t, m.read_only_reason);
+        strbuf_add(&t, ", \"state_folder\": ");
+        strbuf_json(&t, state_path);
+        strbuf_add(&t, "}");
+    } else {
+        strbuf_add(&t, "null");
+    }
+    strbuf_add(&t, ",\n  \"assets\": ");
+    status_json_assets(&st, &t);
+    strbuf_add(&t,
+               ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu},\n"
+               "  \"hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
+               "  \"manifests\": \"%s\"\n}\n",
+               st.files, (unsigned long long)st.bytes, st.refused, (unsigned long long)m.hashed,
+               hash_rate(&m), m.pending ? "pending" : "current");
+    status_free(&st);
+    return strbuf_take(&t);
 }
 
 void staging_rejudge(const char *path)
@@ -1361,51 +1323,47 @@ char *staging_render_checksum(const char *path, bool checked)
     return text;
 }
 
-/* Gaps in one asset's sorted frames (S2), the first few named. */
-static void add_gaps(struct text *why, struct asset_status *a)
+/* Gaps in one asset's frames (S2), the first few named. */
+static void add_gaps(struct strbuf *why, const struct status_asset *a)
 {
-    size_t shown = 0;
-
-    qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
-    for (size_t i = 1; i < a->count; i++) {
-        int64_t from = a->frames[i - 1] + 1, to = a->frames[i] - 1;
-        if (from > to || shown++ >= 3)
-            continue;
-        if (from == to)
-            add(why, "S2: %s: frame %lld missing; ", a->key, (long long)from);
+    for (size_t g = 0; g < a->gap_count && g < 3; g++) {
+        const struct status_range *r = &a->gaps[g];
+        if (r->first == r->last)
+            strbuf_add(why, "S2: %s: frame %lld missing; ", a->key, (long long)r->first);
         else
-            add(why, "S2: %s: frames %lld-%lld missing; ", a->key, (long long)from, (long long)to);
+            strbuf_add(why, "S2: %s: frames %lld-%lld missing; ", a->key, (long long)r->first,
+                       (long long)r->last);
     }
-    if (shown > 3)
-        add(why, "S2: %s: %zu more gap(s); ", a->key, shown - 3);
+    if (a->gap_count > 3)
+        strbuf_add(why, "S2: %s: %zu more gap(s); ", a->key, a->gap_count - 3);
 }
 
 static bool add_refused(void *ctx, const struct catalog_file *f)
 {
-    add(ctx, "%s: %s refused (%s), not yet replaced by a frame that passes; ", f->path,
-        rule_name(f->verdict.rule), f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+    strbuf_add(ctx, "%s: %s refused (%s), not yet replaced by a frame that passes; ", f->path,
+               rule_name(f->verdict.rule),
+               f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
     return true;
 }
 
 /* What stops the folder rel from being sealed; empty when nothing does.
  * Called with the lock held. */
-static void seal_obstacles(const char *rel, struct text *why)
+static void seal_obstacles(const char *rel, struct strbuf *why)
 {
     struct status st = {0};
 
     if (!*rel)
-        add(why, "the delivery root is not an asset: seal its asset folders; ");
+        strbuf_add(why, "the delivery root is not an asset: seal its asset folders; ");
     if (staging_read_only())
-        add(why, "the mount is read-only: the catalog cannot record changes (%s); ",
-            read_only_reason);
-    catalog_each_file(cat, rel, FILE_LANDED, count_landed, &st);
+        strbuf_add(why, "the mount is read-only: the catalog cannot record changes (%s); ",
+                   read_only_reason);
+    catalog_each_file(cat, rel, FILE_LANDED, status_count_landed, &st);
+    status_finish(&st);
     if (*rel && st.count == 0)
-        add(why, "no frame has landed in %s; ", rel);
-    for (size_t i = 0; i < st.count; i++) {
+        strbuf_add(why, "no frame has landed in %s; ", rel);
+    for (size_t i = 0; i < st.count; i++)
         add_gaps(why, &st.assets[i]);
-        free(st.assets[i].frames);
-    }
-    free(st.assets);
+    status_free(&st);
     catalog_each_file(cat, rel, FILE_QUARANTINED, add_refused, why);
     catalog_each_file(cat, rel, FILE_REJECTED, add_refused, why);
     if (why->len >= 2)
@@ -1414,32 +1372,32 @@ static void seal_obstacles(const char *rel, struct text *why)
 
 char *staging_seal_state(const char *path)
 {
-    struct text why = {0};
+    struct strbuf why = {0};
 
     if (sealed_covers(path)) {
-        add(&why, "sealed");
-        return why.data;
+        strbuf_add(&why, "sealed");
+        return strbuf_take(&why);
     }
     pthread_mutex_lock(&lock);
     seal_obstacles(relative(path), &why);
     pthread_mutex_unlock(&lock);
-    if (!why.data)
-        add(&why, "sealable");
-    return why.data;
+    if (!why.len)
+        strbuf_add(&why, "sealable");
+    return strbuf_take(&why);
 }
 
 bool staging_seal(const char *path)
 {
-    struct text why = {0};
+    struct strbuf why = {0};
     const char *rel = relative(path);
 
     if (sealed_covers(path))
         return true;
     pthread_mutex_lock(&lock);
     seal_obstacles(rel, &why);
-    bool recorded = !why.data && catalog_seal(cat, rel, time(NULL));
+    bool recorded = !why.len && catalog_seal(cat, rel, time(NULL));
     bool ok = recorded && sealed_add(rel);
-    if (why.data)
+    if (why.len)
         namfs_log(LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
     else if (!recorded)
         cannot_record("sealing", rel);

@@ -73,6 +73,10 @@ bool staging_verdict(const char *path, char *out, size_t len);
 char *staging_render_status(void);
 char *staging_render_rejected(void);
 
+/* .namfs/status.json: the same for scripts, schema STATUS_SCHEMA
+ * (namfs/status.h; every field in namctl(1)). malloc'd. */
+char *staging_render_status_json(void);
+
 /* checksum.txt of the folder holding path, rendered from the catalog now
  * (so the mount shows it current between checkpoints); NULL when no
  * frame landed in the folder. checked: only files BACKING still has as
@@ -140,10 +144,6 @@ enum settlement {
  * go to the quarantine, the others land with the cursor's digest. */
 enum settlement staging_settle(const char *path, int fd, struct hash_cursor *cursor,
                                const struct verdict *early);
-
-/* Sequence rules (S1, S3, S4, S5) for a frame about to land at path,
- * without recording it: close() fails when they are broken. */
-bool staging_sequence_fits(const char *path, const struct judgement *j, struct verdict *v);
 
 /* A file renamed to a name that judges differently (another frame, asset
  * or a final name): judged and hashed anew at path. */

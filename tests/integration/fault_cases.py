@@ -9,6 +9,7 @@ promises.
 Usage: fault_cases.py NAMFS NAMGEN NAMCTL FAILFS
 """
 import errno
+import json
 import os
 import signal
 import sqlite3
@@ -345,6 +346,13 @@ def hostile_names():
               ".namfs/rejected keeps one line of 4 fields per file, names escaped")
         check(b"new\\x0aline.txt" in log and b"\\xff\\xfe.dpx" in log and b"\xff" not in log,
               "the log names them with escapes: one line each, no raw bytes")
+        try:
+            paths = [r["path"].split("/")[-1] for r in json.load(
+                open(os.path.join(m.point, ".namfs", "status.json")))["rejected"]]
+        except ValueError as e:
+            paths = ["not JSON: %s" % e]
+        check("new\nline.txt" in paths and "\ufffd\ufffd.dpx" in paths,
+              ".namfs/status.json is JSON Python reads, the names in it escaped: %s" % paths)
         for name, call in (
                 ("checksum.txt", lambda: open(os.path.join(m.point, SEQ, "checksum.txt"), "w")),
                 ("ascmhl/", lambda: open(os.path.join(m.point, "ascmhl", "x.mhl"), "w")),
@@ -356,7 +364,7 @@ def hostile_names():
                   "writing %s through the mount is refused (%s)" %
                   (name, errno.errorcode.get(code, code)))
         listing = sorted(os.listdir(os.path.join(m.point, ".namfs")))
-        check(listing == ["rejected", "status"],
+        check(listing == ["rejected", "status", "status.json"],
               "the quarantine is not reachable through the mount (.namfs holds %s)" % listing)
     outside = sorted(os.listdir(work))
     check(not any(n.startswith(("a" * 20, "tab", "new", "bell")) for n in outside),
@@ -478,8 +486,9 @@ def catalog_full():
                   ".namfs/status says read-only and why: %s" % text.splitlines()[1][:200])
             run = subprocess.run([NAMCTL, "status", "--json", m.point], capture_output=True,
                                  text=True)
-            check(run.returncode == 0 and '"read_only": "READ-ONLY' in run.stdout,
-                  "namctl status --json reports read_only")
+            read_only = json.loads(run.stdout)["read_only"] if run.returncode == 0 else None
+            check(read_only and "disk is full" in read_only["reason"],
+                  "namctl status --json reports read_only, and why: %s" % read_only)
             check(refused_errno(lambda: write_frame(os.path.join(m.point, frame(4)), 4)) ==
                   errno.EROFS and refused_errno(lambda: os.unlink(os.path.join(m.point, frame(1))))
                   == errno.EROFS and refused_errno(lambda: os.mkdir(os.path.join(m.point, "x")))

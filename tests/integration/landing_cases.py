@@ -3,9 +3,10 @@
 Every assertion here is made at the instant close() has returned: no sleep,
 no waiting for the daemon.
 
-Usage: landing_cases.py NAMFS NAMGEN
+Usage: landing_cases.py NAMFS NAMGEN NAMCTL
 """
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import threading
 import harness
 from harness import Mount, check, namfs_digest, xxh128
 
-NAMFS, NAMGEN = sys.argv[1:3]
+NAMFS, NAMGEN, NAMCTL = sys.argv[1:4]
 work = tempfile.mkdtemp(prefix="namfs-landing-")
 harness.use(NAMFS, work)
 SEQ = harness.SEQ
@@ -139,4 +140,30 @@ def duplicate_race():
               % outcomes)
 
 
-harness.run_cases([digest_at_close, refused_at_close, duplicate_race], "LANDING_CASES")
+def status_at_close():
+    """.namfs/status.json counts a frame as it lands and a refusal as it is
+    refused, with every gap as a range; namctl status --json is that view."""
+    data, bad = made("frame.dpx"), made("bad.dpx", "--bits", "8")
+    with Mount("status", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2, 4, 7):
+            write_whole(os.path.join(m.point, frame(n)), data)
+        write_whole(os.path.join(m.point, frame(8)), bad)
+        view = json.load(open(os.path.join(m.point, ".namfs", "status.json")))
+        asset = view["assets"][0] if view["assets"] else {}
+        check(view["schema"] == 1 and asset.get("asset") == "%s/%s" % (SEQ, SEQ) and
+              asset.get("frames") == 4 and (asset.get("first"), asset.get("last")) == (1, 7),
+              "status.json: the asset, its 4 frames, 1-7, as their closes returned: %s" % asset)
+        check(asset.get("gaps") == [[3, 3], [5, 6]] and asset.get("refused") == 1,
+              "status.json: every gap as a range, the refusal counted: %s" % asset)
+        check([r["rule"] for r in view["rejected"]] == ["R2"] and
+              view["rejected"][0]["where"] == "quarantine" and view["read_only"] is None,
+              "status.json: the refusal listed with its rule: %s" % view["rejected"])
+        run = subprocess.run([NAMCTL, "status", "--json", m.point], capture_output=True,
+                             text=True)
+        check(run.returncode == 0 and json.loads(run.stdout)["assets"] == view["assets"],
+              "namctl status --json is the mount's status.json")
+
+
+harness.run_cases([digest_at_close, refused_at_close, duplicate_race, status_at_close],
+                  "LANDING_CASES")

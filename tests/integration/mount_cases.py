@@ -218,9 +218,9 @@ def refusals_at_write():
         run = subprocess.run([NAMCTL, "status", "--json", m.point], capture_output=True,
                              text=True)
         report = json.loads(run.stdout) if run.returncode == 0 else {}
-        check(report.get("assets", [{}])[0].get("rejected") == 3 and
-              len(report.get("rejected", [])) == 5,
-              "namctl status --json: the same as .namfs/, for scripts")
+        check(report.get("schema") == 1 and report["assets"][0]["refused"] == 3 and
+              len(report["rejected"]) == 5,
+              "namctl status --json: the same as .namfs/, for scripts (schema 1)")
         for attempt in (lambda: open(os.path.join(m.point, ".namfs", "status"), "w"),
                         lambda: open(os.path.join(m.point, ".namfs", "new"), "w")):
             try:

@@ -1,0 +1,136 @@
+#include "namfs/status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct status_asset *asset_of(struct status *st, const char *key)
+{
+    for (size_t i = 0; i < st->count; i++)
+        if (strcmp(st->assets[i].key, key) == 0)
+            return &st->assets[i];
+    struct status_asset *grown = realloc(st->assets, (st->count + 1) * sizeof *grown);
+    if (!grown)
+        return NULL;
+    st->assets = grown;
+    memset(&grown[st->count], 0, sizeof *grown);
+    snprintf(grown[st->count].key, sizeof grown->key, "%s", key);
+    return &grown[st->count++];
+}
+
+bool status_count_landed(void *ctx, const struct catalog_file *f)
+{
+    struct status *st = ctx;
+    struct status_asset *a;
+
+    st->files++;
+    st->bytes += f->size;
+    if (f->frame < 0)
+        return true;
+    if (!(a = asset_of(st, f->asset))) {
+        st->failed = true;
+        return false;
+    }
+    if (a->count == a->cap) {
+        int64_t *grown = realloc(a->frames, (a->cap ? a->cap * 2 : 64) * sizeof *grown);
+        if (!grown) {
+            st->failed = true;
+            return false;
+        }
+        a->frames = grown;
+        a->cap = a->cap ? a->cap * 2 : 64;
+    }
+    a->frames[a->count++] = f->frame;
+    a->bytes += f->size;
+    return true;
+}
+
+bool status_count_refused(void *ctx, const struct catalog_file *f)
+{
+    struct status *st = ctx;
+    const char *slash = strrchr(f->path, '/');
+    size_t dir = slash ? (size_t)(slash - f->path) : 0;
+
+    st->refused++;
+    for (size_t i = 0; i < st->count; i++)
+        if (strncmp(st->assets[i].key, f->path, dir) == 0 && st->assets[i].key[dir] == '/')
+            st->assets[i].refused++;
+    return true;
+}
+
+static int compare_frames(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void find_gaps(struct status *st, struct status_asset *a)
+{
+    if (a->count > 1)
+        qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
+    for (size_t i = 1; i < a->count; i++) {
+        if (a->frames[i] <= a->frames[i - 1] + 1)
+            continue;
+        struct status_range *grown = realloc(a->gaps, (a->gap_count + 1) * sizeof *grown);
+        if (!grown) {
+            st->failed = true;
+            return;
+        }
+        a->gaps = grown;
+        a->gaps[a->gap_count++] = (struct status_range){a->frames[i - 1] + 1, a->frames[i] - 1};
+    }
+}
+
+void status_finish(struct status *st)
+{
+    for (size_t i = 0; i < st->count; i++)
+        find_gaps(st, &st->assets[i]);
+}
+
+void status_free(struct status *st)
+{
+    for (size_t i = 0; i < st->count; i++) {
+        free(st->assets[i].frames);
+        free(st->assets[i].gaps);
+    }
+    free(st->assets);
+    *st = (struct status){0};
+}
+
+static int64_t first_of(const struct status_asset *a)
+{
+    return a->count ? a->frames[0] : 0;
+}
+
+static int64_t last_of(const struct status_asset *a)
+{
+    return a->count ? a->frames[a->count - 1] : 0;
+}
+
+void status_text_assets(const struct status *st, struct strbuf *out)
+{
+    for (size_t i = 0; i < st->count; i++) {
+        const struct status_asset *a = &st->assets[i];
+        strbuf_add(out, "%s\t%zu frames\t%lld-%lld\t%zu gap(s)\t%zu rejected\t%.1f MB\n", a->key,
+                   a->count, (long long)first_of(a), (long long)last_of(a), a->gap_count,
+                   a->refused, (double)a->bytes / 1e6);
+    }
+}
+
+void status_json_assets(const struct status *st, struct strbuf *out)
+{
+    strbuf_add(out, "[");
+    for (size_t i = 0; i < st->count; i++) {
+        const struct status_asset *a = &st->assets[i];
+        strbuf_add(out, "%s\n    {\"asset\": ", i ? "," : "");
+        strbuf_json(out, a->key);
+        strbuf_add(out, ", \"frames\": %zu, \"first\": %lld, \"last\": %lld, \"gaps\": [", a->count,
+                   (long long)first_of(a), (long long)last_of(a));
+        for (size_t g = 0; g < a->gap_count; g++)
+            strbuf_add(out, "%s[%lld, %lld]", g ? ", " : "", (long long)a->gaps[g].first,
+                       (long long)a->gaps[g].last);
+        strbuf_add(out, "], \"refused\": %zu, \"bytes\": %llu}", a->refused,
+                   (unsigned long long)a->bytes);
+    }
+    strbuf_add(out, st->count ? "\n  ]" : "]");
+}

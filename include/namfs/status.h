@@ -1,0 +1,61 @@
+/* What a delivery holds, per asset: frames landed, their range, the gaps
+ * between them as ranges, refusals and bytes. One summary for every view
+ * of it: .namfs/status (text), .namfs/status.json (for scripts, schema
+ * STATUS_SCHEMA, documented field by field in namctl(1)) and namctl status.
+ *
+ * Filled from catalog rows: status_count_landed() for every landed file,
+ * then status_count_refused() for every refused one (a refusal counts
+ * against the asset of its folder), then status_finish(). */
+#ifndef NAMFS_STATUS_H
+#define NAMFS_STATUS_H
+
+#include "namfs/catalog.h"
+#include "namfs/strbuf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The version of .namfs/status.json's layout: raised when a field changes
+ * meaning or goes; new fields may come within a version. */
+#define STATUS_SCHEMA 1
+
+struct status_range {
+    int64_t first, last;
+};
+
+struct status_asset {
+    char key[CATALOG_PATH_MAX]; /* "folder/asset", as the catalog keys it */
+    int64_t *frames;            /* sorted once finished */
+    size_t count, cap;
+    struct status_range *gaps; /* frames missing between first and last */
+    size_t gap_count;
+    size_t refused;
+    uint64_t bytes;
+};
+
+struct status {
+    struct status_asset *assets;
+    size_t count;
+    size_t files, refused; /* landed files (frames or not), refused files */
+    uint64_t bytes;
+    bool failed; /* out of memory while counting */
+};
+
+/* catalog_file_fn's, ctx a struct status. */
+bool status_count_landed(void *ctx, const struct catalog_file *f);
+bool status_count_refused(void *ctx, const struct catalog_file *f);
+
+/* Sorts each asset's frames and finds its gaps. */
+void status_finish(struct status *st);
+void status_free(struct status *st);
+
+/* One line per asset: "<asset>\t<n> frames\t<first>-<last>\t<g> gap(s)\t<r>
+ * rejected\t<mb> MB". */
+void status_text_assets(const struct status *st, struct strbuf *out);
+
+/* The "assets" array of the JSON view: [{"asset", "frames", "first",
+ * "last", "gaps": [[first, last], ...], "refused", "bytes"}, ...]. */
+void status_json_assets(const struct status *st, struct strbuf *out);
+
+#endif

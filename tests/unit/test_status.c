@@ -1,0 +1,105 @@
+/* The per-asset summary every status view is made of (namfs/status.h),
+ * and the text builder its views are written with (namfs/strbuf.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "namfs/status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct catalog_file *row(const char *path, const char *asset, int64_t frame)
+{
+    static struct catalog_file f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.path, sizeof f.path, "%s", path);
+    snprintf(f.asset, sizeof f.asset, "%s", asset);
+    f.frame = frame;
+    f.size = 1000;
+    f.state = frame >= 0 || !*asset ? FILE_LANDED : FILE_QUARANTINED;
+    return &f;
+}
+
+static void gaps_are_ranges(void **state)
+{
+    (void)state;
+    struct status st = {0};
+    const int64_t frames[] = {7, 1, 2, 4, 10, 11, 12, 20};
+
+    for (size_t i = 0; i < sizeof frames / sizeof *frames; i++)
+        assert_true(status_count_landed(&st, row("a/a.x.dpx", "a/a", frames[i])));
+    assert_true(status_count_landed(&st, row("notes.txt", "", -1))); /* no asset */
+    status_finish(&st);
+    assert_int_equal(st.count, 1);
+    assert_int_equal(st.files, 9);
+    const struct status_asset *a = &st.assets[0];
+    assert_int_equal(a->count, 8);
+    assert_int_equal(a->frames[0], 1);
+    assert_int_equal(a->frames[7], 20);
+    const struct status_range want[] = {{3, 3}, {5, 6}, {8, 9}, {13, 19}};
+    assert_int_equal(a->gap_count, 4);
+    for (size_t g = 0; g < 4; g++) {
+        assert_int_equal(a->gaps[g].first, want[g].first);
+        assert_int_equal(a->gaps[g].last, want[g].last);
+    }
+    struct strbuf b = {0};
+    status_json_assets(&st, &b);
+    char *json = strbuf_take(&b);
+    assert_non_null(strstr(json, "\"gaps\": [[3, 3], [5, 6], [8, 9], [13, 19]]"));
+    assert_non_null(strstr(json, "\"frames\": 8, \"first\": 1, \"last\": 20"));
+    free(json);
+    status_text_assets(&st, &b);
+    char *text = strbuf_take(&b);
+    assert_string_equal(text, "a/a\t8 frames\t1-20\t4 gap(s)\t0 rejected\t0.0 MB\n");
+    free(text);
+    status_free(&st);
+}
+
+/* A refusal counts against the asset of its folder, not a neighbour whose
+ * name merely starts the same. */
+static void refusals_count_against_their_folder(void **state)
+{
+    (void)state;
+    struct status st = {0};
+
+    assert_true(status_count_landed(&st, row("seq/seq.0001.dpx", "seq/seq", 1)));
+    assert_true(status_count_landed(&st, row("seq2/seq2.0001.dpx", "seq2/seq2", 1)));
+    assert_true(status_count_refused(&st, row("seq/seq.0002.dpx", "", -1)));
+    assert_true(status_count_refused(&st, row("elsewhere.dpx", "", -1)));
+    status_finish(&st);
+    assert_int_equal(st.refused, 2);
+    assert_int_equal(st.assets[0].refused, 1);
+    assert_int_equal(st.assets[1].refused, 0);
+    assert_int_equal(st.assets[0].gap_count, 0);
+    status_free(&st);
+}
+
+static void json_strings_are_escaped(void **state)
+{
+    (void)state;
+    struct strbuf b = {0};
+
+    strbuf_json(&b, "tab\there \"quoted\" back\\slash \xff end \xc3\xa9");
+    char *json = strbuf_take(&b);
+    assert_string_equal(json,
+                        "\"tab\\u0009here \\\"quoted\\\" back\\\\slash \\ufffd end \xc3\xa9\"");
+    free(json);
+    json = strbuf_take(&b); /* nothing added: "", not NULL */
+    assert_string_equal(json, "");
+    free(json);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(gaps_are_ranges),
+        cmocka_unit_test(refusals_count_against_their_folder),
+        cmocka_unit_test(json_strings_are_escaped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
