@@ -7,6 +7,7 @@
 #include "namfs/judge.h"
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
+#include "namfs/quarantine.h"
 #include "namfs/sequence.h"
 #include "namfs/status.h"
 #include "namfs/strbuf.h"
@@ -38,7 +39,7 @@ static time_t first_landing;
 static pthread_t quiet_thread;
 static bool quiet_running;
 static const struct profile *profile;
-static char quarantine[PATH_MAX + 16];
+static struct quarantine quarantine;
 static bool (*busy)(const char *path);  /* a file open for writing through the mount */
 static bool (*any_busy)(void);          /* any file open for writing */
 static bool (*unsynced_landings)(void); /* a file landed at close() waits for its sync */
@@ -97,11 +98,9 @@ bool staging_open(const char *backing, const char *state_dir, const struct profi
     }
     snprintf(dir, sizeof dir, "%s", real);
     snprintf(state_path, sizeof state_path, "%s", real);
-    snprintf(quarantine, sizeof quarantine, "%s/quarantine", dir);
-    if (mkdir(quarantine, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, err_len, "%s: %s", quarantine, strerror(errno));
+    snprintf(path, sizeof path, "%s/quarantine", dir);
+    if (!quarantine_open(&quarantine, path, err, err_len))
         return false;
-    }
     snprintf(path, sizeof path, "%s/catalog.sqlite", dir);
     cat = catalog_open(path, err, err_len);
     seq = seqset_new();
@@ -388,91 +387,17 @@ bool staging_digest(const char *path, enum hash_algo algo, char *out, size_t len
     return found;
 }
 
-/* mkdir -p of path's folder inside the quarantine. */
-static bool quarantine_folder(const char *relpath)
-{
-    char dir[PATH_MAX + 4096];
-
-    snprintf(dir, sizeof dir, "%s/%s", quarantine, relpath);
-    for (char *p = dir + strlen(quarantine) + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        bool ok = mkdir(dir, 0700) == 0 || errno == EEXIST;
-        *p = '/';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-/* Written whole or not at all: a reader never sees half a reason. */
-static void write_reason(const char *target, const char *path, const struct verdict *v)
-{
-    char reason[PATH_MAX + 4200], tmp[PATH_MAX + 4210];
-    snprintf(reason, sizeof reason, "%s.reason", target);
-    snprintf(tmp, sizeof tmp, "%s.tmp", reason);
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return;
-    fprintf(f, "%s\t%s\t%s\n", path, rule_name(v->rule), v->message);
-    if (fclose(f) == 0)
-        rename(tmp, reason);
-}
-
-static bool copy_bytes(int in, int out)
-{
-    char buf[1 << 16];
-    ssize_t n;
-    bool ok = true;
-
-    while (ok && (n = read(in, buf, sizeof buf)) != 0)
-        ok = n > 0 && write(out, buf, (size_t)n) == n;
-    return ok;
-}
-
-/* BACKING and the state folder on different filesystems (BACKING is often
- * a mount point of its own, and the state folder sits beside it): the
- * refused file is copied out and synced, and only then removed from
- * BACKING. -1 with errno (EEXIST: target taken) leaves it in place. */
-static int copy_across(int dirfd, const char *name, const char *target)
-{
-    int in = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    int out = in >= 0 ? open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-    bool ok = out >= 0 && copy_bytes(in, out) && fsync(out) == 0;
-
-    if (out >= 0 && close(out) != 0)
-        ok = false;
-    if (in >= 0)
-        close(in);
-    if (ok && unlinkat(dirfd, name, 0) == 0)
-        return 0;
-    int error = errno;
-    if (out >= 0)
-        unlink(target); /* a copy of a file that stays in BACKING */
-    errno = error;
-    return -1;
-}
-
-/* Moves path into the quarantine under its own name, or name.1, name.2 ...
- * when an earlier refusal of the same name is there: nothing is replaced. */
-static int move_to_quarantine(const char *path, const char *rel, char *target, size_t len)
+/* Moves path into the quarantine (namfs/quarantine.h). */
+static int move_to_quarantine(const char *path, const char *rel, const struct verdict *v,
+                              char *target, size_t len)
 {
     const char *name;
-    int dirfd = quarantine_folder(rel) ? backing_parent(path, &name) : -1;
-    int rc = -1;
-
-    if (dirfd < 0)
+    int dirfd = backing_parent(path, &name);
+    if (dirfd < 0) {
+        errno = -dirfd;
         return -1;
-    for (int n = 0; n < 1000; n++) {
-        if (n)
-            snprintf(target, len, "%s/%s.%d", quarantine, rel, n);
-        else
-            snprintf(target, len, "%s/%s", quarantine, rel);
-        rc = renameat2(dirfd, name, AT_FDCWD, target, RENAME_NOREPLACE);
-        if (rc != 0 && errno == EXDEV)
-            rc = copy_across(dirfd, name, target);
-        if (rc == 0 || errno != EEXIST)
-            break;
     }
+    int rc = quarantine_move(&quarantine, dirfd, name, rel, v, target, len);
     int saved = errno;
     close(dirfd);
     errno = saved;
@@ -533,11 +458,9 @@ void staging_refused(const char *path, const struct verdict *v)
     char target[PATH_MAX + 4200];
     struct catalog_file f;
 
-    bool moved = move_to_quarantine(path, rel, target, sizeof target) == 0;
+    bool moved = move_to_quarantine(path, rel, v, target, sizeof target) == 0;
     if (!moved && errno == ENOENT)
         return; /* no longer there: an earlier settlement moved it */
-    if (moved)
-        write_reason(target, rel, v);
     namfs_log(LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
               moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
     memset(&f, 0, sizeof f);
