@@ -1189,11 +1189,12 @@ static int seal(const char *path)
         return 0;
     if (staging_read_only())
         return -EROFS; /* user.namfs.seal says why */
-    /* close() returns before its release reaches us: give the writer that
-     * just finished a moment to settle */
-    for (int waited = 0; writers_open() && waited < 200; waited++)
-        usleep(10000);
-    return !writers_open() && staging_seal(path) ? 0 : -EBUSY;
+    /* a file that landed at its close() is synced at its release, right
+     * after: the seal's manifests wait for that, not for files still
+     * being written (EBUSY, said by user.namfs.seal) */
+    if (landing_await_quiet(landings, LANDING_WAIT_MS) != LANDING_QUIET)
+        return -EBUSY;
+    return staging_seal(path) ? 0 : -EBUSY;
 }
 
 /* The kernel asks for a file's capabilities before every write (to drop
@@ -1242,9 +1243,9 @@ static int seal_state(const char *path, char *value, size_t size)
 {
     if (!is_folder(path))
         return -ENODATA;
-    char *state = !sealed_covers(path) && writers_open()
-                      ? strdup("files are still open for writing in the mount; seal once "
-                               "they are closed")
+    char *state = !sealed_covers(path) && landing_await_quiet(landings, 0) == LANDING_BEING_WRITTEN
+                      ? strdup("files are still being written in the mount; seal once they "
+                               "are closed")
                       : staging_seal_state(path);
     if (!state)
         return -ENOMEM;

@@ -83,6 +83,7 @@
 enum landing_state { LANDING_WRITING, LANDING_SETTLING, LANDING_LANDED, LANDING_REFUSED };
 
 struct landing {
+    struct landing_table *table;
     dev_t dev;
     ino_t ino;
     int writers;   /* handles open for writing (table lock) */
@@ -139,6 +140,13 @@ bool landing_any(struct landing_table *t);
  * or no longer: no manifest is written while any such file exists (M3). */
 void landing_set_unsynced(struct landing_table *t, struct landing *r, bool unsynced);
 bool landing_any_unsynced(struct landing_table *t);
+
+/* Whether the delivery is quiet: no file WRITING or SETTLING, and every
+ * landed one synced. A file that landed at its close() is synced at its
+ * release, just after: this waits for that, at most ms, but not for a file
+ * still being written (namctl seal answers EBUSY then). */
+enum landing_quiet { LANDING_QUIET, LANDING_BEING_WRITTEN, LANDING_STILL_SYNCING };
+enum landing_quiet landing_await_quiet(struct landing_table *t, int ms);
 
 /* ---- the record's own state; its lock held for each ---- */
 

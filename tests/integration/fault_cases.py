@@ -83,8 +83,8 @@ def kill_during_writes():
         for n in range(1, 7):
             subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame(n)), "--seed", str(n)],
                            check=True)
-        check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(n)))
-                                     for n in range(1, 5))), "whole frames land before the kill")
+        check(all(namfs_digest(os.path.join(m.point, frame(n))) for n in range(1, 5)),
+              "whole frames land before the kill")
         for n in range(7, 11):
             ready = os.path.join(work, "ready-%d" % n)
             writers.append(subprocess.Popen([sys.executable, "-c", HALF_WRITER, source,
@@ -146,8 +146,8 @@ def stop_during_writes():
         os.makedirs(os.path.join(m.point, SEQ))
         for n in (1, 2, 3):
             write_frame(os.path.join(m.point, frame(n)), n)
-        check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(n)))
-                                     for n in (1, 2, 3))), "3 frames landed")
+        check(all(namfs_digest(os.path.join(m.point, frame(n))) for n in (1, 2, 3)),
+              "3 frames landed")
         writers = start_half_writers(m, source, range(4, 8))
         m.proc.send_signal(signal.SIGTERM)
         code = m.proc.wait(timeout=30)
@@ -333,7 +333,7 @@ def hostile_names():
                     f.write(b"x" * 100)
             code = refused_errno(write_bad)
             kept = os.path.join(m.backing.encode() + b".namfs", b"quarantine", SEQ.encode(), bad)
-            check(code == errno.EINVAL and eventually(lambda: os.path.exists(kept)) and
+            check(code == errno.EINVAL and os.path.exists(kept) and
                   b"N1" in open(kept + b".reason", "rb").read(),
                   "%r: refused at close (EINVAL), kept in the quarantine with N1 (%s)"
                   % (bad, errno.errorcode.get(code, code)))
@@ -404,8 +404,7 @@ def disk_full():
             check(os.path.isdir(os.path.join(m.point, SEQ)) and m.proc.poll() is None,
                   "the daemon stays up")
             full = frame(n)
-            check(eventually(lambda: all(namfs_digest(os.path.join(m.point, frame(k)))
-                                         for k in range(1, n))),
+            check(all(namfs_digest(os.path.join(m.point, frame(k))) for k in range(1, n)),
                   "the %d frames before it landed" % (n - 1))
             check(namfs_digest(os.path.join(m.point, full)) is None,
                   "the frame cut short by ENOSPC did not land")
@@ -413,8 +412,8 @@ def disk_full():
             for k in range(1, 6):
                 os.unlink(os.path.join(m.point, frame(k)))
             write_frame(os.path.join(m.point, full), n)
-            check(eventually(lambda: namfs_digest(os.path.join(m.point, full)) ==
-                             xxh128(os.path.join(m.backing, full))),
+            check(namfs_digest(os.path.join(m.point, full)) ==
+                  xxh128(os.path.join(m.backing, full)),
                   "after frames are deleted the same frame is written again and lands")
         run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
         check(run.returncode == 0 and not listed_anywhere(m.backing, frame(1)),
@@ -512,8 +511,8 @@ def catalog_full():
                              open(os.path.join(m.backing, listing)).read()),
                   "the manifests catch up: frame 2 leaves checksum.txt in BACKING")
             write_frame(os.path.join(m.point, frame(4)), 4)
-            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(4))) ==
-                             xxh128(os.path.join(m.backing, frame(4)))),
+            check(namfs_digest(os.path.join(m.point, frame(4))) ==
+                  xxh128(os.path.join(m.backing, frame(4))),
                   "writing resumes: frame 4 lands")
 
         with m:
@@ -578,8 +577,8 @@ def sync_fails():
         with m:
             os.makedirs(os.path.join(m.point, SEQ))
             write_frame(os.path.join(m.point, frame(1)), 1)
-            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(1))) ==
-                             xxh128(os.path.join(root, frame(1)))),
+            check(namfs_digest(os.path.join(m.point, frame(1))) ==
+                  xxh128(os.path.join(root, frame(1))),
                   "a frame synced to disk lands")
             open(control, "w").close()
             write_frame(os.path.join(m.point, frame(2)), 2)
@@ -596,8 +595,8 @@ def sync_fails():
                   not listed_anywhere(m.backing, frame(2)),
                   "the manifests list frame 1, not frame 2")
             write_frame(os.path.join(m.point, frame(2)), 2)
-            check(eventually(lambda: namfs_digest(os.path.join(m.point, frame(2))) ==
-                             xxh128(os.path.join(root, frame(2)))),
+            check(namfs_digest(os.path.join(m.point, frame(2))) ==
+                  xxh128(os.path.join(root, frame(2))),
                   "written again once syncing works, it lands")
         run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
         check(run.returncode == 0 and listed_anywhere(m.backing, frame(2)),

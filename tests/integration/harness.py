@@ -55,12 +55,11 @@ def eventually(condition, seconds=10):
 
 
 def writers_done(point):
-    """Every file written through the mount at point has settled: the
-    delivery root's user.namfs.seal stops saying that files are open for
-    writing. (Until the staging issue settles files before close()
-    returns, their release comes after it.)"""
+    """No file is being written through the mount at point: the delivery
+    root's user.namfs.seal stops saying so (fsx's last close comes from a
+    process of its own)."""
     def done():
-        return b"open for writing" not in os.getxattr(point, "user.namfs.seal")
+        return b"still being written" not in os.getxattr(point, "user.namfs.seal")
     return eventually(done, 60)
 
 

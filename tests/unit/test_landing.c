@@ -269,6 +269,51 @@ static void a_late_write_reopens(void **state)
     close(fd);
 }
 
+static void *sync_soon(void *arg)
+{
+    struct waiter *w = arg;
+    usleep(50000);
+    landing_set_unsynced(w->r->table, w->r, false); /* its release synced it */
+    return NULL;
+}
+
+/* Quiet (namctl seal's condition): nothing WRITING or SETTLING, and every
+ * landed file synced; a landed file's sync is waited for, a writer is not. */
+static void quiet_waits_for_syncs_not_writers(void **state)
+{
+    (void)state;
+    struct landing_table *t = landing_table_new();
+    int fd = open_file("quiet", O_RDWR);
+
+    assert_int_equal(landing_await_quiet(t, 0), LANDING_QUIET);
+    struct landing *r = landing_join(t, fd, XXH128);
+    assert_int_equal(landing_await_quiet(t, 1000), LANDING_BEING_WRITTEN); /* at once */
+    pthread_mutex_lock(&r->lock);
+    landing_cut(r, 0);
+    assert_true(landing_begin_settle(r));
+    pthread_mutex_unlock(&r->lock);
+    landing_set_unsynced(t, r, true);
+    assert_int_equal(landing_await_quiet(t, 0), LANDING_BEING_WRITTEN); /* settling */
+    pthread_mutex_lock(&r->lock);
+    landing_end_settle(r, LANDING_LANDED);
+    pthread_mutex_unlock(&r->lock);
+    assert_int_equal(landing_await_quiet(t, 20), LANDING_STILL_SYNCING);
+    struct waiter w = {r, LANDING_LANDED};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, sync_soon, &w), 0);
+    assert_int_equal(landing_await_quiet(t, LANDING_WAIT_MS), LANDING_QUIET);
+    pthread_join(thread, NULL);
+    pthread_mutex_lock(&r->lock);
+    landing_reopen(r); /* written again after its close */
+    pthread_mutex_unlock(&r->lock);
+    assert_int_equal(landing_await_quiet(t, 0), LANDING_BEING_WRITTEN);
+    assert_true(landing_leave(t, r));
+    landing_put(t, r);
+    assert_int_equal(landing_await_quiet(t, 0), LANDING_QUIET); /* it went */
+    landing_table_free(t);
+    close(fd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +322,7 @@ int main(void)
         cmocka_unit_test(questions_wait_for_the_outcome),
         cmocka_unit_test(a_wait_ends),
         cmocka_unit_test(a_late_write_reopens),
+        cmocka_unit_test(quiet_waits_for_syncs_not_writers),
     };
     return cmocka_run_group_tests(tests, make_dir, NULL);
 }
