@@ -1,8 +1,25 @@
 #include "namfs/status.h"
 
+#include "namfs/naming.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A textless insert (N3 asset type nam-txtls): its sequence folder, the
+ * last folder of its key, says so. */
+static bool textless_key(const char *key)
+{
+    char folder[CATALOG_PATH_MAX], why[200];
+    struct declared d;
+    const char *end = strrchr(key, '/');
+    if (!end)
+        return false;
+    const char *start = memrchr(key, '/', (size_t)(end - key));
+    start = start ? start + 1 : key;
+    snprintf(folder, sizeof folder, "%.*s", (int)(end - start), start);
+    return naming_parse_folder(folder, &d, why, sizeof why) && d.textless;
+}
 
 static struct status_asset *asset_of(struct status *st, const char *key)
 {
@@ -15,6 +32,7 @@ static struct status_asset *asset_of(struct status *st, const char *key)
     st->assets = grown;
     memset(&grown[st->count], 0, sizeof *grown);
     snprintf(grown[st->count].key, sizeof grown->key, "%s", key);
+    grown[st->count].textless = textless_key(key);
     return &grown[st->count++];
 }
 
@@ -124,8 +142,11 @@ void status_json_assets(const struct status *st, struct strbuf *out)
         const struct status_asset *a = &st->assets[i];
         strbuf_add(out, "%s\n    {\"asset\": ", i ? "," : "");
         strbuf_json(out, a->key);
-        strbuf_add(out, ", \"frames\": %zu, \"first\": %lld, \"last\": %lld, \"gaps\": [", a->count,
-                   (long long)first_of(a), (long long)last_of(a));
+        strbuf_add(out,
+                   ", \"textless\": %s, \"frames\": %zu, \"first\": %lld, \"last\": %lld, "
+                   "\"gaps\": [",
+                   a->textless ? "true" : "false", a->count, (long long)first_of(a),
+                   (long long)last_of(a));
         for (size_t g = 0; g < a->gap_count; g++)
             strbuf_add(out, "%s[%lld, %lld]", g ? ", " : "", (long long)a->gaps[g].first,
                        (long long)a->gaps[g].last);

@@ -32,6 +32,7 @@ struct status_asset {
     size_t gap_count;
     size_t refused;
     uint64_t bytes;
+    bool textless; /* an insert (N3 nam-txtls): its gaps are no S2 failure (namctl check) */
 };
 
 struct status {
@@ -54,8 +55,8 @@ void status_free(struct status *st);
  * rejected\t<mb> MB". */
 void status_text_assets(const struct status *st, struct strbuf *out);
 
-/* The "assets" array of the JSON view: [{"asset", "frames", "first",
- * "last", "gaps": [[first, last], ...], "refused", "bytes"}, ...]. */
+/* The "assets" array of the JSON view: [{"asset", "textless", "frames",
+ * "first", "last", "gaps": [[first, last], ...], "refused", "bytes"}, ...]. */
 void status_json_assets(const struct status *st, struct strbuf *out);
 
 #endif

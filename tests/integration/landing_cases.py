@@ -165,5 +165,30 @@ def status_at_close():
               "namctl status --json is the mount's status.json")
 
 
-harness.run_cases([digest_at_close, refused_at_close, duplicate_race, status_at_close],
-                  "LANDING_CASES")
+def textless_gaps():
+    """A textless insert covers parts of its texted asset's range: its gaps
+    are shown but do not stop its seal (as namctl check does not count
+    them); a texted asset's gap does."""
+    data = made("texted.dpx")
+    txt = SEQ.replace("_nam_", "_nam-txtls_")
+    with Mount("textless", "-o", "profile=" + PROFILE) as m:
+        for folder, frames in ((SEQ, (1, 2, 3, 5)), (txt, (2, 4))):
+            os.makedirs(os.path.join(m.point, folder))
+            for n in frames:
+                write_whole(os.path.join(m.point, folder, "%s.%04d.dpx" % (folder, n)), data)
+        view = json.load(open(os.path.join(m.point, ".namfs", "status.json")))
+        shown = {a["asset"].split("/")[0]: (a["textless"], a["gaps"]) for a in view["assets"]}
+        check(shown == {SEQ: (False, [[4, 4]]), txt: (True, [[3, 3]])},
+              "status.json: both assets' gaps, the insert marked textless: %s" % shown)
+        seal = lambda folder: subprocess.run([NAMCTL, "seal", os.path.join(m.point, folder)],
+                                             capture_output=True, text=True)
+        run = seal(txt)
+        check(run.returncode == 0, "the textless insert seals despite its gap: %s"
+              % run.stderr.strip())
+        run = seal(SEQ)
+        check(run.returncode != 0 and "frame 4 missing" in run.stderr,
+              "the texted asset's gap stops its seal (S2): %s" % run.stderr.strip())
+
+
+harness.run_cases([digest_at_close, refused_at_close, duplicate_race, status_at_close,
+                   textless_gaps], "LANDING_CASES")

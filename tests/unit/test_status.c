@@ -94,12 +94,37 @@ static void json_strings_are_escaped(void **state)
     free(json);
 }
 
+/* A textless insert is told by its sequence folder's N3 asset type. */
+static void textless_inserts_are_marked(void **state)
+{
+    (void)state;
+    struct status st = {0};
+    const char *texted = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32";
+    const char *insert = "show_s01e01_nam-txtls_16b_sdr_aces110_ap0_log_20261124_178_64x32";
+    char key[512], path[600];
+
+    snprintf(key, sizeof key, "%s/%s", texted, texted);
+    snprintf(path, sizeof path, "%s.0001.dpx", key);
+    assert_true(status_count_landed(&st, row(path, key, 1)));
+    snprintf(key, sizeof key, "reel/%s/%s", insert, insert); /* under a reel folder too */
+    snprintf(path, sizeof path, "%s.0001.dpx", key);
+    assert_true(status_count_landed(&st, row(path, key, 1)));
+    assert_true(status_count_landed(&st, row("misc/notes.0001.dpx", "misc/notes", 1)));
+    status_finish(&st);
+    assert_int_equal(st.count, 3);
+    assert_false(st.assets[0].textless);
+    assert_true(st.assets[1].textless);
+    assert_false(st.assets[2].textless); /* not an N3 folder at all */
+    status_free(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gaps_are_ranges),
         cmocka_unit_test(refusals_count_against_their_folder),
         cmocka_unit_test(json_strings_are_escaped),
+        cmocka_unit_test(textless_inserts_are_marked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
