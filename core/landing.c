@@ -126,14 +126,6 @@ bool landing_leave(struct landing_table *t, struct landing *r)
     return last;
 }
 
-int landing_writers(struct landing_table *t, struct landing *r)
-{
-    pthread_mutex_lock(&t->lock);
-    int writers = r->writers;
-    pthread_mutex_unlock(&t->lock);
-    return writers;
-}
-
 struct landing *landing_find(struct landing_table *t, const struct stat *st)
 {
     pthread_mutex_lock(&t->lock);

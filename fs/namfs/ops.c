@@ -35,6 +35,7 @@ struct open_file {
     char *text; /* that text */
     DIR *dir;   /* an open folder of BACKING; NULL for the virtual .namfs/ */
     struct landing *inode;         /* NULL for a handle that only reads */
+    bool closed;                   /* its close() came, and no write since (inode's lock) */
     struct open_file *prev, *next; /* every open backing file, for unmount */
 };
 
@@ -328,9 +329,24 @@ static int keep_open(struct fuse_file_info *fi, int fd, bool writes)
         return -ENOMEM;
     }
     f->fd = fd;
+    if (f->inode) {
+        pthread_mutex_lock(&f->inode->lock);
+        f->inode->unclosed++;
+        pthread_mutex_unlock(&f->inode->lock);
+    }
     track_open(f, true);
     fi->fh = (uintptr_t)f;
     return 0;
+}
+
+/* A handle closed (or released without a close) no longer keeps another's
+ * close() from settling the file; a write through it again does. Lock
+ * held. */
+static void set_closed(struct open_file *f, bool closed)
+{
+    if (f->closed != closed)
+        f->inode->unclosed += closed ? -1 : 1;
+    f->closed = closed;
 }
 
 /* A change to a file being written (or settled already) waits out its
@@ -1005,6 +1021,7 @@ static int namfs_write(const char *path, const char *buf, size_t size, off_t off
     pthread_mutex_lock(&r->lock);
     /* a refused file's writer fails fast; the reason is in the log */
     int refused = may_change(r);
+    set_closed(of(fi), false); /* a write through a descriptor passed on, say */
     ssize_t n = refused ? -1 : pwrite(of(fi)->fd, buf, size, off);
     int error = refused ? EINVAL : errno;
     if (n >= 0 && r->hasher) {
@@ -1064,11 +1081,12 @@ static enum settlement settle(const char *path, int fd, struct landing *r)
     return s;
 }
 
-/* The close() of a file's only writer decides its fate (namfs/landing.h):
+/* The close() of a file's last writer decides its fate (namfs/landing.h):
  * 0 when it landed (its digest is there as close() returns), EINVAL when
  * it broke a rule (it has left the tree for the quarantine), EIO when it
- * could not be read to hash it. While another handle writes the file it
- * is not whole yet, and that close() returns 0. */
+ * could not be read to hash it. While another handle writes the file (not
+ * closed since it last wrote) it is not whole yet, and that close()
+ * returns 0. */
 static int namfs_flush(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
@@ -1078,9 +1096,9 @@ static int namfs_flush(const char *path, struct fuse_file_info *fi)
         return 0;
     pthread_mutex_lock(&r->lock);
     landing_await(r, LANDING_WAIT_MS); /* a dup'd descriptor's close, settling it */
+    set_closed(f, true);
     bool refused = r->state == LANDING_REFUSED, early = r->refused;
-    bool settles =
-        !refused && !deleted(path) && landing_writers(landings, r) == 1 && landing_begin_settle(r);
+    bool settles = !refused && !deleted(path) && r->unclosed == 0 && landing_begin_settle(r);
     pthread_mutex_unlock(&r->lock);
     enum settlement s = refused   ? SETTLED_REFUSED
                         : settles ? settle(path, f->fd, r) /* an early refusal moves it now */
@@ -1124,6 +1142,11 @@ static int namfs_release(const char *path, struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
 
+    if (f->inode) {
+        pthread_mutex_lock(&f->inode->lock);
+        set_closed(f, true);
+        pthread_mutex_unlock(&f->inode->lock);
+    }
     if (f->inode && landing_leave(landings, f->inode))
         finish(path, f->fd, f->inode);
     if (f->inode)

@@ -29,8 +29,8 @@
  *
  *   (none) -> WRITING     the first open for writing, a create or a
  *                         truncating open (landing_join)
- *   WRITING -> SETTLING   the FLUSH of the only writer, once written
- *                         (landing_begin_settle)
+ *   WRITING -> SETTLING   the FLUSH of the last handle not closed since it
+ *                         wrote, once written (landing_begin_settle)
  *   SETTLING -> LANDED | REFUSED, or back to WRITING when nothing could be
  *                         decided yet (an empty frame its writer comes back
  *                         to) (landing_end_settle)
@@ -97,6 +97,8 @@ struct landing {
     struct hasher *hasher; /* NULL when nothing is hashed (bare mode) */
     struct hash_cursor cursor;
     bool written; /* changed through the mount since it last settled */
+    int unclosed; /* writing handles not closed since they last wrote: while
+                   * any is, a close() of another decides nothing */
     /* the first bytes, kept until the header can be judged (early refusal) */
     uint8_t head[4096];
     size_t head_len;
@@ -120,9 +122,6 @@ struct landing *landing_join(struct landing_table *t, int fd, uint32_t algos);
 /* One writer fewer; true when it was the last. The caller's reference
  * stays its own until it puts it. */
 bool landing_leave(struct landing_table *t, struct landing *r);
-
-/* Handles writing r now. */
-int landing_writers(struct landing_table *t, struct landing *r);
 
 /* The record of the file st describes, held until landing_put(); NULL when
  * nobody writes it. */

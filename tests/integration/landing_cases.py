@@ -80,6 +80,22 @@ def digest_at_close():
               "and the new one once its close() returned")
 
 
+def two_writers_at_close():
+    """Two handles write one file; the first close() decides nothing, the
+    second, the last writer's, lands it: its digest is there as it returns."""
+    with Mount("two-writers") as m:
+        path = os.path.join(m.point, "both.bin")
+        a = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        b = os.open(path, os.O_WRONLY)
+        os.pwrite(a, os.urandom(70000), 0)
+        os.pwrite(b, os.urandom(5000), 10000)
+        os.close(a)
+        check(namfs_digest(path) is None, "the first of two writers' close(): no digest yet")
+        os.close(b)
+        check(namfs_digest(path) == xxh128(os.path.join(m.backing, "both.bin")),
+              "the last writer's close(): the digest of both writers' bytes")
+
+
 def refused_at_close():
     """A refused frame's close() fails and, as it returns, the frame has
     left the tree and is listed as rejected with its rule."""
@@ -190,5 +206,5 @@ def textless_gaps():
               "the texted asset's gap stops its seal (S2): %s" % run.stderr.strip())
 
 
-harness.run_cases([digest_at_close, refused_at_close, duplicate_race, status_at_close,
+harness.run_cases([digest_at_close, two_writers_at_close, refused_at_close, duplicate_race, status_at_close,
                    textless_gaps], "LANDING_CASES")
