@@ -313,9 +313,10 @@ static void close_unreleased(void)
     }
 }
 
-/* A handle that writes joins its file's record: the file settles when
- * the last of them is released, so a late release of an older handle
- * never judges (or quarantines) a file that a newer writer is rewriting. */
+/* A handle that writes joins its file's record (namfs/landing.h): the file
+ * settles at the close() that leaves no handle writing it, so an older
+ * handle's close or late release never judges (or quarantines) a file that
+ * a newer writer is rewriting. */
 static int keep_open(struct fuse_file_info *fi, int fd, bool writes)
 {
     struct open_file *f = calloc(1, sizeof *f);
@@ -803,7 +804,7 @@ static int namfs_utimens(const char *path, const struct timespec tv[2], struct f
 }
 
 /* A truncate by path: of a file being written, its record hears of it
- * (its writer's last release settles it); of a closed file, judged and
+ * (its last writer's close() settles it); of a closed file, judged and
  * hashed anew now. */
 static int truncate_by_path(const char *path, off_t size)
 {
