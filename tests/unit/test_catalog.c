@@ -353,7 +353,7 @@ static void *hold_the_lock(void *arg)
     assert_non_null(holder);
     assert_true(catalog_begin(holder));
     assert_true(catalog_put_file(holder, file("held.bin", FILE_LANDED, -1)));
-    *(volatile bool *)arg = true;
+    __atomic_store_n((bool *)arg, true, __ATOMIC_RELEASE); /* the lock is held now */
     usleep(300000);
     assert_true(catalog_commit(holder));
     catalog_close(holder);
@@ -363,12 +363,12 @@ static void *hold_the_lock(void *arg)
 static void a_busy_catalog_is_waited_for(void **state)
 {
     struct catalog *cat = *state;
-    volatile bool holding = false;
+    bool holding = false;
     pthread_t thread;
     struct catalog_file got;
 
-    assert_int_equal(pthread_create(&thread, NULL, hold_the_lock, (void *)&holding), 0);
-    while (!holding)
+    assert_int_equal(pthread_create(&thread, NULL, hold_the_lock, &holding), 0);
+    while (!__atomic_load_n(&holding, __ATOMIC_ACQUIRE))
         usleep(1000);
     assert_true(catalog_transaction(cat, put_two, NULL));
     pthread_join(thread, NULL);
