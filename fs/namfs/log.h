@@ -8,4 +8,7 @@
 
 void namfs_log(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The staging engine's messages (a stage_log_fn). */
+void namfs_log_sink(void *ctx, int priority, const char *message);
+
 #endif

@@ -2,9 +2,8 @@
  *   namfs [-f] [-o profile=FILE,...] BACKING MOUNTPOINT
  * Checks what it can before mounting, so a wrong BACKING, a bad profile or
  * a busy mount point are reported on the terminal, not in a log. */
-#include "backing.h"
+#include "log.h"
 #include "ops.h"
-#include "staging.h"
 
 #include "namfs/profile.h"
 
@@ -84,10 +83,6 @@ static bool backing_ok(const char *dir)
                 strerror(errno));
         return false;
     }
-    if (backing_init(dir) < 0) {
-        fprintf(stderr, "namfs: BACKING %s: %s\n", dir, strerror(errno));
-        return false;
-    }
     return true;
 }
 
@@ -112,13 +107,15 @@ static bool mountpoint_free(const char *dir)
 }
 
 static volatile sig_atomic_t terminated;
+/* The mount a signal ends: a handler has no other way to find it. */
+static struct namfs *serving;
 
 /* SIGTERM, SIGINT, SIGHUP: end the loop as libfuse's own handler would;
  * the unmount then finishes what is in flight and writes the manifests,
  * and the exit is a clean one (libfuse alone would report 8). */
 static void on_terminate(int sig)
 {
-    struct fuse *running = __atomic_load_n(&namfs_running, __ATOMIC_ACQUIRE);
+    struct fuse *running = serving ? __atomic_load_n(&serving->fuse, __ATOMIC_ACQUIRE) : NULL;
 
     terminated = sig;
     if (running)
@@ -160,20 +157,24 @@ static int run(struct settings *s, struct fuse_args *args)
     }
     if (!backing_ok(s->backing) || !mountpoint_free(s->mountpoint))
         return 2;
-    if (!realpath(s->mountpoint, namfs_mountpoint)) {
+    struct namfs mount = {.readahead_kb = s->readahead, .open_lock = PTHREAD_MUTEX_INITIALIZER};
+    if (!realpath(s->mountpoint, mount.mountpoint)) {
         fprintf(stderr, "namfs: MOUNTPOINT %s: %s\n", s->mountpoint, strerror(errno));
         return 2;
     }
-    namfs_readahead_kb = s->readahead;
-    if (!staging_open(s->backing, s->state, &profile, s->quiet, err, sizeof err)) {
+    struct stage_config config = {.backing = s->backing,
+                                  .state_dir = s->state,
+                                  .profile = &profile,
+                                  .quiet_seconds = s->quiet,
+                                  .bare = s->bare,
+                                  .log = namfs_log_sink};
+    if (!(mount.stage = stage_new(&config, err, sizeof err))) {
         fprintf(stderr, "namfs: %s\n", err);
-        staging_close();
         return 2;
     }
-    namfs_bare = s->bare;
     size_t changed = 0;
-    if (!namfs_bare)
-        staging_reconcile(true, &changed); /* a walk that fails is logged; serving goes on */
+    if (!s->bare)
+        stage_reconcile(mount.stage, true, &changed); /* a walk that fails is logged */
     if (changed)
         fprintf(stderr,
                 "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "
@@ -182,9 +183,11 @@ static int run(struct settings *s, struct fuse_args *args)
     /* the kernel has applied the caller's umask to every mode it sends */
     umask(0);
     fuse_opt_add_arg(args, "-odefault_permissions");
+    serving = &mount;
     handle_termination(); /* before fuse_main: libfuse keeps handlers it finds */
-    int rc = fuse_main(args->argc, args->argv, &namfs_operations, &profile);
-    staging_close();
+    int rc = fuse_main(args->argc, args->argv, &namfs_operations, &mount);
+    serving = NULL;
+    stage_free(mount.stage);
     return terminated ? 0 : rc;
 }
 

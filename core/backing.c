@@ -1,4 +1,4 @@
-#include "backing.h"
+#include "namfs/backing.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -11,37 +11,37 @@
 
 #define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
-static int root_fd = -1;
-
-int backing_init(const char *dir)
+int backing_init(struct backing *b, const char *dir)
 {
-    root_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return root_fd;
+    b->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return b->root;
 }
 
-int backing_root(void)
+void backing_close(struct backing *b)
 {
-    return root_fd;
+    if (b->root >= 0)
+        close(b->root);
+    b->root = -1;
 }
 
-static int open_beneath(const char *relative, int flags, mode_t mode)
+static int open_beneath(const struct backing *b, const char *relative, int flags, mode_t mode)
 {
     struct open_how how = {.flags = (uint64_t)flags | O_CLOEXEC,
                            .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode & 07777 : 0,
                            .resolve = RESOLVE_FLAGS};
-    long fd = syscall(SYS_openat2, root_fd, *relative ? relative : ".", &how, sizeof how);
+    long fd = syscall(SYS_openat2, b->root, *relative ? relative : ".", &how, sizeof how);
     return fd < 0 ? -errno : (int)fd;
 }
 
-int backing_open(const char *path, int flags, mode_t mode)
+int backing_open(const struct backing *b, const char *path, int flags, mode_t mode)
 {
-    return open_beneath(path + strspn(path, "/"), flags, mode);
+    return open_beneath(b, path + strspn(path, "/"), flags, mode);
 }
 
-int backing_open_quietly(const char *path, int flags)
+int backing_open_quietly(const struct backing *b, const char *path, int flags)
 {
-    int fd = backing_open(path, flags | O_NOATIME, 0);
-    return fd == -EPERM ? backing_open(path, flags, 0) : fd; /* not its owner, not root */
+    int fd = backing_open(b, path, flags | O_NOATIME, 0);
+    return fd == -EPERM ? backing_open(b, path, flags, 0) : fd; /* not its owner, not root */
 }
 
 void backing_read_quietly(int fd)
@@ -51,7 +51,7 @@ void backing_read_quietly(int fd)
         fcntl(fd, F_SETFL, flags | O_NOATIME); /* EPERM: reads move atime, as they would */
 }
 
-int backing_parent(const char *path, const char **name)
+int backing_parent(const struct backing *b, const char *path, const char **name)
 {
     char parent[4096];
     const char *relative = path + strspn(path, "/");
@@ -59,22 +59,22 @@ int backing_parent(const char *path, const char **name)
 
     if (!*relative) {
         *name = ".";
-        return open_beneath("", O_PATH | O_DIRECTORY, 0);
+        return open_beneath(b, "", O_PATH | O_DIRECTORY, 0);
     }
     *name = slash ? slash + 1 : relative;
     if (!slash)
-        return open_beneath("", O_PATH | O_DIRECTORY, 0);
+        return open_beneath(b, "", O_PATH | O_DIRECTORY, 0);
     if ((size_t)(slash - relative) >= sizeof parent)
         return -ENAMETOOLONG;
     memcpy(parent, relative, (size_t)(slash - relative));
     parent[slash - relative] = '\0';
-    return open_beneath(parent, O_PATH | O_DIRECTORY, 0);
+    return open_beneath(b, parent, O_PATH | O_DIRECTORY, 0);
 }
 
-int backing_stat(const char *path, struct stat *st)
+int backing_stat(const struct backing *b, const char *path, struct stat *st)
 {
     const char *name;
-    int dirfd = backing_parent(path, &name);
+    int dirfd = backing_parent(b, path, &name);
 
     if (dirfd < 0)
         return dirfd;

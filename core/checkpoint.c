@@ -1,0 +1,105 @@
+/* Manifests (checksum.txt per sequence folder, an ASC MHL generation at
+ * the root) are written off the request path, by the checkpoint thread,
+ * once landings pause: as Redis's bio.c keeps slow work off its event
+ * loop. A checkpoint never lists a file that is not on disk (M3) or that
+ * changed behind the mount's back unjudged. */
+#include "stage_internal.h"
+
+#include "namfs/manifest.h"
+
+#include <stdio.h>
+#include <time.h>
+
+void stage_checkpoint(struct stage *s)
+{
+    struct catalog_generation g;
+    char err[4400];
+
+    if (s->bare)
+        return;
+    if (!stage_recover(s)) {
+        stage_log(s, LOG_ERR,
+                  "namfs: manifests not written: the catalog in %s cannot record "
+                  "changes; they are written once it can, at the latest by the next "
+                  "mount",
+                  s->state_path);
+        return;
+    }
+    if (landing_any_unsynced(s->landings) || !stage_refresh_landed(s))
+        return; /* a landed file is not on disk yet: the next pause writes them */
+    pthread_mutex_lock(&s->model);
+    if (s->dirty && !stage_read_only(s)) { /* not from a catalog that just missed a change */
+        bool ok = checksum_write_all(s->cat, s->backing.root, s->profile.checksum_hash, s->algos,
+                                     err, sizeof err) &&
+                  mhl_write_generation(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
+                                       true, time(NULL), &g, err, sizeof err);
+        if (!ok)
+            stage_log(s, LOG_ERR, "namfs: writing manifests: %s", err);
+        else if (g.sequence)
+            stage_log(s, LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
+        s->dirty = !ok;
+    }
+    pthread_mutex_unlock(&s->model);
+}
+
+struct timespec stage_changed_at(struct stage *s)
+{
+    pthread_mutex_lock(&s->model);
+    struct timespec at = s->last_change_real;
+    pthread_mutex_unlock(&s->model);
+    return at;
+}
+
+static double seconds_since(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - then->tv_sec) + (double)(now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+/* Polls often enough that a checkpoint follows the pause within 50 ms;
+ * every 5 s it also looks for landed files changed behind the mount's
+ * back, so that they leave checksum.txt as the mount shows it and the
+ * next manifests. */
+static void *checkpoint_loop(void *arg)
+{
+    struct stage *s = arg;
+    unsigned ticks = 0;
+
+    while (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE)) {
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        if (++ticks % 100 == 0 && stage_recover(s))
+            stage_refresh_landed(s);
+        pthread_mutex_lock(&s->model);
+        bool due =
+            s->dirty && seconds_since(&s->last_change) >= s->quiet_after && !stage_read_only(s);
+        pthread_mutex_unlock(&s->model);
+        if (due)
+            stage_checkpoint(s);
+    }
+    return NULL;
+}
+
+void stage_start(struct stage *s)
+{
+    if (s->bare)
+        return;
+    __atomic_store_n(&s->running, true, __ATOMIC_RELEASE);
+    if (pthread_create(&s->thread, NULL, checkpoint_loop, s) != 0) {
+        __atomic_store_n(&s->running, false, __ATOMIC_RELEASE);
+        stage_log(s, LOG_ERR, "namfs: no checkpoint thread: manifests are written at unmount");
+    }
+}
+
+void stage_stop(struct stage *s)
+{
+    if (__atomic_exchange_n(&s->running, false, __ATOMIC_ACQ_REL))
+        pthread_join(s->thread, NULL);
+    if (__atomic_load_n(&s->unsynced_at_unmount, __ATOMIC_ACQUIRE))
+        stage_log(s, LOG_ERR,
+                  "namfs: manifests not written at unmount: a landed file could not "
+                  "be synced to disk; the next mount judges it again");
+    else
+        stage_checkpoint(s);
+}

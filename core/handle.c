@@ -1,0 +1,495 @@
+/* Handles on files of BACKING, and the landing protocol they drive
+ * (namfs/landing.h): a handle that writes joins its inode's record; the
+ * close() that leaves no handle writing the file settles it; the last
+ * release makes a landed file durable. */
+#include "stage_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A file deleted while open, reached through its handle: without a name
+ * (path NULL) or under libfuse's hidden one. No part of the delivery. */
+static bool deleted(const char *path)
+{
+    return !path || backing_hidden_by_fuse(path);
+}
+
+/* Keeps the contiguous start of the file and judges the header as soon as
+ * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY).
+ * The record's lock is held. */
+void stage_judge_early(struct stage *s, struct landing *f, const char *path, const char *buf,
+                       size_t n, uint64_t off)
+{
+    char name[4096];
+    struct judgement j;
+
+    if (f->judged_early || off > f->head_len || off + n <= f->head_len)
+        return;
+    size_t take = sizeof f->head - f->head_len;
+    if (take > off + n - f->head_len)
+        take = (size_t)(off + n - f->head_len);
+    memcpy(f->head + f->head_len, buf + (f->head_len - off), take);
+    f->head_len += take;
+    /* Writers send headers in pieces (OpenEXR one attribute at a time), so
+     * every growth of the start is judged again until there is a verdict. */
+    struct frame_source src = {.head = f->head, .head_len = f->head_len};
+    enum judge_outcome o =
+        judge_file(stage_judged_name(path, name, sizeof name), &src, &s->profile, JUDGE_EARLY, &j);
+    if (o == JUDGED_NEED_MORE && f->head_len < sizeof f->head)
+        return;
+    f->judged_early = true;
+    if (o == JUDGED_PASS && j.info.format == FRAME_EXR && j.info.exr.table_offset) {
+        f->table_at = j.info.exr.table_offset;
+        f->table_len = 8 * (uint64_t)j.info.exr.chunk_count;
+    }
+    if (o == JUDGED_FAIL) {
+        f->refused = true;
+        f->verdict = j.verdict;
+        stage_log_refusal(s, path, &j.verdict);
+        stage_note_refused(s, path, &j.verdict);
+    }
+}
+
+/* OpenEXR's writer puts zeros where the chunk offset table goes and fills
+ * it in last. The hash holds there, so every byte is hashed once, at
+ * close, instead of streamed and then all read again; a copy of a finished
+ * file writes the real table and streams on. */
+static void hold_at_placeholder(struct landing *f, const char *buf, size_t n, uint64_t off)
+{
+    uint64_t at = f->table_at;
+
+    if (!at || f->cursor.held_from || off > at || off + n <= at || f->cursor.hashed_to != off)
+        return;
+    size_t from = (size_t)(at - off), len = n - from;
+    if (len > f->table_len)
+        len = (size_t)f->table_len;
+    for (size_t i = 0; i < len; i++)
+        if (buf[from + i])
+            return;
+    hash_cursor_hold(&f->cursor, at);
+}
+
+/* A handle closed (or released without a close) no longer keeps another's
+ * close() from settling the file; a write through it again does. The
+ * record's lock is held. */
+static void set_closed(struct stage_handle *h, bool closed)
+{
+    if (h->closed != closed)
+        h->inode->unclosed += closed ? -1 : 1;
+    h->closed = closed;
+}
+
+/* A handle that writes joins its file's record: the file settles at the
+ * close() that leaves no handle writing it, so an older handle's close or
+ * late release never judges (or quarantines) a file that a newer writer is
+ * rewriting. */
+static int join(struct stage *s, struct stage_handle *h, int fd)
+{
+    h->fd = fd;
+    h->closed = false;
+    h->inode = landing_join(s->landings, fd, s->bare ? 0 : s->algos);
+    if (!h->inode) {
+        close(fd);
+        return -ENOMEM;
+    }
+    pthread_mutex_lock(&h->inode->lock);
+    h->inode->unclosed++;
+    pthread_mutex_unlock(&h->inode->lock);
+    return 0;
+}
+
+/* A change to a file being written (or settled already) waits out its
+ * settlement and reopens a landed one; a refused one takes no more
+ * changes (EINVAL: its bytes are in the quarantine). Lock held. */
+static int may_write(struct landing *r)
+{
+    landing_reopen(r);
+    return r->state == LANDING_REFUSED || r->refused ? -EINVAL : 0;
+}
+
+/* BACKING has cut or extended the file to size: the digest hears of it
+ * whichever handle or path did it. */
+int stage_cut_open(struct landing *r, int fd, off_t size)
+{
+    pthread_mutex_lock(&r->lock);
+    int rc = may_write(r);
+    rc = rc ? rc : ftruncate(fd, size) == 0 ? 0 : -errno;
+    if (rc == 0)
+        landing_cut(r, (uint64_t)size);
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* ---- opening ---- */
+
+/* New files and folders belong to whoever made them, as on a local
+ * filesystem: the request's uid, and its gid unless the folder they are
+ * made in is setgid (then the folder's group, which BACKING gave them). */
+gid_t stage_new_group(int dirfd, const struct stage_caller *who)
+{
+    struct stat parent;
+    bool inherits = fstat(dirfd, &parent) == 0 && (parent.st_mode & S_ISGID);
+    return inherits ? (gid_t)-1 : who->gid;
+}
+
+/* A file the create made (not one that appeared meanwhile) gets its
+ * maker's owner; a chown clears set-id bits, so the mode is set again. */
+static int own_created(struct stage *s, const char *path, int fd, mode_t mode,
+                       const struct stage_caller *who)
+{
+    const char *name;
+    int dirfd = backing_parent(&s->backing, path, &name);
+    if (dirfd < 0)
+        return dirfd;
+    gid_t group = stage_new_group(dirfd, who);
+    close(dirfd);
+    if (fchown(fd, who->uid, group) != 0 ||
+        ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) != 0))
+        return -errno;
+    return 0;
+}
+
+/* Written files are opened for reading too: the digest catches up at
+ * close by reading what the write stream skipped. */
+static int open_for_hashing(struct stage *s, const char *path, int flags, mode_t mode)
+{
+    /* the kernel gives an appending write its offset (the end of the file
+     * as it knows it); the digest follows that offset, so BACKING must too */
+    flags &= ~O_APPEND;
+    if ((flags & O_ACCMODE) != O_WRONLY)
+        return backing_open(&s->backing, path, flags, mode);
+    int fd = backing_open(&s->backing, path, (flags & ~O_ACCMODE) | O_RDWR, mode);
+    return fd == -EACCES ? backing_open(&s->backing, path, flags, mode) : fd;
+}
+
+static int unlink_in_backing(struct stage *s, const char *path)
+{
+    const char *name;
+    int dirfd = backing_parent(&s->backing, path, &name);
+    if (dirfd < 0)
+        return dirfd;
+    int rc = unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
+    close(dirfd);
+    return rc;
+}
+
+/* The create request: the file is made here (O_EXCL), and owned by its
+ * maker; one that appeared since the kernel looked is opened as it is,
+ * unless the caller asked for O_EXCL. */
+static int create_for_hashing(struct stage *s, const char *path, int flags, mode_t mode,
+                              const struct stage_caller *who)
+{
+    int fd = open_for_hashing(s, path, flags | O_CREAT | O_EXCL, mode);
+    if (fd == -EEXIST && !(flags & O_EXCL))
+        return open_for_hashing(s, path, flags & ~O_CREAT, mode);
+    int rc = fd < 0 ? 0 : own_created(s, path, fd, mode, who);
+    if (rc < 0) {
+        close(fd);
+        unlink_in_backing(s, path); /* a file its maker does not own stays nowhere */
+        return rc;
+    }
+    return fd;
+}
+
+/* Inside the changes lock, so that the way back from read-only finds
+ * either this writer open or its refusal to come. A file created or
+ * truncated by the open has changed before any write: its record hears of
+ * it, so even an empty new file lands. A handle that creates a file writes
+ * it, whatever its access mode (flock(1) creates its lock file
+ * O_RDONLY). */
+static int open_for_change(struct stage *s, const char *path, int flags, mode_t mode,
+                           const struct stage_caller *who, struct stage_handle *h)
+{
+    pthread_rwlock_rdlock(&s->changes);
+    int rc = stage_may_change(s, path);
+    int fd = rc                  ? rc
+             : (flags & O_CREAT) ? create_for_hashing(s, path, flags, mode, who)
+                                 : open_for_hashing(s, path, flags, mode);
+    rc = fd < 0 ? fd : join(s, h, fd);
+    if (rc == 0 && (flags & (O_CREAT | O_TRUNC))) {
+        pthread_mutex_lock(&h->inode->lock);
+        landing_reopen(h->inode);
+        landing_cut(h->inode, 0);
+        pthread_mutex_unlock(&h->inode->lock);
+    }
+    pthread_rwlock_unlock(&s->changes);
+    return rc;
+}
+
+int stage_open(struct stage *s, const char *path, int flags, mode_t mode,
+               const struct stage_caller *who, struct stage_handle *h, bool *cacheable)
+{
+    *cacheable = false;
+    h->inode = NULL;
+    h->closed = false;
+    if ((flags & (O_ACCMODE | O_TRUNC | O_CREAT)) != O_RDONLY)
+        return open_for_change(s, path, flags, mode, who, h);
+    h->fd = open_for_hashing(s, path, flags, 0);
+    if (h->fd < 0)
+        return h->fd;
+    /* A landed frame that has not changed since may be read from the
+     * kernel's cache of it (written or read through the mount before). */
+    *cacheable = !s->bare && stage_landed_as_is(s, path, h->fd);
+    return 0;
+}
+
+/* ---- writing ---- */
+
+/* The write and its hash update happen under the record's lock, so that
+ * a truncate, another handle's write or a settlement of the same file
+ * comes wholly before or after it: the cursor always follows BACKING. */
+int stage_write(struct stage *s, struct stage_handle *h, const char *path, const char *buf,
+                size_t size, off_t off)
+{
+    struct landing *r = h->inode;
+
+    if (!r)
+        return -EBADF; /* a handle that only reads */
+    pthread_mutex_lock(&r->lock);
+    /* a refused file's writer fails fast; the reason is in the log */
+    int refused = may_write(r);
+    set_closed(h, false); /* a write through a descriptor passed on, say */
+    ssize_t n = refused ? -1 : pwrite(h->fd, buf, size, off);
+    int error = refused ? EINVAL : errno;
+    if (n >= 0 && r->hasher) {
+        if (!deleted(path))
+            stage_judge_early(s, r, path, buf, (size_t)n, (uint64_t)off);
+        hold_at_placeholder(r, buf, (size_t)n, (uint64_t)off);
+        hash_cursor_write(&r->cursor, (uint64_t)off, buf, (size_t)n);
+    }
+    if (n >= 0) {
+        r->written = true;
+        error = r->refused ? EINVAL : 0; /* this write completed a bad header */
+    }
+    pthread_mutex_unlock(&r->lock);
+    return error ? -error : (int)n;
+}
+
+int stage_ftruncate(struct stage *s, struct stage_handle *h, const char *path, off_t size)
+{
+    int refused = deleted(path) ? 0 : stage_may_change(s, path);
+    return refused ? refused : stage_cut_open(h->inode, h->fd, size);
+}
+
+int stage_fallocate(struct stage *s, struct stage_handle *h, int mode, off_t off, off_t len)
+{
+    struct landing *r = h->inode;
+
+    (void)s;
+    if (!r)
+        return -EBADF;
+    pthread_mutex_lock(&r->lock);
+    int rc = may_write(r);
+    rc = rc ? rc : fallocate(h->fd, mode, off, len) == 0 ? 0 : -errno;
+    if (rc == 0) {
+        r->written = true;
+        if (mode != 0) /* punched, zeroed, moved ranges change what was hashed */
+            r->cursor.rewritten = true;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* ---- settling ---- */
+
+/* A written file reaches the disk before its manifests list it, so no
+ * manifest lists bytes a power cut could still take (M3). It is also
+ * namfs's write-behind: release runs after the writer's close() has
+ * returned, and without it the kernel starts writing back only once a
+ * tenth of memory is dirty (4 writers, time until on disk: 0.70 x native
+ * without, 1.06 x with). */
+static bool on_disk(struct stage *s, int fd, const char *path)
+{
+    if (fdatasync(fd) == 0 || errno == EINVAL)
+        return true; /* EINVAL: BACKING's filesystem has nothing to sync */
+    stage_log(s, LOG_ERR, "namfs: %s: not on disk (%s): not landed, write it again",
+              path ? path : "(deleted file)", strerror(errno));
+    return false;
+}
+
+static enum landing_state state_after(enum settlement s)
+{
+    return s == SETTLED_LANDED    ? LANDING_LANDED
+           : s == SETTLED_REFUSED ? LANDING_REFUSED
+                                  : LANDING_WRITING;
+}
+
+/* Settles a file this thread moved to SETTLING: judged whole, its frame
+ * number reserved, its digest caught up; then landed (in the catalog, its
+ * sync still to come) or refused (in the quarantine). Whoever waits for
+ * the outcome is woken. */
+static enum settlement settle(struct stage *s, const char *path, int fd, struct landing *r)
+{
+    landing_set_unsynced(s->landings, r, true); /* no manifest before its sync */
+    backing_read_quietly(fd);                   /* judging reads; the times are the writer's */
+    enum settlement outcome =
+        s->bare ? SETTLED_LANDED
+                : stage_settle(s, path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
+    pthread_mutex_lock(&r->lock);
+    if (outcome == SETTLED_LANDED)
+        r->written = false; /* what landed is all there is until the next write */
+    landing_end_settle(r, state_after(outcome));
+    pthread_mutex_unlock(&r->lock);
+    if (outcome != SETTLED_LANDED)
+        landing_set_unsynced(s->landings, r, false);
+    return outcome;
+}
+
+int stage_flush(struct stage *s, struct stage_handle *h, const char *path)
+{
+    struct landing *r = h->inode;
+
+    if (!r)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    landing_await(r, LANDING_WAIT_MS); /* a dup'd descriptor's close, settling it */
+    set_closed(h, true);
+    bool refused = r->state == LANDING_REFUSED, early = r->refused;
+    bool settles = !refused && !deleted(path) && r->unclosed == 0 && landing_begin_settle(r);
+    pthread_mutex_unlock(&r->lock);
+    enum settlement outcome = refused   ? SETTLED_REFUSED
+                              : settles ? settle(s, path, h->fd, r) /* an early refusal moves it */
+                                        : SETTLED_PENDING;
+    if (outcome == SETTLED_REFUSED || early)
+        return -EINVAL;
+    if (outcome == SETTLED_FAILED)
+        return -EIO;
+    /* close() of a duplicate reports delayed write errors, as close would */
+    int dup_fd = dup(h->fd);
+    return dup_fd < 0 ? -errno : close(dup_fd) == 0 ? 0 : -errno;
+}
+
+/* The last writer's release. A file that landed at its close() is synced
+ * to disk now, and manifests may list it. A file written after its last
+ * close() (an mmap page, a descriptor passed on) is settled here, where no
+ * writer can be told: logged, listed, quarantined if refused; it lands only
+ * once on disk. A file deleted while open is gone from the delivery. */
+static void finish(struct stage *s, const char *path, int fd, struct landing *r)
+{
+    pthread_mutex_lock(&r->lock);
+    landing_await(r, LANDING_WAIT_MS);
+    bool landed = r->state == LANDING_LANDED && !r->written;
+    bool late = r->written && !deleted(path) && landing_begin_settle(r);
+    pthread_mutex_unlock(&r->lock);
+    if (landed && !on_disk(s, fd, path) && !s->bare && !deleted(path))
+        stage_not_on_disk(s, path);
+    if (late && !on_disk(s, fd, path)) {
+        if (!s->bare)
+            stage_not_on_disk(s, path);
+        pthread_mutex_lock(&r->lock);
+        landing_end_settle(r, LANDING_WRITING);
+        pthread_mutex_unlock(&r->lock);
+    } else if (late) {
+        settle(s, path, fd, r);
+    }
+    landing_set_unsynced(s->landings, r, false);
+}
+
+void stage_release(struct stage *s, struct stage_handle *h, const char *path)
+{
+    struct landing *r = h->inode;
+
+    if (r) {
+        pthread_mutex_lock(&r->lock);
+        set_closed(h, true);
+        pthread_mutex_unlock(&r->lock);
+        if (landing_leave(s->landings, r))
+            finish(s, path, h->fd, r);
+        landing_put(s->landings, r);
+        h->inode = NULL;
+    }
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+}
+
+/* A file still open when the mount ends: landed at its close() and never
+ * released, it is synced now; still being written, it is named in the log
+ * and left for the next mount to judge, as a file changed while unmounted. */
+static void finish_abandoned(struct stage *s, int fd, struct landing *r)
+{
+    char link[64], where[4096];
+
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, where, sizeof where - 1);
+    where[n > 0 ? n : 0] = '\0';
+    pthread_mutex_lock(&r->lock);
+    bool landed = r->state == LANDING_LANDED, written = r->written;
+    pthread_mutex_unlock(&r->lock);
+    if (written)
+        stage_log(s, LOG_WARNING,
+                  "namfs: %s was still being written at unmount: not landed; the next mount "
+                  "judges it",
+                  where);
+    else if (landed && on_disk(s, fd, where))
+        landing_set_unsynced(s->landings, r, false);
+    else if (landed)
+        __atomic_store_n(&s->unsynced_at_unmount, true, __ATOMIC_RELEASE);
+}
+
+void stage_abandon(struct stage *s, struct stage_handle *h)
+{
+    if (h->inode && landing_leave(s->landings, h->inode))
+        finish_abandoned(s, h->fd, h->inode);
+    if (h->inode)
+        landing_put(s->landings, h->inode);
+    h->inode = NULL;
+    if (h->fd >= 0)
+        close(h->fd);
+    h->fd = -1;
+}
+
+/* ---- questions about files that may be settling ---- */
+
+/* Whoever asks about a file that is settling waits for the outcome (at
+ * most LANDING_WAIT_MS): never an answer from before it. Returns the state
+ * of the file's record then, or -1 when nobody writes the file. */
+static int settled_state(struct stage *s, const struct stat *st, bool *waited)
+{
+    struct landing *r = S_ISREG(st->st_mode) ? landing_find(s->landings, st) : NULL;
+    *waited = false;
+    if (!r)
+        return -1;
+    pthread_mutex_lock(&r->lock);
+    *waited = r->state == LANDING_SETTLING;
+    enum landing_state state = landing_await(r, LANDING_WAIT_MS);
+    pthread_mutex_unlock(&r->lock);
+    landing_put(s->landings, r);
+    return (int)state;
+}
+
+int stage_stat(struct stage *s, const char *path, struct stat *st)
+{
+    bool waited = false;
+    int rc = backing_stat(&s->backing, path, st);
+    if (rc == 0 && settled_state(s, st, &waited) >= 0 && waited)
+        rc = backing_stat(&s->backing, path, st);
+    return rc;
+}
+
+bool stage_entry_listed(struct stage *s, int dirfd, const char *name, const struct stat *st)
+{
+    struct stat now;
+    bool waited = false;
+    return settled_state(s, st, &waited) < 0 || !waited ||
+           fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int stage_digest_current(struct stage *s, const char *path)
+{
+    struct stat st;
+    bool waited;
+    int state = backing_stat(&s->backing, path, &st) == 0 ? settled_state(s, &st, &waited) : -1;
+    return state == LANDING_WRITING ? -ENODATA : state == LANDING_SETTLING ? -EAGAIN : 0;
+}
+
+bool stage_busy(struct stage *s, const char *path)
+{
+    struct stat st;
+    return backing_stat(&s->backing, path, &st) == 0 && landing_busy(s->landings, &st);
+}

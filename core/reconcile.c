@@ -1,0 +1,220 @@
+/* The catalog against BACKING: at mount (files new or changed while
+ * unmounted are judged and hashed anew, rows of files gone dropped), behind
+ * the mount's back while mounted (the look-out, every 5 s and before each
+ * checkpoint), and on the way back from read-only. */
+#include "stage_internal.h"
+
+#include "namfs/manifest.h"
+#include "namfs/walk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file *row);
+
+struct stale {
+    struct stage *s;
+    char (*paths)[CATALOG_PATH_MAX];
+    size_t count;
+};
+
+/* The row still tells its file's bytes: BACKING has it with the same
+ * size and times. */
+static bool still_as_catalogued(struct stage *s, const struct catalog_file *f)
+{
+    char path[CATALOG_PATH_MAX + 1];
+    struct stat now;
+
+    snprintf(path, sizeof path, "/%s", f->path);
+    return backing_stat(&s->backing, path, &now) == 0 && stage_unchanged_since(f, &now);
+}
+
+static bool note_stale(void *ctx, const struct catalog_file *f)
+{
+    struct stale *st = ctx;
+
+    if (stage_is_manifest(f->path) || still_as_catalogued(st->s, f))
+        return true;
+    char(*grown)[CATALOG_PATH_MAX] = realloc(st->paths, (st->count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    st->paths = grown;
+    snprintf(grown[st->count++], CATALOG_PATH_MAX, "%s", f->path);
+    return true;
+}
+
+/* Landed files changed or removed in BACKING behind the mount's back are
+ * judged and hashed again, or forgotten, before a manifest lists them.
+ * False while one is being rewritten through the mount: its own
+ * settlement will record it, so the manifests wait for it. */
+bool stage_refresh_landed(struct stage *s)
+{
+    struct stale st = {.s = s};
+    struct catalog_file *row = malloc(sizeof *row);
+    bool ready = row != NULL && !stage_read_only(s); /* recover() does it then */
+
+    pthread_rwlock_wrlock(&s->changes); /* a rename half done is not a change behind */
+    pthread_mutex_lock(&s->model);
+    ready = ready && catalog_each_file(s->cat, NULL, FILE_LANDED, note_stale, &st);
+    pthread_mutex_unlock(&s->model);
+    for (size_t i = 0; ready && i < st.count; i++) {
+        char path[CATALOG_PATH_MAX + 1];
+        struct stat now;
+        snprintf(path, sizeof path, "/%s", st.paths[i]);
+        if (backing_stat(&s->backing, path, &now) != 0) {
+            stage_log(s, LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
+            stage_removed(s, path);
+        } else if (stage_busy(s, path)) {
+            ready = false;
+        } else {
+            stage_log(s, LOG_WARNING, "namfs: %s changed in BACKING behind the mount: judged anew",
+                      path);
+            reconcile_file(s, st.paths[i], row);
+        }
+    }
+    pthread_rwlock_unlock(&s->changes);
+    free(st.paths);
+    free(row);
+    return ready;
+}
+
+/* Back to read-write once the catalog records again and the writers of
+ * before are gone: as at mount, the sequence rules' memory is rebuilt
+ * and BACKING reconciled with the catalog, so what changed while the
+ * catalog could not record it is judged and hashed now. */
+bool stage_recover(struct stage *s)
+{
+    if (!stage_read_only(s))
+        return true;
+    pthread_rwlock_wrlock(&s->changes); /* no writer opens meanwhile */
+    if (!stage_read_only(s)) {          /* another caller recovered meanwhile */
+        pthread_rwlock_unlock(&s->changes);
+        return true;
+    }
+    bool writers = landing_any(s->landings);
+    pthread_mutex_lock(&s->model);
+    bool writable = !writers && catalog_probe(s->cat) && stage_record_unrecorded(s);
+    unsigned failures = s->record_failures;
+    if (writable) {
+        seqset_free(s->seq);
+        s->seq = seqset_new();
+    }
+    pthread_mutex_unlock(&s->model);
+    size_t changed = 0;
+    bool walked = writable && s->seq && stage_reconcile(s, false, &changed);
+    pthread_mutex_lock(&s->model);
+    bool recorded = walked && s->record_failures == failures;
+    pthread_mutex_unlock(&s->model);
+    if (recorded) {
+        __atomic_store_n(&s->read_only, false, __ATOMIC_RELEASE);
+        stage_log(s, LOG_NOTICE,
+                  "namfs: read-write again: the catalog records changes; %zu file(s) "
+                  "reconciled with BACKING",
+                  changed);
+    }
+    pthread_rwlock_unlock(&s->changes);
+    return recorded;
+}
+
+/* One file of BACKING: keep its row, or judge and hash it anew. */
+static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file *row)
+{
+    char path[4100];
+    struct stat st;
+    struct hash_cursor cursor;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int fd = backing_open_quietly(&s->backing, path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        stage_log(s, LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    pthread_mutex_lock(&s->model);
+    bool known = catalog_get_file(s->cat, rel, row) && stage_unchanged_since(row, &st);
+    bool unsynced_file = !known && stage_unsynced_index(s, rel) >= 0;
+    pthread_mutex_unlock(&s->model);
+    if (unsynced_file) {
+        stage_log(s, LOG_WARNING, "namfs: %s not landed: its sync to disk failed; write it again",
+                  rel);
+        close(fd);
+        return false;
+    }
+    if (known)
+        stage_remember_frame(s, path, fd);
+    struct hasher *h = known ? NULL : hasher_new(s->algos);
+    if (h) {
+        hash_cursor_init(&cursor, h);
+        stage_settle(s, path, fd, &cursor, NULL);
+        hasher_free(h);
+    }
+    close(fd);
+    return !known;
+}
+
+/* Rows of files that are no longer in BACKING (quarantined ones live in
+ * the quarantine and keep their rows). */
+static size_t drop_gone(struct stage *s, const struct walk_list *files)
+{
+    pthread_mutex_lock(&s->model);
+    long dropped = catalog_drop_missing(s->cat, files, 1u << FILE_LANDED | 1u << FILE_REJECTED);
+    if (dropped < 0)
+        stage_cannot_record(s, "forgetting files gone from", s->backing_path);
+    if (dropped > 0)
+        stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+    return dropped > 0 ? (size_t)dropped : 0;
+}
+
+/* A file deleted while open that a crash left under libfuse's hidden
+ * name: its user deleted it, so it goes (at mount only: while mounted, it
+ * may still be open). */
+static void remove_left_hidden(struct stage *s, const char *rel)
+{
+    char path[4100];
+    const char *name;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int dirfd = backing_parent(&s->backing, path, &name);
+    int rc = dirfd < 0 ? dirfd : unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rc == 0)
+        stage_log(s, LOG_NOTICE, "namfs: %s: removed (deleted while open before a crash)", rel);
+    else
+        stage_log(s, LOG_ERR, "namfs: %s: left from before a crash: %s", rel, strerror(-rc));
+}
+
+bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
+{
+    struct walk_list files;
+    struct catalog_file *row = malloc(sizeof *row);
+    char err[4200];
+    size_t changed = 0;
+
+    *count = 0;
+    if (!row || !walk_tree(s->backing_path, &files, err, sizeof err)) {
+        stage_log(s, LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
+        free(row);
+        return false;
+    }
+    for (size_t i = 0; i < files.count; i++) {
+        const char *rel = files.entries[i].relpath;
+        if (backing_hidden_by_fuse(rel) && at_mount)
+            remove_left_hidden(s, rel);
+        else if (!files.entries[i].is_symlink && !stage_is_manifest(rel) &&
+                 !backing_hidden_by_fuse(rel))
+            changed += reconcile_file(s, rel, row);
+    }
+    changed += drop_gone(s, &files);
+    walk_free(&files);
+    free(row);
+    *count = changed;
+    return true;
+}

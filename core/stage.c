@@ -1,0 +1,516 @@
+/* The stage: its life (open, close), its log, read-only when the catalog
+ * cannot record, and the catalog's record of what lands, moves, goes and
+ * is refused. Every function here that takes the model lock says so. */
+#include "stage_internal.h"
+
+#include "namfs/manifest.h"
+#include "namfs/naming.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void log_to_stderr(void *ctx, int priority, const char *message)
+{
+    (void)ctx;
+    (void)priority;
+    fprintf(stderr, "%s\n", message);
+}
+
+void stage_log(struct stage *s, int priority, const char *fmt, ...)
+{
+    char message[8192];
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(message, sizeof message, fmt, args);
+    va_end(args);
+    s->log(s->log_ctx, priority, message);
+}
+
+void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v)
+{
+    stage_log(s, LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
+}
+
+static bool remember_sealed(void *ctx, const char *folder)
+{
+    struct stage *s = ctx;
+    return sealed_add(&s->sealed, folder);
+}
+
+/* BACKING's own name (the MHL's root) and absolute path. */
+static bool name_backing(struct stage *s, const char *backing, char *err, size_t err_len)
+{
+    size_t n = strlen(backing);
+
+    while (n > 1 && backing[n - 1] == '/')
+        n--;
+    const char *base = memrchr(backing, '/', n);
+    base = base ? base + 1 : backing;
+    snprintf(s->root_name, sizeof s->root_name, "%.*s", (int)(backing + n - base), base);
+    if (!realpath(backing, s->backing_path) || backing_init(&s->backing, s->backing_path) < 0) {
+        snprintf(err, err_len, "%s: %s", backing, strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The state folder, made 0700; absolute, since the daemon leaves its
+ * working folder when it detaches. */
+static bool open_state(struct stage *s, const char *backing, const char *state_dir, char *err,
+                       size_t err_len)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    size_t n = strlen(backing);
+
+    while (n > 1 && backing[n - 1] == '/')
+        n--;
+    if (state_dir)
+        snprintf(dir, sizeof dir, "%s", state_dir);
+    else
+        snprintf(dir, sizeof dir, "%.*s.namfs", (int)n, backing);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "state folder %s: %s (choose one with -o state=DIR)", dir,
+                 strerror(errno));
+        return false;
+    }
+    if (!realpath(dir, s->state_path)) {
+        snprintf(err, err_len, "state folder %s: %s", dir, strerror(errno));
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/quarantine", s->state_path);
+    if (!quarantine_open(&s->quarantine, path, err, err_len))
+        return false;
+    snprintf(path, sizeof path, "%s/catalog.sqlite", s->state_path);
+    if (!(s->cat = catalog_open(path, err, err_len)))
+        return false;
+    if (!catalog_each_sealed(s->cat, remember_sealed, s)) {
+        snprintf(err, err_len, "%s: %s", path, catalog_error(s->cat));
+        return false;
+    }
+    return true;
+}
+
+struct stage *stage_new(const struct stage_config *c, char *err, size_t err_len)
+{
+    struct stage *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        snprintf(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->backing.root = -1;
+    s->profile = *c->profile;
+    s->algos = c->profile->mhl_hashes | HASH_BIT(c->profile->checksum_hash);
+    s->bare = c->bare;
+    s->log = c->log ? c->log : log_to_stderr;
+    s->log_ctx = c->log_ctx;
+    s->quiet_after = c->quiet_seconds;
+    pthread_rwlockattr_t writer_first;
+    pthread_rwlockattr_init(&writer_first);
+    /* the look-out must not starve behind a stream of renames */
+    pthread_rwlockattr_setkind_np(&writer_first, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->changes, &writer_first);
+    pthread_rwlockattr_destroy(&writer_first);
+    pthread_mutex_init(&s->settling, NULL);
+    pthread_mutex_init(&s->model, NULL);
+    sealed_init(&s->sealed);
+    clock_gettime(CLOCK_MONOTONIC, &s->last_change);
+    clock_gettime(CLOCK_REALTIME, &s->last_change_real);
+    s->landings = landing_table_new();
+    s->seq = seqset_new();
+    if (!s->landings || !s->seq || !name_backing(s, c->backing, err, err_len) ||
+        !open_state(s, c->backing, c->state_dir, err, err_len)) {
+        if (!s->landings || !s->seq)
+            snprintf(err, err_len, "out of memory");
+        stage_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* At unmount, refusals not recorded keep their files and reasons in the
+ * quarantine; files not on disk are judged by the next mount. */
+void stage_free(struct stage *s)
+{
+    if (!s)
+        return;
+    while (s->unrecorded_count)
+        free(s->unrecorded[--s->unrecorded_count]);
+    free(s->unrecorded);
+    while (s->unsynced_count)
+        free(s->unsynced[--s->unsynced_count]);
+    free(s->unsynced);
+    while (s->refused_count)
+        free(s->refused_open[--s->refused_count].path);
+    free(s->refused_open);
+    catalog_close(s->cat);
+    seqset_free(s->seq);
+    landing_table_free(s->landings);
+    sealed_destroy(&s->sealed);
+    backing_close(&s->backing);
+    pthread_rwlock_destroy(&s->changes);
+    pthread_mutex_destroy(&s->settling);
+    pthread_mutex_destroy(&s->model);
+    free(s);
+}
+
+const struct backing *stage_backing(const struct stage *s)
+{
+    return &s->backing;
+}
+
+const struct profile *stage_profile(const struct stage *s)
+{
+    return &s->profile;
+}
+
+bool stage_bare(const struct stage *s)
+{
+    return s->bare;
+}
+
+void stage_changed_now(struct stage *s)
+{
+    s->dirty = true;
+    clock_gettime(CLOCK_MONOTONIC, &s->last_change);
+    clock_gettime(CLOCK_REALTIME, &s->last_change_real);
+}
+
+const char *stage_relative(const char *path)
+{
+    return path + strspn(path, "/");
+}
+
+bool stage_read_only(struct stage *s)
+{
+    return __atomic_load_n(&s->read_only, __ATOMIC_ACQUIRE);
+}
+
+/* The catalog could not record a change already made in BACKING. Rather
+ * than go on changing what it cannot record (and list in manifests what
+ * it never saw), the mount refuses changes until recover() finds the
+ * catalog writable again. Called with the lock held. */
+void stage_cannot_record(struct stage *s, const char *what, const char *path)
+{
+    stage_log(s, LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(s->cat));
+    s->record_failures++;
+    if (stage_read_only(s))
+        return;
+    snprintf(s->read_only_reason, sizeof s->read_only_reason, "%s", catalog_error(s->cat));
+    s->read_only_since = time(NULL);
+    __atomic_store_n(&s->read_only, true, __ATOMIC_RELEASE);
+    stage_log(s, LOG_CRIT,
+              "namfs: read-only from now on: the catalog in %s cannot record changes (%s). "
+              "Free space there; writing resumes by itself once the catalog records again. "
+              "Nothing written so far is lost: files it could not record are judged and "
+              "hashed again then.",
+              s->state_path, s->read_only_reason);
+}
+
+int64_t stage_ns(struct timespec t)
+{
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+bool stage_unchanged_since(const struct catalog_file *row, const struct stat *st)
+{
+    return row->state == FILE_LANDED && row->size == (uint64_t)st->st_size &&
+           row->mtime_ns == stage_ns(st->st_mtim) && row->ctime_ns == stage_ns(st->st_ctim);
+}
+
+bool stage_landed_as_is(struct stage *s, const char *path, int fd)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    struct stat st;
+
+    if (!row || fstat(fd, &st) != 0) {
+        free(row);
+        return false;
+    }
+    pthread_mutex_lock(&s->model);
+    bool same =
+        catalog_get_file(s->cat, stage_relative(path), row) && stage_unchanged_since(row, &st);
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    return same;
+}
+
+/* Files whose sync to disk failed at release (relative paths, under the
+ * lock): the page cache may hold bytes the disk does not, so a
+ * reconciliation must not land them from it; a new write does. */
+
+long stage_unsynced_index(struct stage *s, const char *rel)
+{
+    for (size_t i = 0; i < s->unsynced_count; i++)
+        if (strcmp(s->unsynced[i], rel) == 0)
+            return (long)i;
+    return -1;
+}
+
+void stage_not_on_disk(struct stage *s, const char *path)
+{
+    stage_removed(s, path);
+    pthread_mutex_lock(&s->model);
+    char **grown = stage_unsynced_index(s, stage_relative(path)) < 0
+                       ? realloc(s->unsynced, (s->unsynced_count + 1) * sizeof *s->unsynced)
+                       : NULL;
+    if (grown) {
+        s->unsynced = grown;
+        if ((grown[s->unsynced_count] = strdup(stage_relative(path))))
+            s->unsynced_count++;
+    }
+    pthread_mutex_unlock(&s->model);
+}
+
+/* Records a landing; a frame's number is reserved in the catalog as it
+ * is (catalog_put_frame), so a frame another path holds there is refused
+ * (S5, v) even where the sequence memory missed it. Called with the lock;
+ * SETTLED_PENDING when the catalog could not record it (the mount turns
+ * read-only, and recover() meets the file afresh). */
+enum settlement stage_record_landed(struct stage *s, const struct catalog_file *f,
+                                    struct verdict *v)
+{
+    char holder[CATALOG_PATH_MAX];
+
+    long stale = stage_unsynced_index(s, f->path); /* written again, and on disk now */
+    if (stale >= 0) {
+        free(s->unsynced[stale]);
+        s->unsynced[stale] = s->unsynced[--s->unsynced_count];
+    }
+    char final[CATALOG_PATH_MAX]; /* a writer's temp file may land beside its target */
+    bool temp = naming_final_name(f->path, final, sizeof final);
+    if (!catalog_put_frame(s->cat, f, temp ? final : NULL, holder, sizeof holder)) {
+        if (f->frame >= 0) /* not landed after all */
+            seqset_remove(s->seq, f->asset, (uint64_t)f->frame);
+        if (catalog_fault(s->cat) == CATALOG_FAULT_CONFLICT) {
+            verdict_fail(v, RULE_S5,
+                         "frame %lld of %s is already present as %s (the catalog's reservation)",
+                         (long long)f->frame, f->asset, holder);
+            return SETTLED_REFUSED;
+        }
+        stage_cannot_record(s, "recording", f->path);
+        return SETTLED_PENDING;
+    }
+    s->hashed_bytes += f->size;
+    if (!s->first_landing)
+        s->first_landing = time(NULL);
+    stage_changed_now(s);
+    return SETTLED_LANDED;
+}
+
+/* The frame the catalog has at rel leaves the sequence rules' memory (it
+ * is deleted, moved or about to be rewritten). Called with the lock. */
+static void forget_frame(struct stage *s, const char *rel)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    if (row && catalog_get_file(s->cat, rel, row) && row->state == FILE_LANDED && row->frame >= 0)
+        seqset_remove(s->seq, row->asset, (uint64_t)row->frame);
+    free(row);
+}
+
+/* What a file landing at path replaces: its own earlier content, and for
+ * a writer's temp file the file it will be renamed over. Lock held. */
+void stage_forget_replaced(struct stage *s, const char *path)
+{
+    char final[4096];
+
+    forget_frame(s, stage_relative(path));
+    if (naming_final_name(stage_relative(path), final, sizeof final))
+        forget_frame(s, final);
+}
+
+/* Both rows landed frames of the same asset and number: the same frame. */
+static bool same_frame(const struct catalog_file *a, const struct catalog_file *b)
+{
+    return a->state == FILE_LANDED && b->state == FILE_LANDED && a->frame >= 0 &&
+           a->frame == b->frame && strcmp(a->asset, b->asset) == 0;
+}
+
+void stage_replaced(struct stage *s, const char *to, const char *from)
+{
+    struct catalog_file *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+
+    pthread_mutex_lock(&s->model);
+    bool known = a && b && catalog_get_file(s->cat, stage_relative(to), a);
+    /* an rsync temp moving over its target keeps the frame it already holds */
+    if (known && !(catalog_get_file(s->cat, stage_relative(from), b) && same_frame(a, b)))
+        forget_frame(s, stage_relative(to));
+    if (known && !catalog_delete_file(s->cat, stage_relative(to)))
+        stage_cannot_record(s, "forgetting", to);
+    if (known)
+        stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+    free(a);
+    free(b);
+}
+
+void stage_removed(struct stage *s, const char *path)
+{
+    pthread_mutex_lock(&s->model);
+    forget_frame(s, stage_relative(path));
+    if (!catalog_delete_file(s->cat, stage_relative(path)))
+        stage_cannot_record(s, "forgetting", path);
+    stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+}
+
+void stage_renamed(struct stage *s, const char *from, const char *to)
+{
+    pthread_mutex_lock(&s->model);
+    if (!catalog_rename(s->cat, stage_relative(from), stage_relative(to)))
+        stage_cannot_record(s, "renaming", from);
+    stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+}
+
+bool stage_digest(struct stage *s, const char *path, enum hash_algo algo, char *out, size_t len)
+{
+    struct catalog_file *f = malloc(sizeof *f);
+    bool found = false;
+
+    if (!f)
+        return false;
+    pthread_mutex_lock(&s->model);
+    found =
+        catalog_get_file(s->cat, stage_relative(path), f) && (f->digests.present & HASH_BIT(algo));
+    pthread_mutex_unlock(&s->model);
+    if (found)
+        snprintf(out, len, "%s", f->digests.text[algo]);
+    free(f);
+    return found;
+}
+
+/* Moves path into the quarantine (namfs/quarantine.h). */
+static int move_to_quarantine(struct stage *s, const char *path, const char *rel,
+                              const struct verdict *v, char *target, size_t len)
+{
+    const char *name;
+    int dirfd = backing_parent(&s->backing, path, &name);
+    if (dirfd < 0) {
+        errno = -dirfd;
+        return -1;
+    }
+    int rc = quarantine_move(&s->quarantine, dirfd, name, rel, v, target, len);
+    int saved = errno;
+    close(dirfd);
+    errno = saved;
+    return rc;
+}
+
+/* Refusals moved to the quarantine that the catalog could not record:
+ * recorded by recover(), so that they stay listed as refused. */
+
+/* Called with the lock. */
+static void keep_unrecorded(struct stage *s, const struct catalog_file *f)
+{
+    struct catalog_file **grown = realloc(s->unrecorded, (s->unrecorded_count + 1) * sizeof *grown);
+    struct catalog_file *copy = grown ? malloc(sizeof *copy) : NULL;
+
+    if (grown)
+        s->unrecorded = grown;
+    if (copy) {
+        *copy = *f;
+        s->unrecorded[s->unrecorded_count++] = copy;
+    }
+}
+
+/* Called with the lock; false when the catalog still cannot record them. */
+bool stage_record_unrecorded(struct stage *s)
+{
+    while (s->unrecorded_count) {
+        struct catalog_file *f = s->unrecorded[s->unrecorded_count - 1];
+        if (!catalog_put_file(s->cat, f)) {
+            stage_cannot_record(s, "recording", f->path);
+            return false;
+        }
+        free(f);
+        s->unrecorded_count--;
+    }
+    return true;
+}
+
+void stage_refused(struct stage *s, const char *path, const struct verdict *v)
+{
+    const char *rel = stage_relative(path);
+    char target[PATH_MAX + 4200];
+    struct catalog_file f;
+
+    bool moved = move_to_quarantine(s, path, rel, v, target, sizeof target) == 0;
+    if (!moved && errno == ENOENT)
+        return; /* no longer there: an earlier settlement moved it */
+    stage_log(s, LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
+              moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
+    memset(&f, 0, sizeof f);
+    snprintf(f.path, sizeof f.path, "%s", rel);
+    f.state = moved ? FILE_QUARANTINED : FILE_REJECTED;
+    f.verdict = *v;
+    f.frame = -1;
+    pthread_mutex_lock(&s->model);
+    if (!catalog_put_file(s->cat, &f)) {
+        stage_cannot_record(s, "recording", path);
+        if (moved)
+            keep_unrecorded(s, &f);
+    }
+    stage_changed_now(s); /* a landed file it replaced leaves the manifests */
+    pthread_mutex_unlock(&s->model);
+}
+
+bool stage_verdict(struct stage *s, const char *path, char *out, size_t len)
+{
+    struct catalog_file *f = malloc(sizeof *f);
+    bool found = false;
+
+    if (!f)
+        return false;
+    pthread_mutex_lock(&s->model);
+    found = catalog_get_file(s->cat, stage_relative(path), f);
+    pthread_mutex_unlock(&s->model);
+    if (found && f->verdict.rule == RULE_NONE)
+        snprintf(out, len, "pass");
+    else if (found)
+        snprintf(out, len, "%s: %s", rule_name(f->verdict.rule), f->verdict.message);
+    free(f);
+    return found;
+}
+
+void stage_note_refused(struct stage *s, const char *path, const struct verdict *v)
+{
+    pthread_mutex_lock(&s->model);
+    struct refused_open *grown =
+        realloc(s->refused_open, (s->refused_count + 1) * sizeof *s->refused_open);
+    if (grown) {
+        s->refused_open = grown;
+        grown[s->refused_count].path = strdup(path);
+        grown[s->refused_count].verdict = *v;
+        if (grown[s->refused_count].path)
+            s->refused_count++;
+    }
+    pthread_mutex_unlock(&s->model);
+}
+
+bool stage_unlink_refused(struct stage *s, const char *path)
+{
+    struct verdict v;
+    bool found = false;
+
+    pthread_mutex_lock(&s->model);
+    for (size_t i = 0; i < s->refused_count && !found; i++)
+        if (strcmp(s->refused_open[i].path, path) == 0) {
+            v = s->refused_open[i].verdict;
+            free(s->refused_open[i].path);
+            s->refused_open[i] = s->refused_open[--s->refused_count];
+            found = true;
+        }
+    pthread_mutex_unlock(&s->model);
+    if (found)
+        stage_refused(s, path, &v);
+    return found;
+}

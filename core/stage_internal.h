@@ -1,0 +1,121 @@
+/* What the stage's modules share (stage.c, settle.c, handle.c, changes.c,
+ * reconcile.c, checkpoint.c, stage_views.c); no one outside core sees it.
+ * Lock order: namfs/stage.h. */
+#ifndef NAMFS_STAGE_INTERNAL_H
+#define NAMFS_STAGE_INTERNAL_H
+
+#include "namfs/backing.h"
+#include "namfs/catalog.h"
+#include "namfs/judge.h"
+#include "namfs/landing.h"
+#include "namfs/quarantine.h"
+#include "namfs/sealed.h"
+#include "namfs/sequence.h"
+#include "namfs/stage.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <syslog.h>
+
+/* How a settlement ended. */
+enum settlement {
+    SETTLED_LANDED,  /* in the catalog with its digest */
+    SETTLED_REFUSED, /* in the quarantine (or kept in place), listed as rejected */
+    SETTLED_PENDING, /* nothing to decide yet: an empty frame, or the file moved away */
+    SETTLED_FAILED,  /* it could not be read to hash it: neither landed nor refused */
+};
+
+/* A refused file still open: if its writer deletes it, it goes to the
+ * quarantine instead. */
+struct refused_open {
+    char *path;
+    struct verdict verdict;
+};
+
+struct stage {
+    struct profile profile;
+    uint32_t algos; /* the digests every landed file carries */
+    bool bare;
+    stage_log_fn log;
+    void *log_ctx;
+    char root_name[256];         /* BACKING's own name, the MHL's root */
+    char backing_path[PATH_MAX]; /* absolute */
+    char state_path[PATH_MAX];   /* absolute */
+    struct backing backing;
+    struct quarantine quarantine;
+    struct sealed_set sealed;
+    struct landing_table *landings;
+
+    pthread_rwlock_t changes;
+    pthread_mutex_t settling;
+    pthread_mutex_t model; /* the rest below */
+    struct catalog *cat;
+    struct seqset *seq;          /* the sequence rules' memory of what landed */
+    bool dirty;                  /* something landed, moved or went since the last checkpoint */
+    struct timespec last_change; /* CLOCK_MONOTONIC: for the checkpoint thread */
+    struct timespec last_change_real; /* CLOCK_REALTIME: checksum.txt's mtime */
+    double quiet_after;
+    uint64_t hashed_bytes; /* landed through this mount, for the hash rate */
+    time_t first_landing;
+    unsigned record_failures;
+    char read_only_reason[600];
+    time_t read_only_since;
+    char **unsynced; /* files whose sync failed at release (relative) */
+    size_t unsynced_count;
+    struct catalog_file **unrecorded; /* quarantined, not recorded: recover() does */
+    size_t unrecorded_count;
+    struct refused_open *refused_open;
+    size_t refused_count;
+
+    bool read_only;           /* __atomic: the catalog cannot record changes */
+    bool unsynced_at_unmount; /* __atomic: a landed file could not be synced */
+    bool running;             /* __atomic: the checkpoint thread runs */
+    pthread_t thread;
+};
+
+/* stage.c */
+void stage_log(struct stage *s, int priority, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v);
+const char *stage_relative(const char *path);
+bool stage_read_only(struct stage *s);
+void stage_changed_now(struct stage *s);                                       /* model held */
+void stage_cannot_record(struct stage *s, const char *what, const char *path); /* model held */
+int64_t stage_ns(struct timespec t);
+bool stage_unchanged_since(const struct catalog_file *row, const struct stat *st);
+void stage_removed(struct stage *s, const char *path);
+void stage_replaced(struct stage *s, const char *to, const char *from);
+void stage_renamed(struct stage *s, const char *from, const char *to);
+void stage_refused(struct stage *s, const char *path, const struct verdict *v);
+void stage_note_refused(struct stage *s, const char *path, const struct verdict *v);
+bool stage_unlink_refused(struct stage *s, const char *path);
+void stage_not_on_disk(struct stage *s, const char *path);
+long stage_unsynced_index(struct stage *s, const char *rel); /* model held */
+enum settlement stage_record_landed(struct stage *s, const struct catalog_file *f,
+                                    struct verdict *v);        /* model held */
+void stage_forget_replaced(struct stage *s, const char *path); /* model held */
+bool stage_landed_as_is(struct stage *s, const char *path, int fd);
+long stage_frames_beneath(struct stage *s, const char *path);
+bool stage_record_unrecorded(struct stage *s); /* model held */
+bool stage_busy(struct stage *s, const char *path);
+
+/* settle.c */
+const char *stage_judged_name(const char *path, char *buf, size_t len);
+bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgement *j);
+enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
+                             const struct verdict *early);
+void stage_remember_frame(struct stage *s, const char *path, int fd);
+void stage_rejudge(struct stage *s, const char *path);
+
+/* handle.c */
+void stage_judge_early(struct stage *s, struct landing *f, const char *path, const char *buf,
+                       size_t n, uint64_t off);
+int stage_cut_open(struct landing *r, int fd, off_t size);
+gid_t stage_new_group(int dirfd, const struct stage_caller *who);
+
+/* reconcile.c */
+bool stage_recover(struct stage *s);
+bool stage_refresh_landed(struct stage *s);
+
+#endif

@@ -1,0 +1,232 @@
+/* The views of the delivery the mount shows: .namfs/status (text),
+ * .namfs/status.json (namfs/status.h), .namfs/rejected, and each
+ * folder's checksum.txt rendered from the catalog between checkpoints. */
+#include "stage_internal.h"
+
+#include "namfs/manifest.h"
+#include "namfs/status.h"
+#include "namfs/strbuf.h"
+#include "namfs/text.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The delivery as the catalog has it now; the lock held. */
+static void count_delivery(struct stage *s, struct status *st)
+{
+    catalog_each_file(s->cat, NULL, FILE_LANDED, status_count_landed, st);
+    catalog_each_file(s->cat, NULL, FILE_QUARANTINED, status_count_refused, st);
+    catalog_each_file(s->cat, NULL, FILE_REJECTED, status_count_refused, st);
+    status_finish(st);
+}
+
+/* What the views say beside the assets, taken under the lock. */
+struct mount_facts {
+    bool pending;
+    uint64_t hashed;
+    time_t first_landing;
+    bool read_only;
+    char read_only_reason[600];
+    time_t read_only_since;
+};
+
+static struct mount_facts mount_facts(struct stage *s)
+{
+    struct mount_facts m = {.pending = s->dirty,
+                            .hashed = s->hashed_bytes,
+                            .first_landing = s->first_landing,
+                            .read_only = stage_read_only(s),
+                            .read_only_since = s->read_only_since};
+    snprintf(m.read_only_reason, sizeof m.read_only_reason, "%s", s->read_only_reason);
+    return m;
+}
+
+static double hash_rate(const struct mount_facts *m)
+{
+    double seconds = m->first_landing ? difftime(time(NULL), m->first_landing) : 0;
+    return seconds >= 1 ? (double)m->hashed / 1e6 / seconds : (double)m->hashed / 1e6;
+}
+
+char *stage_render_status(struct stage *s)
+{
+    struct status st = {0};
+    struct strbuf t = {0};
+    char at[32];
+
+    pthread_mutex_lock(&s->model);
+    count_delivery(s, &st);
+    struct mount_facts m = mount_facts(s);
+    pthread_mutex_unlock(&s->model);
+    strbuf_add(&t, "namfs staging area %s (profile: %s)\n", s->backing_path, s->profile.source);
+    strftime(at, sizeof at, "%Y-%m-%d %H:%M:%S", localtime_r(&m.read_only_since, &(struct tm){0}));
+    if (m.read_only)
+        strbuf_add(&t,
+                   "READ-ONLY since %s: the catalog in %s cannot record changes (%s); free "
+                   "space there and writing resumes by itself\n",
+                   at, s->state_path, m.read_only_reason);
+    strbuf_add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
+    status_text_assets(&st, &t);
+    strbuf_add(&t,
+               "%zu files landed (%.1f MB), %zu refused; hashed %.1f MB through this mount, "
+               "%.0f MB/s since the first landing; manifests %s\n",
+               st.files, (double)st.bytes / 1e6, st.refused, (double)m.hashed / 1e6, hash_rate(&m),
+               m.pending ? "pending (written once landings pause)" : "current");
+    status_free(&st);
+    return strbuf_take(&t);
+}
+
+/* One line per file, tab-separated: a tab or newline in a name or in a
+ * message quoting it is escaped, so the line stays one line of 4 fields. */
+static bool list_refused(void *ctx, const struct catalog_file *f)
+{
+    char path[4 * CATALOG_PATH_MAX], message[4 * sizeof f->verdict.message];
+
+    strbuf_add(ctx, "%s\t%s\t%s\t%s\n", text_escape(f->path, path, sizeof path),
+               rule_name(f->verdict.rule), text_escape(f->verdict.message, message, sizeof message),
+               f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+    return true;
+}
+
+char *stage_render_rejected(struct stage *s)
+{
+    struct strbuf t = {0};
+
+    strbuf_add(&t, "%s", "");
+    pthread_mutex_lock(&s->model);
+    catalog_each_file(s->cat, NULL, FILE_QUARANTINED, list_refused, &t);
+    catalog_each_file(s->cat, NULL, FILE_REJECTED, list_refused, &t);
+    pthread_mutex_unlock(&s->model);
+    return strbuf_take(&t);
+}
+
+struct json_list {
+    struct strbuf *out;
+    bool first;
+};
+
+static bool list_refused_json(void *ctx, const struct catalog_file *f)
+{
+    struct json_list *l = ctx;
+
+    strbuf_add(l->out, "%s\n    {\"path\": ", l->first ? "" : ",");
+    strbuf_json(l->out, f->path);
+    strbuf_add(l->out, ", \"rule\": ");
+    strbuf_json(l->out, rule_name(f->verdict.rule));
+    strbuf_add(l->out, ", \"message\": ");
+    strbuf_json(l->out, f->verdict.message);
+    strbuf_add(l->out, ", \"where\": \"%s\"}",
+               f->state == FILE_QUARANTINED ? "quarantine" : "in place");
+    l->first = false;
+    return true;
+}
+
+char *stage_render_status_json(struct stage *s)
+{
+    struct status st = {0};
+    struct strbuf t = {0};
+    struct json_list rejected = {&t, true};
+
+    strbuf_add(&t, "{\n  \"schema\": %d,\n  \"staging_area\": ", STATUS_SCHEMA);
+    strbuf_json(&t, s->backing_path);
+    strbuf_add(&t, ",\n  \"profile\": ");
+    strbuf_json(&t, s->profile.source);
+    pthread_mutex_lock(&s->model);
+    count_delivery(s, &st);
+    struct mount_facts m = mount_facts(s);
+    strbuf_add(&t, ",\n  \"rejected\": [");
+    catalog_each_file(s->cat, NULL, FILE_QUARANTINED, list_refused_json, &rejected);
+    catalog_each_file(s->cat, NULL, FILE_REJECTED, list_refused_json, &rejected);
+    pthread_mutex_unlock(&s->model);
+    strbuf_add(&t, rejected.first ? "],\n  \"read_only\": " : "\n  ],\n  \"read_only\": ");
+    if (m.read_only) {
+        strbuf_add(&t, "{\"since\": %lld, \"reason\": ", (long long)m.read_only_since);
+        strbuf_json(&t, m.read_only_reason);
+        strbuf_add(&t, ", \"state_folder\": ");
+        strbuf_json(&t, s->state_path);
+        strbuf_add(&t, "}");
+    } else {
+        strbuf_add(&t, "null");
+    }
+    strbuf_add(&t, ",\n  \"assets\": ");
+    status_json_assets(&st, &t);
+    strbuf_add(&t,
+               ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu},\n"
+               "  \"s->hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
+               "  \"manifests\": \"%s\"\n}\n",
+               st.files, (unsigned long long)st.bytes, st.refused, (unsigned long long)m.hashed,
+               hash_rate(&m), m.pending ? "pending" : "current");
+    status_free(&st);
+    return strbuf_take(&t);
+}
+
+static bool is_frame(void *ctx, const struct catalog_file *f)
+{
+    *(bool *)ctx = f->frame >= 0;
+    return f->frame < 0; /* one frame is enough */
+}
+
+/* checksum.txt belongs beside image sequences (M1), so it is shown and
+ * written only where a frame landed. Called with the lock held. */
+static bool holds_frames(struct stage *s, const char *dir)
+{
+    bool found = false;
+    catalog_each_file(s->cat, dir, FILE_LANDED, is_frame, &found);
+    return found;
+}
+
+bool stage_folder_has_frames(struct stage *s, const char *path)
+{
+    pthread_mutex_lock(&s->model);
+    bool found = holds_frames(s, stage_relative(path));
+    pthread_mutex_unlock(&s->model);
+    return found;
+}
+
+long stage_frames_beneath(struct stage *s, const char *path)
+{
+    pthread_mutex_lock(&s->model);
+    long count = catalog_count_frames_under(s->cat, stage_relative(path));
+    pthread_mutex_unlock(&s->model);
+    return count;
+}
+
+/* still_as_catalogued() for a file of the folder open at *ctx: one
+ * fstatat each, which a checksum.txt of 100,000 frames can afford. */
+static bool as_catalogued_in(void *ctx, const struct catalog_file *f)
+{
+    const char *slash = strrchr(f->path, '/');
+    struct stat now;
+
+    return fstatat(*(int *)ctx, slash ? slash + 1 : f->path, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+           stage_unchanged_since(f, &now);
+}
+
+char *stage_render_checksum(struct stage *s, const char *path, bool checked)
+{
+    char dir[4096], err[300];
+    const char *rel = stage_relative(path), *slash = strrchr(rel, '/'), *name;
+
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    bool filtered = checked || stage_read_only(s);
+    int folder = filtered ? backing_parent(&s->backing, path, &name) : -1;
+    if (filtered && folder < 0)
+        return NULL; /* the folder itself is gone */
+    catalog_file_fn keep = filtered ? as_catalogued_in : NULL;
+    pthread_mutex_lock(&s->model);
+    char *text = holds_frames(s, dir) ? checksum_render_if(s->cat, dir, s->profile.checksum_hash,
+                                                           keep, &folder, err, sizeof err)
+                                      : NULL;
+    pthread_mutex_unlock(&s->model);
+    if (folder >= 0)
+        close(folder);
+    if (text && !*text) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
