@@ -14,12 +14,16 @@
 #include <sys/stat.h>
 #include <time.h>
 
-/* Gaps in one asset's frames (S2), the first few named. A textless
- * insert covers parts of its texted asset's range by nature: its gaps do
- * not stop it, as namctl check does not count them (S4 judges it). */
+/* Gaps in one asset's frames that break S2 (status_judge_s2: not a
+ * textless insert's), the first few named. */
 static void add_gaps(struct strbuf *why, const struct status_asset *a)
 {
-    for (size_t g = 0; !a->textless && g < a->gap_count && g < 3; g++) {
+    struct verdict v;
+
+    if (!a->count || status_judge_s2(a->textless, a->frames[0], a->frames[a->count - 1], a->gaps,
+                                     a->gap_count, &v))
+        return;
+    for (size_t g = 0; g < a->gap_count && g < 3; g++) {
         const struct status_range *r = &a->gaps[g];
         if (r->first == r->last)
             strbuf_add(why, "S2: %s: frame %lld missing; ", a->key, (long long)r->first);
@@ -27,7 +31,7 @@ static void add_gaps(struct strbuf *why, const struct status_asset *a)
             strbuf_add(why, "S2: %s: frames %lld-%lld missing; ", a->key, (long long)r->first,
                        (long long)r->last);
     }
-    if (!a->textless && a->gap_count > 3)
+    if (a->gap_count > 3)
         strbuf_add(why, "S2: %s: %zu more gap(s); ", a->key, a->gap_count - 3);
 }
 

@@ -373,21 +373,11 @@ static bool collect_gaps(const struct asset *a, struct asset_report *out)
 {
     uint64_t *sorted = frameset_sorted(&a->frames);
 
-    if (!sorted)
-        return false;
-    for (size_t i = 1; i < a->frames.count; i++) {
-        if (sorted[i] == sorted[i - 1] + 1)
-            continue;
-        struct frame_gap *grown = realloc(out->gaps, (out->gap_count + 1) * sizeof *grown);
-        if (!grown) {
-            free(sorted);
-            return false;
-        }
-        out->gaps = grown;
-        out->gaps[out->gap_count++] = (struct frame_gap){sorted[i - 1] + 1, sorted[i] - 1};
-    }
+    /* frame numbers are far below 2^63: the same values as int64_t */
+    bool ok = sorted && status_find_gaps((const int64_t *)sorted, a->frames.count, &out->gaps,
+                                         &out->gap_count);
     free(sorted);
-    return true;
+    return ok;
 }
 
 /* S4 once every frame is known: the texted asset exists, has the same
@@ -445,13 +435,9 @@ bool seqset_report(const struct seqset *set, size_t i, struct asset_report *out)
     out->count = a->frames.count;
     if (!collect_gaps(a, out))
         return false;
-    /* Textless inserts are segments of the texted numbering (partner
-     * spec), so their gaps are expected; S4 judges them instead. */
-    if (a->textless)
+    if (status_judge_s2(a->textless, (int64_t)out->first, (int64_t)out->last, out->gaps,
+                        out->gap_count, &out->issue) &&
+        a->textless)
         judge_textless(set, a, out);
-    else if (out->gap_count)
-        verdict_fail(&out->issue, RULE_S2, "%zu gap(s) in frames %llu-%llu, first missing %llu",
-                     out->gap_count, (unsigned long long)out->first, (unsigned long long)out->last,
-                     (unsigned long long)out->gaps[0].first);
     return true;
 }

@@ -82,21 +82,38 @@ static int compare_frames(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+bool status_find_gaps(const int64_t *sorted, size_t n, struct status_range **gaps, size_t *count)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (sorted[i] <= sorted[i - 1] + 1)
+            continue;
+        struct status_range *grown = realloc(*gaps, (*count + 1) * sizeof *grown);
+        if (!grown)
+            return false;
+        *gaps = grown;
+        grown[(*count)++] = (struct status_range){sorted[i - 1] + 1, sorted[i] - 1};
+    }
+    return true;
+}
+
+bool status_judge_s2(bool textless, int64_t first, int64_t last, const struct status_range *gaps,
+                     size_t gap_count, struct verdict *v)
+{
+    if (textless || gap_count == 0) {
+        verdict_pass(v);
+        return true;
+    }
+    verdict_fail(v, RULE_S2, "%zu gap(s) in frames %lld-%lld, first missing %lld", gap_count,
+                 (long long)first, (long long)last, (long long)gaps[0].first);
+    return false;
+}
+
 static void find_gaps(struct status *st, struct status_asset *a)
 {
     if (a->count > 1)
         qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
-    for (size_t i = 1; i < a->count; i++) {
-        if (a->frames[i] <= a->frames[i - 1] + 1)
-            continue;
-        struct status_range *grown = realloc(a->gaps, (a->gap_count + 1) * sizeof *grown);
-        if (!grown) {
-            st->failed = true;
-            return;
-        }
-        a->gaps = grown;
-        a->gaps[a->gap_count++] = (struct status_range){a->frames[i - 1] + 1, a->frames[i] - 1};
-    }
+    if (!status_find_gaps(a->frames, a->count, &a->gaps, &a->gap_count))
+        st->failed = true;
 }
 
 void status_finish(struct status *st)

@@ -147,8 +147,8 @@ static void json_asset(FILE *out, const struct asset_report *a)
     json_props(out, &a->props);
     fputs(", \"gaps\": [", out);
     for (size_t g = 0; g < a->gap_count; g++)
-        fprintf(out, "%s[%llu, %llu]", g ? ", " : "", (unsigned long long)a->gaps[g].first,
-                (unsigned long long)a->gaps[g].last);
+        fprintf(out, "%s[%lld, %lld]", g ? ", " : "", (long long)a->gaps[g].first,
+                (long long)a->gaps[g].last);
     fputs("], ", out);
     json_verdict(out, asset_ok(a) ? "pass" : "fail", &a->issue);
     fputc('}', out);

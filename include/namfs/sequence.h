@@ -5,6 +5,7 @@
 
 #include "namfs/frame.h"
 #include "namfs/naming.h"
+#include "namfs/status.h"
 #include "namfs/verdict.h"
 
 #include <stddef.h>
@@ -36,10 +37,6 @@ bool frame_props_same(const struct frame_props *want, const struct frame_props *
 
 struct seqset;
 
-struct frame_gap {
-    uint64_t first, last; /* missing frames, inclusive */
-};
-
 struct asset_report {
     const char *asset;
     bool textless;
@@ -47,8 +44,8 @@ struct asset_report {
     int padding;
     uint64_t first, last, count;
     size_t gap_count;
-    struct frame_gap *gaps; /* caller frees */
-    struct verdict issue;   /* S2 (gaps) or S4 (textless vs texted), else pass */
+    struct status_range *gaps; /* caller frees; namfs/status.h finds them */
+    struct verdict issue;      /* S2 (gaps) or S4 (textless vs texted), else pass */
 };
 
 struct seqset *seqset_new(void);

@@ -11,6 +11,7 @@
 
 #include "namfs/catalog.h"
 #include "namfs/strbuf.h"
+#include "namfs/verdict.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,7 +33,7 @@ struct status_asset {
     size_t gap_count;
     size_t refused;
     uint64_t bytes;
-    bool textless; /* an insert (N3 nam-txtls): its gaps are no S2 failure (namctl check) */
+    bool textless; /* an insert (N3 nam-txtls): its gaps are no S2 failure (status_judge_s2) */
 };
 
 struct status {
@@ -46,6 +47,19 @@ struct status {
 /* catalog_file_fn's, ctx a struct status. */
 bool status_count_landed(void *ctx, const struct catalog_file *f);
 bool status_count_refused(void *ctx, const struct catalog_file *f);
+
+/* The frames missing between the sorted frame numbers (n of them), as
+ * ranges appended to *gaps (realloc'd; *count of them). The one gap
+ * finder: the mount's views and namctl check both use it. False when out
+ * of memory. */
+bool status_find_gaps(const int64_t *sorted, size_t n, struct status_range **gaps, size_t *count);
+
+/* S2 over an asset's gaps: a texted asset's gaps fail it; a textless
+ * insert (N3 nam-txtls) covers parts of its texted asset's range by
+ * nature, so its gaps are expected and S4 judges it instead. Passes or
+ * fails v; true when it passes. */
+bool status_judge_s2(bool textless, int64_t first, int64_t last, const struct status_range *gaps,
+                     size_t gap_count, struct verdict *v);
 
 /* Sorts each asset's frames and finds its gaps. */
 void status_finish(struct status *st);

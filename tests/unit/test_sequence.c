@@ -89,7 +89,7 @@ static struct frame_name textless(uint64_t frame, int padding)
 
 /* What a test has open, freed by teardown even when an assertion fails. */
 static struct seqset *current;
-static struct frame_gap *open_gaps;
+static struct status_range *open_gaps;
 
 static struct seqset *new_set(void)
 {

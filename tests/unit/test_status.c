@@ -118,6 +118,23 @@ static void textless_inserts_are_marked(void **state)
     status_free(&st);
 }
 
+/* S2 is judged once, for the mount's seal and namctl check alike: a
+ * texted asset's gap fails it, naming the first missing frame; a textless
+ * insert's gaps pass (S4 judges it against its texted asset). */
+static void s2_spares_textless_inserts_only(void **state)
+{
+    (void)state;
+    const struct status_range gaps[] = {{3, 3}, {6, 9}};
+    struct verdict v;
+
+    assert_false(status_judge_s2(false, 1, 12, gaps, 2, &v));
+    assert_int_equal(v.rule, RULE_S2);
+    assert_non_null(strstr(v.message, "2 gap(s) in frames 1-12, first missing 3"));
+    assert_true(status_judge_s2(true, 1, 12, gaps, 2, &v));
+    assert_int_equal(v.rule, RULE_NONE);
+    assert_true(status_judge_s2(false, 1, 12, NULL, 0, &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +142,7 @@ int main(void)
         cmocka_unit_test(refusals_count_against_their_folder),
         cmocka_unit_test(json_strings_are_escaped),
         cmocka_unit_test(textless_inserts_are_marked),
+        cmocka_unit_test(s2_spares_textless_inserts_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
