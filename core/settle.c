@@ -121,6 +121,21 @@ static bool landed_row(struct stage *s, const char *path, int fd, const struct d
     return true;
 }
 
+/* A landed frame cut to nothing (a truncate, an O_TRUNC open closed
+ * without a write) holds nothing that landed: its row, its digest and its
+ * place in the sequence go until its writer comes back with a frame. */
+static void forget_emptied(struct stage *s, const char *path)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    pthread_mutex_lock(&s->model);
+    bool known = row && catalog_get_file(s->cat, stage_relative(path), row);
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    if (known)
+        stage_removed(s, path);
+}
+
 /* A written file settles: refused ones go to the quarantine, the others
  * land with their digest. */
 static enum settlement settle_locked(struct stage *s, const char *path, int fd,
@@ -131,8 +146,10 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
 
     char name[4096];
 
-    if (empty_frame(fd, stage_judged_name(path, name, sizeof name)))
+    if (empty_frame(fd, stage_judged_name(path, name, sizeof name))) {
+        forget_emptied(s, path);
         return SETTLED_PENDING; /* its writer comes back for it */
+    }
     if (early && early->rule != RULE_NONE) {
         if (!stage_unlink_refused(s, path)) /* moves it, once */
             stage_refused(s, path, early);

@@ -156,7 +156,7 @@ char *stage_render_status_json(struct stage *s)
     status_json_assets(&st, &t);
     strbuf_add(&t,
                ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu},\n"
-               "  \"s->hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
+               "  \"hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
                "  \"manifests\": \"%s\"\n}\n",
                st.files, (unsigned long long)st.bytes, st.refused, (unsigned long long)m.hashed,
                hash_rate(&m), m.pending ? "pending" : "current");

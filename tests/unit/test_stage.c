@@ -1,0 +1,595 @@
+/* The staging engine (namfs/stage.h) driven the way fs/namfs drives it,
+ * on a temporary BACKING and without FUSE: every assertion is made at the
+ * instant a call returns, as landing_cases.py does through a mount. The
+ * rule ids (R*, S*, N*, M*) are SPEC.md's. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "stage_fixture.h"
+
+static int setup(void **state)
+{
+    return fixture_setup(state, "stage");
+}
+
+static int teardown(void **state)
+{
+    return fixture_teardown(state);
+}
+
+/* ---- frames, paths, digests ---- */
+
+static void in_quarantine(const struct fixture *f, const char *path, char *out)
+{
+    snprintf(out, PATH_LEN, "%s/quarantine%s", f->state, path);
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* ---- the calls a writer's open, write and close make ---- */
+
+static int open_writer(struct fixture *f, const char *path, int flags, struct stage_handle *h)
+{
+    bool cacheable;
+    return stage_open(f->stage, path, flags, 0644, &f->who, h, &cacheable);
+}
+
+/* Writes [from, to) as one request; its rc. */
+static int write_range(struct fixture *f, struct stage_handle *h, const char *path,
+                       const uint8_t *bytes, size_t from, size_t to)
+{
+    return stage_write(f->stage, h, path, (const char *)bytes + from, to - from, (off_t)from);
+}
+
+/* Writes bytes in the pieces a writer sends: the header in three (the
+ * early judgement needs the first 820 bytes), then 4 KiB at a time. 0, or
+ * the first failing write's rc. */
+static int write_pieces(struct fixture *f, struct stage_handle *h, const char *path,
+                        const uint8_t *bytes, size_t len)
+{
+    for (size_t from = 0, to; from < len; from = to) {
+        to = from < 100 ? 100 : from < 820 ? 820 : from < 2048 ? 2048 : from + 4096;
+        to = to < len ? to : len;
+        int rc = write_range(f, h, path, bytes, from, to);
+        if (rc != (int)(to - from))
+            return rc < 0 ? rc : -EIO;
+    }
+    return 0;
+}
+
+/* open(O_CREAT), the writes, close(): the rc of the close's FLUSH. */
+static int write_file(struct fixture *f, const char *path, const struct frame *fr)
+{
+    struct stage_handle h;
+
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY | O_TRUNC, &h), 0);
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len), 0);
+    int rc = stage_flush(f->stage, &h, path);
+    stage_release(f->stage, &h, path);
+    return rc;
+}
+
+/* Frame n (4 digits) lands with the bytes of seed; its digest in digest. */
+static void land(struct fixture *f, unsigned n, uint32_t seed, char *digest)
+{
+    char path[PATH_LEN];
+    struct frame *fr = malloc(sizeof *fr);
+
+    assert_non_null(fr);
+    good_frame(fr, seed);
+    frame_path(path, n, 4);
+    assert_int_equal(write_file(f, path, fr), 0);
+    if (digest)
+        xxh128_text(fr->bytes, fr->len, digest);
+    free(fr);
+}
+
+static void assert_no_digest(struct fixture *f, const char *path)
+{
+    char digest[DIGEST_LEN];
+
+    if (stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest))
+        fail_msg("%s still has a digest: %s", path, digest);
+}
+
+/* ---- landing (landing.h, R7/R8, M1, M3) ---- */
+
+/* A frame written in pieces through one handle lands at its close(): the
+ * digest is the bytes' own XXH3-128 as flush returns; checksum.txt (M1)
+ * lists it only once its release synced it (M3). */
+static void frame_lands_with_its_digest(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char path[PATH_LEN], expected[DIGEST_LEN], verdict[600], line[PATH_LEN + 128];
+
+    good_frame(fr, 1);
+    xxh128_text(fr->bytes, fr->len, expected);
+    frame_path(path, 1, 4);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len), 0);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_digest(f, path, expected);
+    assert_true(stage_verdict(f->stage, path, verdict, sizeof verdict));
+    assert_string_equal(verdict, "pass");
+    stage_checkpoint(f->stage); /* M3: not synced yet, so no manifest lists it */
+    assert_null(checksum_txt(f));
+    stage_release(f->stage, &h, path);
+    stage_checkpoint(f->stage);
+    char *listed = checksum_txt(f);
+    snprintf(line, sizeof line, SEQ ".0001.dpx\t%zu\txxh128\t%s\n", fr->len, expected);
+    assert_non_null(listed);
+    assert_string_equal(listed, line);
+    free(listed);
+    free(fr);
+}
+
+/* WRITING: no digest is answered before the close, nor the old one while
+ * a landed frame is written again (landing.h). */
+static void digest_is_enodata_while_written(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr), *other = malloc(sizeof *other);
+    struct stage_handle h;
+    char path[PATH_LEN], expected[DIGEST_LEN];
+
+    good_frame(fr, 1);
+    good_frame(other, 2);
+    frame_path(path, 1, 4);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_range(f, &h, path, fr->bytes, 0, fr->len / 2), (int)(fr->len / 2));
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    assert_no_digest(f, path);
+    assert_int_equal(write_range(f, &h, path, fr->bytes, fr->len / 2, fr->len),
+                     (int)(fr->len - fr->len / 2));
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_int_equal(stage_digest_current(f->stage, path), 0);
+    stage_release(f->stage, &h, path);
+
+    /* written again in place: pixels 4096..5096 from another frame */
+    assert_int_equal(open_writer(f, path, O_WRONLY, &h), 0);
+    assert_int_equal(write_range(f, &h, path, other->bytes, 4096, 5096), 1000);
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    memcpy(fr->bytes + 4096, other->bytes + 4096, 1000);
+    xxh128_text(fr->bytes, fr->len, expected);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_digest(f, path, expected);
+    stage_release(f->stage, &h, path);
+    free(fr);
+    free(other);
+}
+
+/* R2: an 8-bit DPX is refused from its header (the profile takes 16-bit,
+ * or 10-bit under R3). The write that completes the header fails, and
+ * every later one; the close fails; the frame has left BACKING for the
+ * quarantine with its reason as flush returns. */
+static void bad_header_refused_early_R2(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct dpx_spec spec = dpx_spec_default();
+    struct stage_handle h;
+    char path[PATH_LEN], where[PATH_LEN], reason_path[PATH_LEN + 8];
+
+    spec.bit_size = 8;
+    make_frame(fr, &spec, 1);
+    frame_path(path, 1, 4);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_range(f, &h, path, fr->bytes, 0, 100), 100); /* not whole yet */
+    assert_int_equal(write_range(f, &h, path, fr->bytes, 100, 820), -EINVAL);
+    assert_int_equal(write_range(f, &h, path, fr->bytes, 820, fr->len), -EINVAL);
+    assert_int_equal(stage_flush(f->stage, &h, path), -EINVAL);
+    in_backing(f, path, where);
+    assert_false(exists(where));
+    struct stat st;
+    assert_int_equal(stage_stat(f->stage, path, &st), -ENOENT);
+    in_quarantine(f, path, where);
+    assert_int_equal(size_of(where), 820); /* what reached BACKING before the refusal */
+    snprintf(reason_path, sizeof reason_path, "%s.reason", where);
+    char *reason = slurp(reason_path);
+    assert_contains(reason, SEQ "/" SEQ ".0001.dpx\tR2\t");
+    free(reason);
+    char *rejected = stage_render_rejected(f->stage);
+    assert_contains(rejected, SEQ "/" SEQ ".0001.dpx\tR2\t");
+    free(rejected);
+    assert_logged(f, path, "R2");
+    stage_release(f->stage, &h, path);
+    free(fr);
+}
+
+/* Two handles write one file: the close of the first, while the second
+ * has written and not closed, settles nothing; the last one's lands both
+ * writers' bytes (landing.h, WRITING -> SETTLING). */
+static void two_handles_last_flush_settles(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr), *other = malloc(sizeof *other);
+    struct stage_handle a, b;
+    char path[PATH_LEN], expected[DIGEST_LEN];
+
+    good_frame(fr, 1);
+    good_frame(other, 2);
+    frame_path(path, 1, 4);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &a), 0);
+    assert_int_equal(open_writer(f, path, O_WRONLY, &b), 0);
+    assert_int_equal(write_pieces(f, &a, path, fr->bytes, fr->len), 0);
+    assert_int_equal(write_range(f, &b, path, other->bytes, 4096, 5096), 1000);
+    assert_int_equal(stage_flush(f->stage, &a, path), 0);
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    assert_no_digest(f, path);
+    assert_int_equal(stage_flush(f->stage, &b, path), 0);
+    memcpy(fr->bytes + 4096, other->bytes + 4096, 1000);
+    xxh128_text(fr->bytes, fr->len, expected);
+    assert_digest(f, path, expected);
+    stage_release(f->stage, &a, path);
+    stage_release(f->stage, &b, path);
+    free(fr);
+    free(other);
+}
+
+/* The refusal of a landed frame cut short: gone from BACKING to the
+ * quarantine, no digest, listed with R7. */
+static void assert_refused_R7(struct fixture *f, const char *path, off_t size)
+{
+    char where[PATH_LEN], verdict[600];
+
+    in_backing(f, path, where);
+    assert_false(exists(where));
+    in_quarantine(f, path, where);
+    assert_int_equal(size_of(where), size);
+    assert_no_digest(f, path);
+    assert_true(stage_verdict(f->stage, path, verdict, sizeof verdict));
+    assert_contains(verdict, "R7: ");
+    char *rejected = stage_render_rejected(f->stage);
+    assert_contains(rejected, SEQ "/" SEQ ".0001.dpx\tR7\t");
+    free(rejected);
+    assert_logged(f, path, "R7");
+}
+
+/* A truncate by path of a landed frame judges it anew at once: half a
+ * frame misses the bytes its header promises (R7). */
+static void truncate_by_path_rejudges_R7(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_LEN], where[PATH_LEN];
+
+    land(f, 1, 1, NULL);
+    frame_path(path, 1, 4);
+    in_backing(f, path, where);
+    off_t half = size_of(where) / 2;
+    assert_int_equal(stage_truncate(f->stage, path, half), 0);
+    assert_refused_R7(f, path, half);
+}
+
+/* A truncating reopen of a landed frame (O_TRUNC) that writes half a
+ * frame: its close judges it anew and refuses it (R7). */
+static void truncating_reopen_rejudges_R7(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char path[PATH_LEN];
+
+    land(f, 1, 1, NULL);
+    good_frame(fr, 2);
+    frame_path(path, 1, 4);
+    assert_int_equal(open_writer(f, path, O_WRONLY | O_TRUNC, &h), 0);
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len / 2), 0);
+    assert_int_equal(stage_flush(f->stage, &h, path), -EINVAL);
+    assert_refused_R7(f, path, (off_t)(fr->len / 2));
+    stage_release(f->stage, &h, path);
+    free(fr);
+}
+
+/* M3: a landed frame truncated to nothing is "a frame not written yet"
+ * (settle.c), neither landed nor refused. Its old digest must not be
+ * answered as current, nor listed by the next checksum.txt: it no longer
+ * describes the file. */
+static void truncated_to_empty_keeps_no_stale_digest(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_LEN], old[DIGEST_LEN], digest[DIGEST_LEN] = "";
+
+    land(f, 1, 1, old);
+    land(f, 2, 2, NULL); /* the folder keeps a landed frame, so checksum.txt stays */
+    frame_path(path, 1, 4);
+    assert_int_equal(stage_truncate(f->stage, path, 0), 0);
+    /* what the mount's user.namfs.xxh128 answers (fs/namfs/ops.c namfs_value) */
+    bool answered = stage_digest_current(f->stage, path) == 0 &&
+                    stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest);
+    stage_checkpoint(f->stage);
+    char *listed = checksum_txt(f);
+    assert_non_null(listed);
+    bool stale_answer = answered && strcmp(digest, old) == 0;
+    bool stale_listing = strstr(listed, old) != NULL;
+    if (stale_answer || stale_listing)
+        print_error("checksum.txt:\n%s", listed);
+    free(listed); /* before failing: a leak would hide the failure's cause */
+    if (stale_answer || stale_listing)
+        fail_msg("the empty frame keeps its old digest %s: answered as current: %s; listed by "
+                 "checksum.txt: %s",
+                 old, stale_answer ? "yes" : "no", stale_listing ? "yes" : "no");
+}
+
+/* ---- S5: one frame number, one file ---- */
+
+struct racer {
+    struct fixture *f;
+    const struct frame *fr;
+    pthread_barrier_t *barrier;
+    char path[PATH_LEN];
+    int opened, written, flushed;
+};
+
+/* One writer of the race: open, write, then close at the same instant as
+ * the other. No cmocka assertion here: they longjmp, not across threads. */
+static void *race(void *arg)
+{
+    struct racer *r = arg;
+    struct stage_handle h;
+
+    r->opened = open_writer(r->f, r->path, O_CREAT | O_WRONLY, &h);
+    r->written = r->opened ? r->opened : write_pieces(r->f, &h, r->path, r->fr->bytes, r->fr->len);
+    pthread_barrier_wait(r->barrier);
+    if (r->opened == 0) {
+        r->flushed = stage_flush(r->f->stage, &h, r->path);
+        stage_release(r->f->stage, &h, r->path);
+    }
+    return NULL;
+}
+
+/* Both writers of frame n, as x.<n>.dpx and x.0<n>.dpx, at once. */
+static void run_round(struct fixture *f, const struct frame *fr, unsigned n, struct racer r[2])
+{
+    pthread_barrier_t barrier;
+    pthread_t threads[2];
+
+    pthread_barrier_init(&barrier, NULL, 2);
+    for (int i = 0; i < 2; i++) {
+        r[i] = (struct racer){.f = f, .fr = fr, .barrier = &barrier};
+        frame_path(r[i].path, n, 4 + i);
+        assert_int_equal(pthread_create(&threads[i], NULL, race, &r[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    pthread_barrier_destroy(&barrier);
+}
+
+/* One round: exactly one flush 0 and one -EINVAL; the winner landed, the
+ * loser left BACKING. The winner is unlinked, so that the asset is empty
+ * again. True when the loser was refused for S5. */
+static bool race_once(struct fixture *f, const struct frame *fr, unsigned n)
+{
+    struct racer r[2];
+    char where[PATH_LEN], digest[DIGEST_LEN], verdict[600];
+
+    run_round(f, fr, n, r);
+    assert_int_equal(r[0].written, 0);
+    assert_int_equal(r[1].written, 0);
+    if (!((r[0].flushed == 0 && r[1].flushed == -EINVAL) ||
+          (r[0].flushed == -EINVAL && r[1].flushed == 0)))
+        fail_msg("frame %u: flushes returned %d and %d; expected one 0, one -EINVAL", n,
+                 r[0].flushed, r[1].flushed);
+    int loser = r[0].flushed == 0 ? 1 : 0, winner = 1 - loser;
+    xxh128_text(fr->bytes, fr->len, digest);
+    assert_digest(f, r[winner].path, digest);
+    in_backing(f, r[loser].path, where);
+    assert_false(exists(where));
+    assert_true(stage_verdict(f->stage, r[loser].path, verdict, sizeof verdict));
+    /* S5 while the winner is in the asset; S3 when an earlier round's
+     * winner fixed the title's padding (sequence.c title_allows) */
+    if (strncmp(verdict, "S5: ", 4) != 0 && strncmp(verdict, "S3: ", 4) != 0)
+        fail_msg("frame %u: the loser's verdict is '%s'", n, verdict);
+    assert_int_equal(stage_unlink(f->stage, r[winner].path), 0);
+    return strncmp(verdict, "S5: ", 4) == 0;
+}
+
+/* S5: two writers of one frame number under two paddings close at the
+ * same instant into an empty asset, where either alone would land:
+ * exactly one close succeeds, every time (the catalog's reservation). */
+static void s5_race_exactly_one_lands(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    int s5 = 0;
+
+    good_frame(fr, 1);
+    for (unsigned n = 3001; n < 3021; n++) {
+        bool was_s5 = race_once(f, fr, n);
+        if (n == 3001)
+            assert_true(was_s5); /* no padding is fixed yet: only S5 can refuse */
+        s5 += was_s5;
+    }
+    print_message("S5 race: 20 of 20 rounds one landed; %d refusals S5, %d S3\n", s5, 20 - s5);
+    free(fr);
+}
+
+/* ---- changes by name (N4) ---- */
+
+/* A landed frame moved to another frame's name is judged under it: the
+ * sequence takes its new number (the gap it leaves is S2), and a name
+ * that breaks N4 refuses it. */
+static void rename_of_landed_frame_rejudges_it(void **state)
+{
+    struct fixture *f = *state;
+    char two[PATH_LEN], four[PATH_LEN], where[PATH_LEN], digest[DIGEST_LEN];
+    const char *stray = "/" SEQ "/other_name.0004.dpx";
+
+    land(f, 1, 1, NULL);
+    land(f, 2, 2, digest);
+    frame_path(two, 2, 4);
+    frame_path(four, 4, 4);
+    assert_int_equal(stage_rename(f->stage, two, four, 0), 0);
+    assert_no_digest(f, two);
+    assert_digest(f, four, digest);
+    char *json = stage_render_status_json(f->stage);
+    assert_contains(json, "\"frames\": 2, \"first\": 1, \"last\": 4, \"gaps\": [[2, 3]]");
+    free(json);
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_contains(why, "S2: " SEQ "/" SEQ ": frames 2-3 missing");
+    free(why);
+
+    assert_int_equal(stage_rename(f->stage, four, stray, 0), 0); /* BACKING did it */
+    in_backing(f, stray, where);
+    assert_false(exists(where));
+    in_quarantine(f, stray, where);
+    assert_true(exists(where));
+    assert_no_digest(f, four);
+    char *rejected = stage_render_rejected(f->stage);
+    assert_contains(rejected, SEQ "/other_name.0004.dpx\tN4\t");
+    free(rejected);
+}
+
+/* N4: frames are named after their folder, so a folder carrying landed
+ * frames keeps its name; one without any may move. */
+static void folder_with_landed_frames_keeps_its_name_N4(void **state)
+{
+    struct fixture *f = *state;
+    char where[PATH_LEN];
+    const char *moved = "/show_s01e02_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32";
+
+    land(f, 1, 1, NULL);
+    assert_int_equal(stage_rename(f->stage, "/" SEQ, moved, 0), -EPERM);
+    in_backing(f, "/" SEQ, where);
+    assert_true(exists(where));
+    assert_logged(f, "/" SEQ, "N4");
+    assert_int_equal(stage_mkdir(f->stage, "/empty", 0755, &f->who), 0);
+    assert_int_equal(stage_rename(f->stage, "/empty", "/still_empty", 0), 0);
+}
+
+/* A landed frame deleted through the mount leaves the catalog, and the
+ * next checksum.txt (M1) lists only what is left. */
+static void unlink_forgets_landed_frame(void **state)
+{
+    struct fixture *f = *state;
+    char one[PATH_LEN], two[PATH_LEN], where[PATH_LEN], gone[DIGEST_LEN], kept[DIGEST_LEN];
+
+    land(f, 1, 1, gone);
+    land(f, 2, 2, kept);
+    frame_path(one, 1, 4);
+    frame_path(two, 2, 4);
+    assert_int_equal(stage_unlink(f->stage, one), 0);
+    assert_no_digest(f, one);
+    in_backing(f, one, where);
+    assert_false(exists(where));
+    assert_digest(f, two, kept);
+    stage_checkpoint(f->stage);
+    char *listed = checksum_txt(f);
+    assert_contains(listed, kept);
+    assert_null(strstr(listed, gone));
+    assert_null(strstr(listed, SEQ ".0001.dpx"));
+    free(listed);
+}
+
+/* ---- seal (S2) ---- */
+
+/* A complete asset seals; from then on nothing in it may change. */
+static void seal_complete_asset_then_read_only(void **state)
+{
+    struct fixture *f = *state;
+    struct stage_handle h;
+    char one[PATH_LEN], three[PATH_LEN];
+
+    land(f, 1, 1, NULL);
+    land(f, 2, 2, NULL);
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_string_equal(why, "sealable");
+    free(why);
+    assert_int_equal(stage_seal(f->stage, "/" SEQ), 0);
+    why = stage_seal_state(f->stage, "/" SEQ);
+    assert_string_equal(why, "sealed");
+    free(why);
+    frame_path(one, 1, 4);
+    frame_path(three, 3, 4);
+    assert_int_equal(open_writer(f, three, O_CREAT | O_WRONLY, &h), -EROFS);
+    assert_int_equal(open_writer(f, one, O_WRONLY, &h), -EROFS);
+    assert_int_equal(stage_may_change(f->stage, one), -EROFS);
+    assert_int_equal(stage_unlink(f->stage, one), -EROFS);
+    char *listed = checksum_txt(f); /* the seal wrote the final manifests */
+    assert_contains(listed, SEQ ".0002.dpx\t");
+    free(listed);
+}
+
+/* S2: frames 1 and 3 without 2 do not seal, and the state says why. */
+static void seal_refused_with_a_gap_S2(void **state)
+{
+    struct fixture *f = *state;
+
+    land(f, 1, 1, NULL);
+    land(f, 3, 3, NULL);
+    assert_int_equal(stage_seal(f->stage, "/" SEQ), -EBUSY);
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_contains(why, "S2: " SEQ "/" SEQ ": frame 2 missing");
+    free(why);
+    assert_logged(f, "not sealed", "S2");
+    assert_int_equal(stage_may_change(f->stage, "/" SEQ "/" SEQ ".0002.dpx"), 0);
+}
+
+/* ---- views ---- */
+
+/* .namfs/status.json (namctl(1), schema 1): the asset, its frames, its
+ * range and gaps, as the closes returned. */
+static void status_json_counts_the_asset(void **state)
+{
+    struct fixture *f = *state;
+
+    land(f, 1, 1, NULL);
+    land(f, 2, 2, NULL);
+    land(f, 4, 4, NULL);
+    char *json = stage_render_status_json(f->stage);
+    assert_contains(json, "\"schema\": 1");
+    assert_contains(json, "{\"asset\": \"" SEQ "/" SEQ "\", \"textless\": false, \"frames\": 3, "
+                          "\"first\": 1, \"last\": 4, \"gaps\": [[3, 3]], \"refused\": 0");
+    assert_contains(json, "\"totals\": {\"files\": 3,");
+    free(json);
+}
+
+/* namctl(1) documents the field hashed_bytes (bytes hashed through this
+ * mount) in status.json, schema 1. */
+static void status_json_names_hashed_bytes(void **state)
+{
+    struct fixture *f = *state;
+
+    land(f, 1, 1, NULL);
+    char *json = stage_render_status_json(f->stage);
+    bool named = json && strstr(json, "\"hashed_bytes\": 14336,");
+    if (!named)
+        print_error("status.json:\n%s", json ? json : "(nothing)");
+    free(json);
+    if (!named)
+        fail_msg("status.json lacks \"hashed_bytes\": 14336 (namctl(1), schema 1)");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(frame_lands_with_its_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(digest_is_enodata_while_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_header_refused_early_R2, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_handles_last_flush_settles, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncate_by_path_rejudges_R7, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncating_reopen_rejudges_R7, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncated_to_empty_keeps_no_stale_digest, setup, teardown),
+        cmocka_unit_test_setup_teardown(s5_race_exactly_one_lands, setup, teardown),
+        cmocka_unit_test_setup_teardown(rename_of_landed_frame_rejudges_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(folder_with_landed_frames_keeps_its_name_N4, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(unlink_forgets_landed_frame, setup, teardown),
+        cmocka_unit_test_setup_teardown(seal_complete_asset_then_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(seal_refused_with_a_gap_S2, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_json_counts_the_asset, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_json_names_hashed_bytes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
