@@ -571,6 +571,122 @@ static void status_json_names_hashed_bytes(void **state)
         fail_msg("status.json lacks \"hashed_bytes\": 14336 (namctl(1), schema 1)");
 }
 
+/* ---- the rest of the transitions (landing.h) ---- */
+
+/* pread64 fails with EIO at or past fail_reads_from while it is set: a
+ * disk that cannot give back what it took (the build wraps pread64 for
+ * this binary only: tests/unit/meson.build). */
+static _Atomic long long fail_reads_from = -1;
+ssize_t __real_pread64(int fd, void *buf, size_t n, off_t off);
+ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off);
+
+ssize_t __wrap_pread64(int fd, void *buf, size_t n, off_t off)
+{
+    long long from = fail_reads_from;
+    if (from >= 0 && off >= from) {
+        errno = EIO;
+        return -1;
+    }
+    return __real_pread64(fd, buf, n, off);
+}
+
+/* A dup'd descriptor's close() is a second FLUSH of the handle: the first
+ * settled the file, the second changes nothing. A write after it (a
+ * descriptor passed on) reopens the file, and the release settles it
+ * where no writer can be told: a header now broken is refused there,
+ * logged and listed, its bytes in the quarantine. */
+static void dup_closes_then_a_late_write(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char path[PATH_LEN], quarantined[PATH_LEN + 128], expected[DIGEST_LEN];
+
+    good_frame(fr, 3);
+    frame_path(path, 1, 4);
+    xxh128_text(fr->bytes, fr->len, expected);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len), 0);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_digest(f, path, expected);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_digest(f, path, expected);
+    const char not_dpx[4] = "JUNK"; /* the magic number goes: R8 */
+    assert_int_equal(stage_write(f->stage, &h, path, not_dpx, sizeof not_dpx, 0), 4);
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    stage_release(f->stage, &h, path);
+    assert_no_digest(f, path);
+    in_quarantine(f, path, quarantined);
+    assert_true(exists(quarantined));
+    char *rejected = stage_render_rejected(f->stage);
+    assert_contains(rejected, SEQ ".0001.dpx");
+    free(rejected);
+    free(fr);
+}
+
+/* A frame renamed over one still open for writing, as libfuse does it:
+ * the open file first leaves under a hidden name (the delete of a file
+ * still open), then the rename. The open file is no part of the delivery
+ * any more: its close() settles nothing, and its name carries the frame
+ * moved there. */
+static void rename_over_an_open_file(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char open_path[PATH_LEN], moved[PATH_LEN], expected[DIGEST_LEN];
+    const char *hidden = "/" SEQ "/.fuse_hidden0000000700000001";
+
+    good_frame(fr, 4);
+    frame_path(open_path, 1, 4);
+    frame_path(moved, 2, 4);
+    land(f, 2, 5, expected);
+    assert_int_equal(open_writer(f, open_path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_pieces(f, &h, open_path, fr->bytes, fr->len), 0);
+    assert_int_equal(stage_rename(f->stage, open_path, hidden, 0), 0);
+    assert_int_equal(stage_rename(f->stage, moved, open_path, 0), 0);
+    assert_int_equal(stage_flush(f->stage, &h, hidden), 0);
+    stage_release(f->stage, &h, hidden);
+    assert_int_equal(stage_unlink(f->stage, hidden), 0); /* libfuse, at the last release */
+    assert_digest(f, open_path, expected);
+    assert_no_digest(f, moved);
+    char *rejected = stage_render_rejected(f->stage);
+    assert_string_equal(rejected, "");
+    free(rejected);
+    free(fr);
+}
+
+/* The catch-up read of a file written out of order fails: its close()
+ * says EIO, and the file is neither landed nor refused (no digest, not in
+ * the quarantine). Its release tries again; the disk reads, and it lands. */
+static void failed_catch_up_is_eio(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char path[PATH_LEN], expected[DIGEST_LEN];
+
+    good_frame(fr, 6);
+    frame_path(path, 1, 4);
+    xxh128_text(fr->bytes, fr->len, expected);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    /* the tail first: the hash's prefix stops at 4096, the rest is caught up */
+    assert_int_equal(write_range(f, &h, path, fr->bytes, 4096, fr->len), (int)(fr->len - 4096));
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, 4096), 0);
+    fail_reads_from = 4096;
+    assert_int_equal(stage_flush(f->stage, &h, path), -EIO);
+    assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
+    assert_no_digest(f, path);
+    char *rejected = stage_render_rejected(f->stage);
+    assert_string_equal(rejected, "");
+    free(rejected);
+    assert_logged(f, SEQ ".0001.dpx", "cannot hash");
+    fail_reads_from = -1;
+    stage_release(f->stage, &h, path);
+    assert_digest(f, path, expected);
+    free(fr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +706,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(seal_refused_with_a_gap_S2, setup, teardown),
         cmocka_unit_test_setup_teardown(status_json_counts_the_asset, setup, teardown),
         cmocka_unit_test_setup_teardown(status_json_names_hashed_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(dup_closes_then_a_late_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(rename_over_an_open_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_catch_up_is_eio, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
