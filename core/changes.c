@@ -51,17 +51,34 @@ int stage_may_change(struct stage *s, const char *path)
     return stage_frozen(s, path);
 }
 
+/* A file being written takes its times with it when it settles; one that
+ * landed and has not been written since (touch(1) sets the time through a
+ * descriptor still open after an earlier close() settled the file) takes
+ * them now, like a closed one. */
+static bool row_is_current(struct stage *s, const struct stat *st)
+{
+    struct landing *r = landing_find(s->landings, st);
+    if (!r)
+        return true;
+    pthread_mutex_lock(&r->lock);
+    landing_await(r, LANDING_WAIT_MS);
+    bool current = r->state == LANDING_LANDED && !r->written;
+    pthread_mutex_unlock(&r->lock);
+    landing_put(s->landings, r);
+    return current;
+}
+
 /* rsync -a, tar and cp -p set times (and rsync renames) after writing:
  * the content stays as it landed, so the catalog takes the new times
- * instead of a remount judging and hashing the file anew. Not for a file
- * still being written: its settlement records it. */
+ * instead of a remount judging and hashing the file anew. */
 int stage_touched(struct stage *s, const char *path, int rc)
 {
     struct stat st;
     struct catalog_file *row;
 
-    if (rc != 0 || s->bare || !path || backing_hidden_by_fuse(path) || stage_busy(s, path) ||
-        backing_stat(&s->backing, path, &st) != 0 || !(row = malloc(sizeof *row)))
+    if (rc != 0 || s->bare || !path || backing_hidden_by_fuse(path) ||
+        backing_stat(&s->backing, path, &st) != 0 || !S_ISREG(st.st_mode) ||
+        !row_is_current(s, &st) || !(row = malloc(sizeof *row)))
         return rc;
     pthread_mutex_lock(&s->model);
     if (catalog_get_file(s->cat, stage_relative(path), row) && row->state == FILE_LANDED &&

@@ -159,8 +159,11 @@ static int own_created(struct stage *s, const char *path, int fd, mode_t mode,
 static int open_for_hashing(struct stage *s, const char *path, int flags, mode_t mode)
 {
     /* the kernel gives an appending write its offset (the end of the file
-     * as it knows it); the digest follows that offset, so BACKING must too */
-    flags &= ~O_APPEND;
+     * as it knows it); the digest follows that offset, so BACKING must too.
+     * O_DIRECT is the kernel's business on the mount (it sends such I/O
+     * past its cache); namfs's buffers are not aligned for BACKING's, and
+     * the release syncs what was written anyway. */
+    flags &= ~(O_APPEND | O_DIRECT);
     if ((flags & O_ACCMODE) != O_WRONLY)
         return backing_open(&s->backing, path, flags, mode);
     int fd = backing_open(&s->backing, path, (flags & ~O_ACCMODE) | O_RDWR, mode);
