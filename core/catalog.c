@@ -35,16 +35,16 @@ static const char *const statements[ST_COUNT] = {
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
         " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-    /* the same row, unless another path (but the one it replaces, ?18)
-     * holds a landed frame of that number */
+    /* the same row, unless another path holds a landed frame of that
+     * number */
     [ST_PUT_FRAME] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
         " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
         " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17"
         " WHERE NOT EXISTS (SELECT 1 FROM files WHERE asset = ?15 AND frame = ?16"
-        " AND state = 1 AND path <> ?1 AND path <> ?18)",
+        " AND state = 1 AND path <> ?1)",
     [ST_FRAME_HOLDER] = "SELECT path FROM files WHERE asset = ?1 AND frame = ?2 AND state = 1"
-                        " AND path <> ?3 AND path <> ?4 LIMIT 1",
+                        " AND path <> ?3 LIMIT 1",
     [ST_GET_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
                     " state, rule, message, asset, frame, ctime_ns FROM files WHERE path = ?1",
     [ST_DELETE_FILE] = "DELETE FROM files WHERE path = ?1",
@@ -356,15 +356,13 @@ bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
 }
 
 /* The path that holds the landed frame f would take; "" when none. */
-static void frame_holder(struct catalog *cat, const struct catalog_file *f, const char *replaces,
-                         char *out, size_t len)
+static void frame_holder(struct catalog *cat, const struct catalog_file *f, char *out, size_t len)
 {
     sqlite3_stmt *st = cat->st[ST_FRAME_HOLDER];
 
     bind_text(st, 1, f->asset);
     sqlite3_bind_int64(st, 2, f->frame);
     bind_text(st, 3, f->path);
-    bind_text(st, 4, replaces);
     out[0] = '\0';
     if (sqlite3_step(st) == SQLITE_ROW)
         column_text(st, 0, out, len);
@@ -372,20 +370,18 @@ static void frame_holder(struct catalog *cat, const struct catalog_file *f, cons
     sqlite3_clear_bindings(st);
 }
 
-bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, const char *replaces,
-                       char *holder, size_t holder_len)
+bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *holder,
+                       size_t holder_len)
 {
     cleared(cat);
     if (f->state != FILE_LANDED || f->frame < 0)
         return catalog_put_file(cat, f);
-    replaces = replaces ? replaces : f->path;
     bind_file(cat->st[ST_PUT_FRAME], f);
-    bind_text(cat->st[ST_PUT_FRAME], 18, replaces);
     if (!run(cat, cat->st[ST_PUT_FRAME], "reserving a frame"))
         return false;
     if (sqlite3_changes(cat->db) > 0)
         return true;
-    frame_holder(cat, f, replaces, holder, holder_len);
+    frame_holder(cat, f, holder, holder_len);
     snprintf(cat->error, sizeof cat->error, "catalog: frame %lld of %s is %s's",
              (long long)f->frame, f->asset, holder);
     cat->fault = CATALOG_FAULT_CONFLICT;

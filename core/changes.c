@@ -6,6 +6,7 @@
 
 #include "namfs/manifest.h"
 #include "namfs/naming.h"
+#include "namfs/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,6 +127,23 @@ static int unlink_at(struct stage *s, const char *path)
     AT_PARENT(s, path, unlinkat(dirfd, name, 0));
 }
 
+/* A held file whose rename to a final name was refused holds data a
+ * rule refused: deleted (rsync gives up on its temp file so), it goes to
+ * the quarantine instead, so that nothing refused is lost. */
+static bool unlink_held_refusal(struct stage *s, const char *path)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    pthread_mutex_lock(&s->model);
+    bool refused = row && catalog_get_file(s->cat, stage_relative(path), row) &&
+                   row->state == FILE_HELD && row->verdict.rule != RULE_NONE;
+    pthread_mutex_unlock(&s->model);
+    if (refused)
+        stage_refused(s, path, &row->verdict);
+    free(row);
+    return refused;
+}
+
 /* The last release of a file deleted while open removes its hidden name
  * (libfuse does), whatever has been sealed or frozen since the delete. */
 static int unlink_through(struct stage *s, const char *path)
@@ -135,7 +153,7 @@ static int unlink_through(struct stage *s, const char *path)
     int refused = stage_may_change(s, path);
     if (refused)
         return refused;
-    if (stage_unlink_refused(s, path))
+    if (stage_unlink_refused(s, path) || unlink_held_refusal(s, path))
         return 0; /* refused data goes to the quarantine, not away */
     int rc = unlink_at(s, path);
     if (rc == 0)
@@ -177,7 +195,7 @@ static bool carries_landed_frames(struct stage *s, const char *from, const char 
     return true;
 }
 
-static int rename_in_backing(struct stage *s, const char *from, const char *to, unsigned flags)
+int stage_rename_in_backing(struct stage *s, const char *from, const char *to, unsigned flags)
 {
     const char *from_name, *to_name;
     int from_dir = backing_parent(&s->backing, from, &from_name);
@@ -202,22 +220,58 @@ static int hide_deleted(struct stage *s, const char *from, const char *hidden)
     int refused = stage_may_change(s, from);
     if (refused)
         return refused;
-    if (stage_unlink_refused(s, from))
+    if (stage_unlink_refused(s, from) || unlink_held_refusal(s, from))
         return 0;
-    int rc = rename_in_backing(s, from, hidden, 0);
+    int rc = stage_rename_in_backing(s, from, hidden, 0);
     if (rc == 0)
         stage_removed(s, from);
     return rc;
 }
 
-/* The catalog follows a rename BACKING did: an exchange swaps two rows;
- * a move may replace the target's row, and a new name that judges
- * differently (another frame, asset, or a temp file's final name) is
- * judged and hashed anew. */
+/* A file renamed to an N6 name is held from then on: it leaves the
+ * sequence memory and the manifests (its row keeps its digests). */
+static void hold_renamed(struct stage *s, const char *to)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    pthread_mutex_lock(&s->model);
+    if (row && catalog_get_file(s->cat, stage_relative(to), row) && row->state == FILE_LANDED) {
+        stage_forget_frame(s, to);
+        row->state = FILE_HELD;
+        row->frame = -1;
+        row->asset[0] = '\0';
+        if (!catalog_put_file(s->cat, row))
+            stage_cannot_record(s, "recording", to);
+        stage_changed_now(s);
+    }
+    pthread_mutex_unlock(&s->model);
+    free(row);
+}
+
+/* Files a folder rename took out of an N6 folder (".work/shot" to
+ * "shot") are no longer held: each is judged under its new path. They
+ * moved together, so a refusal cannot fail the rename: it quarantines. */
+static void judge_released(struct stage *s, const char *folder)
+{
+    char root[PATH_MAX + 4096], err[300], path[4200];
+    struct walk_list files;
+
+    snprintf(root, sizeof root, "%s%s", s->backing_path, folder);
+    if (!walk_tree(root, &files, err, sizeof err))
+        return;
+    for (size_t i = 0; i < files.count; i++) {
+        snprintf(path, sizeof path, "%s/%s", folder, files.entries[i].relpath);
+        if (!files.entries[i].is_symlink && !naming_is_held(path) && !backing_hidden_by_fuse(path))
+            stage_rejudge(s, path);
+    }
+    walk_free(&files);
+}
+
+/* The catalog follows a rename BACKING did without judging it first: an
+ * exchange swaps two rows; a move takes the row along (a file still being
+ * written settles under its new name; one moved to an N6 name is held). */
 static void record_rename(struct stage *s, const char *from, const char *to, unsigned flags)
 {
-    char before[4096], after[4096];
-
     if (flags & RENAME_EXCHANGE) {
         stage_renamed(s, to, "\x01swap"); /* three moves swap the two catalog records */
         stage_renamed(s, from, to);
@@ -226,16 +280,36 @@ static void record_rename(struct stage *s, const char *from, const char *to, uns
         stage_touched(s, to, 0);
         return;
     }
-    stage_replaced(s, to, from);
+    stage_removed(s, to); /* what was there is gone */
     stage_renamed(s, from, to);
-    if (is_folder(s, to))
+    if (is_folder(s, to)) {
+        if (naming_is_held(from) && !naming_is_held(to) && !s->bare)
+            judge_released(s, to);
         return;
-    if (strcmp(stage_judged_name(from, before, sizeof before),
-               stage_judged_name(to, after, sizeof after)) != 0 &&
-        !s->bare)
-        stage_rejudge(s, to); /* the name decides naming and sequence rules */
-    else
-        stage_touched(s, to, 0);
+    }
+    if (naming_is_held(to))
+        hold_renamed(s, to);
+    stage_touched(s, to, 0);
+}
+
+/* A closed regular file renamed to another name that is not held is
+ * judged under that name before BACKING moves it (stage_land_renamed). A
+ * file still being written is not: its close() judges it where it is
+ * then. False when the rename is not of that kind. */
+static bool judged_first(struct stage *s, const char *from, const char *to, unsigned flags, int *rc)
+{
+    struct stat st;
+
+    if (s->bare || (flags & RENAME_EXCHANGE) || naming_is_held(to) || strcmp(from, to) == 0)
+        return false;
+    int fd = backing_open_quietly(&s->backing, from, O_RDONLY | O_NONBLOCK);
+    if (fd < 0)
+        return false; /* the rename itself says why */
+    bool closed = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && row_is_current(s, &st);
+    if (closed)
+        *rc = stage_land_renamed(s, from, to, flags, fd);
+    close(fd);
+    return closed;
 }
 
 static int rename_through(struct stage *s, const char *from, const char *to, unsigned flags)
@@ -251,7 +325,10 @@ static int rename_through(struct stage *s, const char *from, const char *to, uns
     if (carries_landed_frames(s, from, to) ||
         ((flags & RENAME_EXCHANGE) && carries_landed_frames(s, to, from)))
         return -EPERM;
-    int rc = rename_in_backing(s, from, to, flags);
+    int rc;
+    if (judged_first(s, from, to, flags, &rc))
+        return rc;
+    rc = stage_rename_in_backing(s, from, to, flags);
     if (rc == 0)
         record_rename(s, from, to, flags);
     return rc;

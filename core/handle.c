@@ -4,6 +4,8 @@
  * release makes a landed file durable. */
 #include "stage_internal.h"
 
+#include "namfs/naming.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,7 +27,6 @@ static bool deleted(const char *path)
 void stage_judge_early(struct stage *s, struct landing *f, const char *path, const char *buf,
                        size_t n, uint64_t off)
 {
-    char name[4096];
     struct judgement j;
 
     if (f->judged_early || off > f->head_len || off + n <= f->head_len)
@@ -38,8 +39,7 @@ void stage_judge_early(struct stage *s, struct landing *f, const char *path, con
     /* Writers send headers in pieces (OpenEXR one attribute at a time), so
      * every growth of the start is judged again until there is a verdict. */
     struct frame_source src = {.head = f->head, .head_len = f->head_len};
-    enum judge_outcome o =
-        judge_file(stage_judged_name(path, name, sizeof name), &src, &s->profile, JUDGE_EARLY, &j);
+    enum judge_outcome o = judge_file(stage_relative(path), &src, &s->profile, JUDGE_EARLY, &j);
     if (o == JUDGED_NEED_MORE && f->head_len < sizeof f->head)
         return;
     f->judged_early = true;
@@ -260,7 +260,7 @@ int stage_write(struct stage *s, struct stage_handle *h, const char *path, const
     ssize_t n = refused ? -1 : pwrite(h->fd, buf, size, off);
     int error = refused ? EINVAL : errno;
     if (n >= 0 && r->hasher) {
-        if (!deleted(path))
+        if (!deleted(path) && !naming_is_held(path)) /* held: judged at its rename */
             stage_judge_early(s, r, path, buf, (size_t)n, (uint64_t)off);
         hold_at_placeholder(r, buf, (size_t)n, (uint64_t)off);
         hash_cursor_write(&r->cursor, (uint64_t)off, buf, (size_t)n);
@@ -317,9 +317,9 @@ static bool on_disk(struct stage *s, int fd, const char *path)
 
 static enum landing_state state_after(enum settlement s)
 {
-    return s == SETTLED_LANDED    ? LANDING_LANDED
-           : s == SETTLED_REFUSED ? LANDING_REFUSED
-                                  : LANDING_WRITING;
+    return s == SETTLED_LANDED || s == SETTLED_HELD ? LANDING_LANDED
+           : s == SETTLED_REFUSED                   ? LANDING_REFUSED
+                                                    : LANDING_WRITING;
 }
 
 /* Settles a file this thread moved to SETTLING: judged whole, its frame
@@ -334,11 +334,12 @@ static enum settlement settle(struct stage *s, const char *path, int fd, struct 
         s->bare ? SETTLED_LANDED
                 : stage_settle(s, path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
     pthread_mutex_lock(&r->lock);
-    if (outcome == SETTLED_LANDED)
+    bool settled = outcome == SETTLED_LANDED || outcome == SETTLED_HELD;
+    if (settled)
         r->written = false; /* what landed is all there is until the next write */
     landing_end_settle(r, state_after(outcome));
     pthread_mutex_unlock(&r->lock);
-    if (outcome != SETTLED_LANDED)
+    if (!settled)
         landing_set_unsynced(s->landings, r, false);
     return outcome;
 }

@@ -28,9 +28,9 @@ static const enum hash_algo schema_order[HASH_ALGO_COUNT] = {HASH_C4,     HASH_M
 
 /* Never part of the delivery: the history itself, and the hidden, system
  * and temp files SPEC.md N6 keeps out (gitignore syntax). */
-static const char *const ignore_patterns[] = {"ascmhl",    "ascmhl/",     ".DS_Store", ".*",
-                                              "Thumbs.db", "desktop.ini", "*~",        "*.swp",
-                                              "*.tmp",     "*.part",      "#*",        "~*"};
+static const char *const ignore_patterns[] = {
+    "ascmhl", "ascmhl/", ".DS_Store", ".*",        "Thumbs.db", "desktop.ini", "*~",
+    "*.swp",  "*.tmp",   "*.part",    "*.partial", "#*",        "~*",          "*.????????.temp.*"};
 
 static void utc_text(int64_t seconds, char *out, size_t len)
 {

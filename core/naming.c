@@ -30,6 +30,13 @@ static bool all_digits(const char *s)
     return true;
 }
 
+/* OpenImageIO writes "stem.<8 characters>.temp.ext" and renames it. */
+static bool oiio_temp(const char *name)
+{
+    const char *temp = strstr(name, ".temp.");
+    return temp && temp - name > 9 && temp[-9] == '.';
+}
+
 bool naming_is_system(const char *name)
 {
     size_t n = strlen(name);
@@ -42,8 +49,21 @@ bool naming_is_system(const char *name)
     if (n > 1 && name[n - 1] == '~')
         return true; /* editor backups */
     const char *ext = strrchr(name, '.');
-    return ext && (strcasecmp(ext, ".swp") == 0 || strcasecmp(ext, ".tmp") == 0 ||
-                   strcasecmp(ext, ".part") == 0);
+    return oiio_temp(name) ||
+           (ext && (strcasecmp(ext, ".swp") == 0 || strcasecmp(ext, ".tmp") == 0 ||
+                    strcasecmp(ext, ".part") == 0 || strcasecmp(ext, ".partial") == 0));
+}
+
+bool naming_is_held(const char *relpath)
+{
+    char buf[NAMING_KEY_MAX];
+    char *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s", relpath + strspn(relpath, "/"));
+    for (char *c = strtok_r(buf, "/", &save); c; c = strtok_r(NULL, "/", &save))
+        if (naming_is_system(c))
+            return true;
+    return false;
 }
 
 /* N1 on every component, N6 on every component. */
@@ -296,33 +316,4 @@ bool naming_parse(const char *relpath, const struct profile *p, struct frame_nam
         return true;
     out->kind = NAME_FRAME;
     return parse_frame(relpath, name, p, out, v);
-}
-
-static bool hex_run(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isxdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
-bool naming_final_name(const char *relpath, char *out, size_t len)
-{
-    const char *slash = strrchr(relpath, '/');
-    const char *name = slash ? slash + 1 : relpath;
-    int dir = (int)(name - relpath);
-    size_t n = strlen(name);
-    const char *temp = strstr(name, ".temp.");
-
-    /* rsync: ".name.XXXXXX" (six random characters) */
-    if (name[0] == '.' && n > 8 && name[n - 7] == '.') {
-        snprintf(out, len, "%.*s%.*s", dir, relpath, (int)(n - 8), name + 1);
-        return true;
-    }
-    /* OpenImageIO: "stem.<8 hex>.temp.ext" */
-    if (temp && temp - name > 9 && temp[-9] == '.' && hex_run(temp - 8, 8)) {
-        snprintf(out, len, "%.*s%.*s%s", dir, relpath, (int)(temp - 9 - name), name, temp + 5);
-        return true;
-    }
-    return false;
 }

@@ -163,7 +163,8 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
 static size_t drop_gone(struct stage *s, const struct walk_list *files)
 {
     pthread_mutex_lock(&s->model);
-    long dropped = catalog_drop_missing(s->cat, files, 1u << FILE_LANDED | 1u << FILE_REJECTED);
+    long dropped = catalog_drop_missing(s->cat, files,
+                                        1u << FILE_LANDED | 1u << FILE_REJECTED | 1u << FILE_HELD);
     if (dropped < 0)
         stage_cannot_record(s, "forgetting files gone from", s->backing_path);
     if (dropped > 0)

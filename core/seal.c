@@ -35,6 +35,17 @@ static void add_gaps(struct strbuf *why, const struct status_asset *a)
         strbuf_add(why, "S2: %s: %zu more gap(s); ", a->key, a->gap_count - 3);
 }
 
+/* N6: whatever is left under a hidden, system or temp name is reported
+ * and stops the seal until it is renamed or deleted. */
+static bool add_held(void *ctx, const struct catalog_file *f)
+{
+    strbuf_add(ctx,
+               "N6: %s is held (a hidden, system or temp file): rename it to its final name "
+               "or delete it; ",
+               f->path);
+    return true;
+}
+
 static bool add_refused(void *ctx, const struct catalog_file *f)
 {
     strbuf_add(ctx, "%s: %s refused (%s), not yet replaced by a frame that passes; ", f->path,
@@ -61,6 +72,7 @@ static void seal_obstacles(struct stage *s, const char *rel, struct strbuf *why)
     for (size_t i = 0; i < st.count; i++)
         add_gaps(why, &st.assets[i]);
     status_free(&st);
+    catalog_each_file(s->cat, rel, FILE_HELD, add_held, why);
     catalog_each_file(s->cat, rel, FILE_QUARANTINED, add_refused, why);
     catalog_each_file(s->cat, rel, FILE_REJECTED, add_refused, why);
     if (why->len >= 2)

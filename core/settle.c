@@ -1,6 +1,9 @@
 /* Judging what lands: the whole file (R7 and the frame rules, naming),
  * then the sequence rules with the frame's reservation in the catalog,
- * then the digest; a refused file goes to the quarantine. */
+ * then the digest; a refused file goes to the quarantine. A file under an
+ * N6 name is held instead (naming_is_held), with its digest, until a
+ * rename gives it a final name: it is judged under that name first, and
+ * a refusal fails the rename. */
 #include "stage_internal.h"
 
 #include "namfs/naming.h"
@@ -14,13 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Frames are judged under the name a writer's temp file will get. */
-const char *stage_judged_name(const char *path, char *buf, size_t len)
-{
-    const char *rel = path + strspn(path, "/");
-    return naming_final_name(rel, buf, len) ? buf : rel;
-}
-
 static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
 {
     return pread(*(int *)ctx, buf, n, (off_t)off);
@@ -29,23 +25,22 @@ static ssize_t pread_fd(void *ctx, void *buf, size_t n, uint64_t off)
 /* An empty file under a frame name is a frame not written yet, not a
  * broken one: ImageMagick opens its target twice with O_TRUNC and leaves
  * it empty in between (SPEC.md). It is neither refused nor landed. */
-static bool empty_frame(int fd, const char *judged)
+static bool empty_frame(int fd, const char *name)
 {
     struct stat st;
-    const char *ext = strrchr(judged, '.');
+    const char *ext = strrchr(name, '.');
 
     return fstat(fd, &st) == 0 && st.st_size == 0 && ext &&
            (strcasecmp(ext, ".dpx") == 0 || strcasecmp(ext, ".exr") == 0);
 }
 
-bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgement *j)
+bool stage_judge_whole(struct stage *s, int fd, const char *name, struct judgement *j)
 {
-    char name[4096];
     uint8_t head[4096];
     struct stat st;
 
     memset(j, 0, sizeof *j);
-    if (fstat(fd, &st) != 0 || empty_frame(fd, stage_judged_name(path, name, sizeof name)))
+    if (fstat(fd, &st) != 0 || empty_frame(fd, name))
         return true; /* nothing to judge now */
     ssize_t n = pread(fd, head, sizeof head, 0);
     struct frame_source src = {.head = head,
@@ -54,13 +49,12 @@ bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgeme
                                .file_size = (uint64_t)st.st_size,
                                .read = pread_fd,
                                .read_ctx = &fd};
-    return judge_file(stage_judged_name(path, name, sizeof name), &src, stage_profile(s),
-                      JUDGE_COMPLETE, j) != JUDGED_FAIL;
+    return judge_file(stage_relative(name), &src, &s->profile, JUDGE_COMPLETE, j) != JUDGED_FAIL;
 }
 
 /* A landed frame joins the sequence rules' memory again (its header is
- * read, not its pixels): found unchanged at start, or left in place by a
- * refused writer's temp file. */
+ * read, not its pixels): found unchanged at start, or kept in place when
+ * a rename of it was refused. */
 void stage_remember_frame(struct stage *s, const char *path, int fd)
 {
     struct judgement j;
@@ -75,50 +69,28 @@ void stage_remember_frame(struct stage *s, const char *path, int fd)
     pthread_mutex_unlock(&s->model);
 }
 
-/* A writer's temp file refused at settling gave way for nothing: the
- * landed target it would have replaced is remembered again. */
-static void remember_target(struct stage *s, const char *path)
+/* The catalog row of the file st describes, at name with digests d. */
+static void file_row(const char *name, const struct stat *st, const struct digests *d,
+                     enum file_state state, struct catalog_file *f)
 {
-    char final[4096], target[4100];
-    struct catalog_file *row = malloc(sizeof *row);
-
-    if (!row || !naming_final_name(stage_relative(path), final, sizeof final)) {
-        free(row);
-        return;
-    }
-    pthread_mutex_lock(&s->model);
-    bool landed = catalog_get_file(s->cat, final, row) && row->state == FILE_LANDED;
-    pthread_mutex_unlock(&s->model);
-    free(row);
-    snprintf(target, sizeof target, "/%s", final);
-    int fd = landed ? backing_open_quietly(&s->backing, target, O_RDONLY) : -1;
-    if (fd >= 0) {
-        stage_remember_frame(s, target, fd);
-        close(fd);
-    }
-}
-
-/* The catalog row of the file behind fd, landed at path with digests d;
- * false when path no longer names that file (moved or refused meanwhile:
- * what is at path now settles on its own). */
-static bool landed_row(struct stage *s, const char *path, int fd, const struct digests *d,
-                       int64_t frame, const char *asset, struct catalog_file *f)
-{
-    struct stat st, here;
-    if (fstat(fd, &st) != 0 || backing_stat(&s->backing, path, &here) != 0 ||
-        here.st_ino != st.st_ino || here.st_dev != st.st_dev)
-        return false;
     memset(f, 0, sizeof *f);
-    snprintf(f->path, sizeof f->path, "%s", stage_relative(path));
-    f->size = (uint64_t)st.st_size;
-    f->mtime_ns = stage_ns(st.st_mtim);
-    f->ctime_ns = stage_ns(st.st_ctim);
+    snprintf(f->path, sizeof f->path, "%s", stage_relative(name));
+    f->size = (uint64_t)st->st_size;
+    f->mtime_ns = stage_ns(st->st_mtim);
+    f->ctime_ns = stage_ns(st->st_ctim);
     f->hashed_at = time(NULL);
     f->digests = *d;
-    f->state = FILE_LANDED;
-    f->frame = frame;
-    snprintf(f->asset, sizeof f->asset, "%s", asset);
-    return true;
+    f->state = state;
+    f->frame = -1;
+}
+
+/* path still names the file behind fd, whose stat is st: not moved or
+ * refused meanwhile (what is at path now settles on its own). */
+static bool still_at(struct stage *s, const char *path, const struct stat *st)
+{
+    struct stat here;
+    return backing_stat(&s->backing, path, &here) == 0 && here.st_ino == st->st_ino &&
+           here.st_dev == st->st_dev;
 }
 
 /* A landed frame cut to nothing (a truncate, an O_TRUNC open closed
@@ -136,17 +108,70 @@ static void forget_emptied(struct stage *s, const char *path)
         stage_removed(s, path);
 }
 
-/* A written file settles: refused ones go to the quarantine, the others
- * land with their digest. */
+/* The file behind fd (st), judged whole as j, lands at name with digests
+ * d: the sequence rules and the frame's reservation in the catalog, under
+ * the model lock so that the two change together (a rewrite judged
+ * meanwhile finds the frame in both or in neither). gives_way: a landed
+ * frame leaving for name (a rename) leaves the sequence memory first.
+ * SETTLED_REFUSED with the verdict in v. */
+static enum settlement land_as(struct stage *s, const char *name, const char *gives_way,
+                               const struct judgement *j, const struct stat *st,
+                               const struct digests *d, struct verdict *v)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    if (!row)
+        return SETTLED_FAILED;
+    file_row(name, st, d, FILE_LANDED, row);
+    if (j->is_frame) {
+        row->frame = (int64_t)j->name.frame;
+        snprintf(row->asset, sizeof row->asset, "%s", j->name.asset);
+    }
+    pthread_mutex_lock(&s->model);
+    enum settlement outcome = SETTLED_LANDED;
+    if (j->is_frame) {
+        stage_forget_frame(s, name); /* a rewrite gives way */
+        if (gives_way)
+            stage_forget_frame(s, gives_way);
+        outcome = seqset_add(s->seq, &j->name, &j->info, v) ? SETTLED_LANDED : SETTLED_REFUSED;
+    }
+    if (outcome == SETTLED_LANDED)
+        outcome = stage_record_landed(s, row, v);
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    return outcome;
+}
+
+/* A file under an N6 name: recorded as held with its digests (a rename
+ * to its final name needs no second read of it). */
+static enum settlement hold(struct stage *s, const char *path, const struct stat *st,
+                            const struct digests *d)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    if (!row)
+        return SETTLED_FAILED;
+    file_row(path, st, d, FILE_HELD, row);
+    pthread_mutex_lock(&s->model);
+    stage_forget_frame(s, path);
+    bool ok = catalog_put_file(s->cat, row);
+    if (!ok)
+        stage_cannot_record(s, "recording", path);
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    return ok ? SETTLED_HELD : SETTLED_PENDING;
+}
+
+/* A written file settles: refused ones go to the quarantine, held ones
+ * are recorded as held, the others land with their digest. */
 static enum settlement settle_locked(struct stage *s, const char *path, int fd,
                                      struct hash_cursor *cursor, const struct verdict *early)
 {
     struct judgement j;
     struct digests d;
+    struct stat st;
+    struct verdict v;
+    bool held = naming_is_held(path);
 
-    char name[4096];
-
-    if (empty_frame(fd, stage_judged_name(path, name, sizeof name))) {
+    if (empty_frame(fd, path)) {
         forget_emptied(s, path);
         return SETTLED_PENDING; /* its writer comes back for it */
     }
@@ -155,8 +180,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
             stage_refused(s, path, early);
         return SETTLED_REFUSED;
     }
-    struct verdict v;
-    if (!stage_judge_whole(s, fd, path, &j)) {
+    if (!held && !stage_judge_whole(s, fd, path, &j)) {
         stage_log_refusal(s, path, &j.verdict);
         stage_refused(s, path, &j.verdict);
         return SETTLED_REFUSED;
@@ -166,30 +190,14 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
                   strerror(errno));
         return SETTLED_FAILED;
     }
-    struct catalog_file *row = malloc(sizeof *row);
-    if (!row)
-        return SETTLED_FAILED;
-    if (!landed_row(s, path, fd, &d, j.is_frame ? (int64_t)j.name.frame : -1,
-                    j.is_frame ? j.name.asset : "", row)) {
-        free(row);
+    if (fstat(fd, &st) != 0 || !still_at(s, path, &st))
         return SETTLED_PENDING; /* moved meanwhile: it settles where it is now */
-    }
-    /* The sequence rules' memory and the catalog change together: a
-     * rewrite judged meanwhile finds the frame in both or in neither. */
-    pthread_mutex_lock(&s->model);
-    enum settlement outcome = SETTLED_LANDED;
-    if (j.is_frame) {
-        stage_forget_replaced(s, path); /* a rewrite, or a temp file's target, gives way */
-        outcome = seqset_add(s->seq, &j.name, &j.info, &v) ? SETTLED_LANDED : SETTLED_REFUSED;
-    }
-    if (outcome == SETTLED_LANDED)
-        outcome = stage_record_landed(s, row, &v);
-    pthread_mutex_unlock(&s->model);
-    free(row);
+    if (held)
+        return hold(s, path, &st, &d);
+    enum settlement outcome = land_as(s, path, NULL, &j, &st, &d, &v);
     if (outcome == SETTLED_REFUSED) {
         stage_log_refusal(s, path, &v);
         stage_refused(s, path, &v);
-        remember_target(s, path);
     }
     return outcome;
 }
@@ -219,4 +227,130 @@ void stage_rejudge(struct stage *s, const char *path)
     hasher_free(h);
     if (fd >= 0)
         close(fd);
+}
+
+/* ---- a rename to a final name ---- */
+
+/* The digests of the file behind fd (st): its row's when the row at from
+ * still tells its bytes and has every digest the profile asks for (the
+ * usual case: it was hashed as it was written); else read and hashed. */
+static bool digests_of(struct stage *s, const char *from, int fd, const struct stat *st,
+                       struct digests *d, struct verdict *prior)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    bool known = false;
+
+    verdict_pass(prior);
+    pthread_mutex_lock(&s->model);
+    if (row && catalog_get_file(s->cat, stage_relative(from), row)) {
+        known = (row->state == FILE_LANDED || row->state == FILE_HELD) &&
+                row->size == (uint64_t)st->st_size && row->mtime_ns == stage_ns(st->st_mtim) &&
+                row->ctime_ns == stage_ns(st->st_ctim) &&
+                (row->digests.present & s->algos) == s->algos;
+        *prior = row->verdict;
+    }
+    pthread_mutex_unlock(&s->model);
+    if (known)
+        *d = row->digests;
+    free(row);
+    if (known)
+        return true;
+    struct hasher *h = hasher_new(s->algos);
+    bool ok = h && hasher_read_fd(h, fd, 0, NULL) >= 0;
+    if (ok)
+        hasher_final(h, d);
+    hasher_free(h);
+    return ok;
+}
+
+/* A rename refused: held files keep why in their row (status, the seal,
+ * and an unlink that sends them to the quarantine say it). */
+static void note_refused_rename(struct stage *s, const char *from, const char *to,
+                                const struct verdict *v)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    stage_log(s, LOG_WARNING, "namfs: rename %s -> %s refused: %s %s (the file stays as %s)", from,
+              to, rule_name(v->rule), v->message, from);
+    pthread_mutex_lock(&s->model);
+    if (row && catalog_get_file(s->cat, stage_relative(from), row) && row->state == FILE_HELD) {
+        row->verdict = *v;
+        if (!catalog_put_file(s->cat, row))
+            stage_cannot_record(s, "recording", from);
+    }
+    pthread_mutex_unlock(&s->model);
+    free(row);
+}
+
+/* A landed frame given back its place in the sequence memory after a
+ * rename that would have replaced or moved it was refused. */
+static void remember_landed(struct stage *s, const char *path)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    pthread_mutex_lock(&s->model);
+    bool landed = row && catalog_get_file(s->cat, stage_relative(path), row) &&
+                  row->state == FILE_LANDED && row->frame >= 0;
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    int fd = landed ? backing_open_quietly(&s->backing, path, O_RDONLY) : -1;
+    if (fd >= 0) {
+        stage_remember_frame(s, path, fd);
+        close(fd);
+    }
+}
+
+int stage_land_renamed(struct stage *s, const char *from, const char *to, unsigned flags, int fd)
+{
+    struct judgement j;
+    struct digests d;
+    struct stat st;
+    struct verdict v, prior;
+
+    if (fstat(fd, &st) != 0)
+        return -errno;
+    if (empty_frame(fd, to)) { /* a frame not written yet: nothing to judge */
+        int rc = stage_rename_in_backing(s, from, to, flags);
+        if (rc == 0) {
+            stage_removed(s, from);
+            stage_removed(s, to);
+        }
+        return rc;
+    }
+    pthread_mutex_lock(&s->settling);
+    enum settlement outcome = SETTLED_FAILED;
+    bool forgot = false; /* land_as let the frames at from and to go from the sequence memory */
+    if (!stage_judge_whole(s, fd, to, &j)) {
+        v = j.verdict;
+        outcome = SETTLED_REFUSED;
+    } else if (digests_of(s, from, fd, &st, &d, &prior)) {
+        outcome = land_as(s, to, from, &j, &st, &d, &v);
+        forgot = j.is_frame;
+    }
+    int rc = outcome == SETTLED_LANDED ? stage_rename_in_backing(s, from, to, flags) : 0;
+    pthread_mutex_unlock(&s->settling);
+    if (outcome == SETTLED_REFUSED) {
+        note_refused_rename(s, from, to, &v);
+        if (forgot) { /* landed frames stay what they were */
+            remember_landed(s, from);
+            remember_landed(s, to);
+        }
+        return -EINVAL;
+    }
+    if (outcome != SETTLED_LANDED) {
+        stage_log(s, LOG_ERR, "namfs: rename %s -> %s: cannot hash %s: %s", from, to, from,
+                  strerror(errno));
+        return -EIO;
+    }
+    if (rc != 0) { /* the catalog ran ahead of BACKING: BACKING is the truth */
+        stage_removed(s, to);
+        stage_rejudge(s, to);
+        return rc;
+    }
+    pthread_mutex_lock(&s->model);
+    if (!catalog_delete_file(s->cat, stage_relative(from)))
+        stage_cannot_record(s, "forgetting", from);
+    pthread_mutex_unlock(&s->model);
+    stage_touched(s, to, 0); /* the rename moved its ctime */
+    return 0;
 }

@@ -284,9 +284,7 @@ enum settlement stage_record_landed(struct stage *s, const struct catalog_file *
         free(s->unsynced[stale]);
         s->unsynced[stale] = s->unsynced[--s->unsynced_count];
     }
-    char final[CATALOG_PATH_MAX]; /* a writer's temp file may land beside its target */
-    bool temp = naming_final_name(f->path, final, sizeof final);
-    if (!catalog_put_frame(s->cat, f, temp ? final : NULL, holder, sizeof holder)) {
+    if (!catalog_put_frame(s->cat, f, holder, sizeof holder)) {
         if (f->frame >= 0) /* not landed after all */
             seqset_remove(s->seq, f->asset, (uint64_t)f->frame);
         if (catalog_fault(s->cat) == CATALOG_FAULT_CONFLICT) {
@@ -307,55 +305,20 @@ enum settlement stage_record_landed(struct stage *s, const struct catalog_file *
 
 /* The frame the catalog has at rel leaves the sequence rules' memory (it
  * is deleted, moved or about to be rewritten). Called with the lock. */
-static void forget_frame(struct stage *s, const char *rel)
+void stage_forget_frame(struct stage *s, const char *rel)
 {
     struct catalog_file *row = malloc(sizeof *row);
 
-    if (row && catalog_get_file(s->cat, rel, row) && row->state == FILE_LANDED && row->frame >= 0)
+    if (row && catalog_get_file(s->cat, stage_relative(rel), row) && row->state == FILE_LANDED &&
+        row->frame >= 0)
         seqset_remove(s->seq, row->asset, (uint64_t)row->frame);
     free(row);
-}
-
-/* What a file landing at path replaces: its own earlier content, and for
- * a writer's temp file the file it will be renamed over. Lock held. */
-void stage_forget_replaced(struct stage *s, const char *path)
-{
-    char final[4096];
-
-    forget_frame(s, stage_relative(path));
-    if (naming_final_name(stage_relative(path), final, sizeof final))
-        forget_frame(s, final);
-}
-
-/* Both rows landed frames of the same asset and number: the same frame. */
-static bool same_frame(const struct catalog_file *a, const struct catalog_file *b)
-{
-    return a->state == FILE_LANDED && b->state == FILE_LANDED && a->frame >= 0 &&
-           a->frame == b->frame && strcmp(a->asset, b->asset) == 0;
-}
-
-void stage_replaced(struct stage *s, const char *to, const char *from)
-{
-    struct catalog_file *a = malloc(sizeof *a), *b = malloc(sizeof *b);
-
-    pthread_mutex_lock(&s->model);
-    bool known = a && b && catalog_get_file(s->cat, stage_relative(to), a);
-    /* an rsync temp moving over its target keeps the frame it already holds */
-    if (known && !(catalog_get_file(s->cat, stage_relative(from), b) && same_frame(a, b)))
-        forget_frame(s, stage_relative(to));
-    if (known && !catalog_delete_file(s->cat, stage_relative(to)))
-        stage_cannot_record(s, "forgetting", to);
-    if (known)
-        stage_changed_now(s);
-    pthread_mutex_unlock(&s->model);
-    free(a);
-    free(b);
 }
 
 void stage_removed(struct stage *s, const char *path)
 {
     pthread_mutex_lock(&s->model);
-    forget_frame(s, stage_relative(path));
+    stage_forget_frame(s, path);
     if (!catalog_delete_file(s->cat, stage_relative(path)))
         stage_cannot_record(s, "forgetting", path);
     stage_changed_now(s);

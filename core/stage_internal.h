@@ -21,6 +21,7 @@
 /* How a settlement ended. */
 enum settlement {
     SETTLED_LANDED,  /* in the catalog with its digest */
+    SETTLED_HELD,    /* under an N6 name: in the catalog with its digest, held (FILE_HELD) */
     SETTLED_REFUSED, /* in the quarantine (or kept in place), listed as rejected */
     SETTLED_PENDING, /* nothing to decide yet: an empty frame, or the file moved away */
     SETTLED_FAILED,  /* it could not be read to hash it: neither landed nor refused */
@@ -85,7 +86,6 @@ void stage_cannot_record(struct stage *s, const char *what, const char *path); /
 int64_t stage_ns(struct timespec t);
 bool stage_unchanged_since(const struct catalog_file *row, const struct stat *st);
 void stage_removed(struct stage *s, const char *path);
-void stage_replaced(struct stage *s, const char *to, const char *from);
 void stage_renamed(struct stage *s, const char *from, const char *to);
 void stage_refused(struct stage *s, const char *path, const struct verdict *v);
 void stage_note_refused(struct stage *s, const char *path, const struct verdict *v);
@@ -93,20 +93,27 @@ bool stage_unlink_refused(struct stage *s, const char *path);
 void stage_not_on_disk(struct stage *s, const char *path);
 long stage_unsynced_index(struct stage *s, const char *rel); /* model held */
 enum settlement stage_record_landed(struct stage *s, const struct catalog_file *f,
-                                    struct verdict *v);        /* model held */
-void stage_forget_replaced(struct stage *s, const char *path); /* model held */
+                                    struct verdict *v);     /* model held */
+void stage_forget_frame(struct stage *s, const char *path); /* model held */
 bool stage_landed_as_is(struct stage *s, const char *path, int fd);
 long stage_frames_beneath(struct stage *s, const char *path);
 bool stage_record_unrecorded(struct stage *s); /* model held */
 bool stage_busy(struct stage *s, const char *path);
 
 /* settle.c */
-const char *stage_judged_name(const char *path, char *buf, size_t len);
 bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgement *j);
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
                              const struct verdict *early);
 void stage_remember_frame(struct stage *s, const char *path, int fd);
 void stage_rejudge(struct stage *s, const char *path);
+/* A regular file at from, open at fd, renamed to a final name to: judged
+ * under to first (whole, sequence rules, reservation), then renamed in
+ * BACKING (flags: renameat2's). -EINVAL when refused: nothing moved, the
+ * refusal logged (and kept in a held file's row). */
+int stage_land_renamed(struct stage *s, const char *from, const char *to, unsigned flags, int fd);
+
+/* changes.c */
+int stage_rename_in_backing(struct stage *s, const char *from, const char *to, unsigned flags);
 
 /* handle.c */
 void stage_judge_early(struct stage *s, struct landing *f, const char *path, const char *buf,

@@ -52,14 +52,54 @@ static double hash_rate(const struct mount_facts *m)
     return seconds >= 1 ? (double)m->hashed / 1e6 / seconds : (double)m->hashed / 1e6;
 }
 
+/* Held files (N6), one line each: what keeps them from the delivery. */
+struct held_list {
+    struct strbuf *out;
+    size_t count;
+    bool json;
+};
+
+static bool list_held(void *ctx, const struct catalog_file *f)
+{
+    struct held_list *l = ctx;
+    char path[4 * CATALOG_PATH_MAX], message[4 * sizeof f->verdict.message];
+
+    if (l->json) {
+        strbuf_add(l->out, "%s\n    {\"path\": ", l->count ? "," : "");
+        strbuf_json(l->out, f->path);
+        strbuf_add(l->out, ", \"rename_refused\": ");
+        if (f->verdict.rule == RULE_NONE) {
+            strbuf_add(l->out, "null}");
+        } else {
+            strbuf_add(l->out, "{\"rule\": ");
+            strbuf_json(l->out, rule_name(f->verdict.rule));
+            strbuf_add(l->out, ", \"message\": ");
+            strbuf_json(l->out, f->verdict.message);
+            strbuf_add(l->out, "}}");
+        }
+    } else if (f->verdict.rule == RULE_NONE) {
+        strbuf_add(l->out, "held\t%s\tN6: rename it to its final name, or delete it\n",
+                   text_escape(f->path, path, sizeof path));
+    } else {
+        strbuf_add(l->out, "held\t%s\tits rename was refused: %s %s\n",
+                   text_escape(f->path, path, sizeof path), rule_name(f->verdict.rule),
+                   text_escape(f->verdict.message, message, sizeof message));
+    }
+    l->count++;
+    return true;
+}
+
 char *stage_render_status(struct stage *s)
 {
     struct status st = {0};
-    struct strbuf t = {0};
+    struct strbuf t = {0}, held_lines = {0};
+    struct held_list held = {&held_lines, 0, false};
     char at[32];
 
+    strbuf_add(&held_lines, "%s", "");
     pthread_mutex_lock(&s->model);
     count_delivery(s, &st);
+    catalog_each_file(s->cat, NULL, FILE_HELD, list_held, &held);
     struct mount_facts m = mount_facts(s);
     pthread_mutex_unlock(&s->model);
     strbuf_add(&t, "namfs staging area %s (profile: %s)\n", s->backing_path, s->profile.source);
@@ -71,11 +111,13 @@ char *stage_render_status(struct stage *s)
                    at, s->state_path, m.read_only_reason);
     strbuf_add(&t, "ASSET\tFRAMES\tRANGE\tGAPS\tREJECTED\tBYTES\n");
     status_text_assets(&st, &t);
+    strbuf_add(&t, "%s", held_lines.data);
     strbuf_add(&t,
-               "%zu files landed (%.1f MB), %zu refused; hashed %.1f MB through this mount, "
-               "%.0f MB/s since the first landing; manifests %s\n",
-               st.files, (double)st.bytes / 1e6, st.refused, (double)m.hashed / 1e6, hash_rate(&m),
-               m.pending ? "pending (written once landings pause)" : "current");
+               "%zu files landed (%.1f MB), %zu refused, %zu held; hashed %.1f MB through this "
+               "mount, %.0f MB/s since the first landing; manifests %s\n",
+               st.files, (double)st.bytes / 1e6, st.refused, held.count, (double)m.hashed / 1e6,
+               hash_rate(&m), m.pending ? "pending (written once landings pause)" : "current");
+    free(held_lines.data);
     status_free(&st);
     return strbuf_take(&t);
 }
@@ -88,8 +130,16 @@ static bool list_refused(void *ctx, const struct catalog_file *f)
 
     strbuf_add(ctx, "%s\t%s\t%s\t%s\n", text_escape(f->path, path, sizeof path),
                rule_name(f->verdict.rule), text_escape(f->verdict.message, message, sizeof message),
-               f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");
+               f->state == FILE_QUARANTINED ? "quarantined"
+               : f->state == FILE_HELD      ? "held (its rename was refused)"
+                                            : "kept in place");
     return true;
+}
+
+/* A held file whose rename to a final name a rule refused. */
+static bool list_refused_rename(void *ctx, const struct catalog_file *f)
+{
+    return f->verdict.rule == RULE_NONE || list_refused(ctx, f);
 }
 
 char *stage_render_rejected(struct stage *s)
@@ -100,6 +150,7 @@ char *stage_render_rejected(struct stage *s)
     pthread_mutex_lock(&s->model);
     catalog_each_file(s->cat, NULL, FILE_QUARANTINED, list_refused, &t);
     catalog_each_file(s->cat, NULL, FILE_REJECTED, list_refused, &t);
+    catalog_each_file(s->cat, NULL, FILE_HELD, list_refused_rename, &t);
     pthread_mutex_unlock(&s->model);
     return strbuf_take(&t);
 }
@@ -130,6 +181,7 @@ char *stage_render_status_json(struct stage *s)
     struct status st = {0};
     struct strbuf t = {0};
     struct json_list rejected = {&t, true};
+    struct held_list held = {&t, 0, true};
 
     strbuf_add(&t, "{\n  \"schema\": %d,\n  \"staging_area\": ", STATUS_SCHEMA);
     strbuf_json(&t, s->backing_path);
@@ -141,8 +193,10 @@ char *stage_render_status_json(struct stage *s)
     strbuf_add(&t, ",\n  \"rejected\": [");
     catalog_each_file(s->cat, NULL, FILE_QUARANTINED, list_refused_json, &rejected);
     catalog_each_file(s->cat, NULL, FILE_REJECTED, list_refused_json, &rejected);
+    strbuf_add(&t, rejected.first ? "],\n  \"held\": [" : "\n  ],\n  \"held\": [");
+    catalog_each_file(s->cat, NULL, FILE_HELD, list_held, &held);
     pthread_mutex_unlock(&s->model);
-    strbuf_add(&t, rejected.first ? "],\n  \"read_only\": " : "\n  ],\n  \"read_only\": ");
+    strbuf_add(&t, held.count ? "\n  ],\n  \"read_only\": " : "],\n  \"read_only\": ");
     if (m.read_only) {
         strbuf_add(&t, "{\"since\": %lld, \"reason\": ", (long long)m.read_only_since);
         strbuf_json(&t, m.read_only_reason);
@@ -155,11 +209,12 @@ char *stage_render_status_json(struct stage *s)
     strbuf_add(&t, ",\n  \"assets\": ");
     status_json_assets(&st, &t);
     strbuf_add(&t,
-               ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu},\n"
+               ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu, "
+               "\"held\": %zu},\n"
                "  \"hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
                "  \"manifests\": \"%s\"\n}\n",
-               st.files, (unsigned long long)st.bytes, st.refused, (unsigned long long)m.hashed,
-               hash_rate(&m), m.pending ? "pending" : "current");
+               st.files, (unsigned long long)st.bytes, st.refused, held.count,
+               (unsigned long long)m.hashed, hash_rate(&m), m.pending ? "pending" : "current");
     status_free(&st);
     return strbuf_take(&t);
 }

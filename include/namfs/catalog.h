@@ -15,7 +15,9 @@
 
 #define CATALOG_PATH_MAX 4096
 
-enum file_state { FILE_WRITING = 0, FILE_LANDED, FILE_REJECTED, FILE_QUARANTINED };
+/* FILE_HELD: a file under an N6 name (naming_is_held), with its digests;
+ * never in a manifest. */
+enum file_state { FILE_WRITING = 0, FILE_LANDED, FILE_REJECTED, FILE_QUARANTINED, FILE_HELD };
 
 struct catalog_file {
     char path[CATALOG_PATH_MAX]; /* relative to the delivery root, '/'-separated */
@@ -78,12 +80,10 @@ bool catalog_put_file(struct catalog *cat, const struct catalog_file *f);
 /* The conditional put that reserves a frame: a landed frame f is stored
  * unless another path already holds a landed frame of the same asset and
  * number, in one statement, so that of two writers (or hosts) racing for
- * one frame exactly one wins. replaces (or NULL) is the path f is meant to
- * replace, which may hold it meanwhile: a writer's temp file and its final
- * name (rsync). False with CATALOG_FAULT_CONFLICT and the holder's path
- * when it is taken. Other rows are put as catalog_put_file. */
-bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, const char *replaces,
-                       char *holder, size_t holder_len);
+ * one frame exactly one wins. False with CATALOG_FAULT_CONFLICT and the
+ * holder's path when it is taken. Other rows are put as catalog_put_file. */
+bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *holder,
+                       size_t holder_len);
 
 /* Runs work inside one write transaction; when the catalog was busy (or,
  * on a shared catalog, the transaction lost a serialization conflict) it is

@@ -58,12 +58,17 @@ bool naming_parse(const char *relpath, const struct profile *p, struct frame_nam
 /* Splits an N3 folder name into its fields; false with why on a mistake. */
 bool naming_parse_folder(const char *folder, struct declared *d, char *why, size_t why_len);
 
-/* When relpath is a writer's temp name, writes the name it will be
- * renamed to and returns true: rsync's ".name.XXXXXX", OpenImageIO's
- * "stem.<8 hex>.temp.ext". Frames are judged under that name (SPEC.md N6). */
-bool naming_final_name(const char *relpath, char *out, size_t len);
-
-/* N6: hidden, system or editor temp file name (one path component). */
+/* N6: hidden, system or temp file name (one path component): dot files
+ * (rsync's ".name.XXXXXX" among them), Thumbs.db, desktop.ini, editor
+ * backups and swap files, "*.tmp", "*.part" (curl), "*.partial" (rclone),
+ * OpenImageIO's "stem.XXXXXXXX.temp.ext". The MHL's ignore patterns cover
+ * the same names (mhl.c). */
 bool naming_is_system(const char *name);
+
+/* N6 in the mount: a file under such a name, or in a folder with such a
+ * name, is held: written, renamed and deleted freely, never judged as a
+ * frame or listed in a manifest, until it is renamed to a final name (then
+ * judged under it) or deleted. relpath may start with '/'. */
+bool naming_is_held(const char *relpath);
 
 #endif

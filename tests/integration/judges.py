@@ -109,6 +109,10 @@ def draft_reason(message, refused_names):
     if kind:
         return "the %s was never made: %s" % (
             kind.group(1), REFUSED[0 if kind.group(1) == "symlink" else 2][1])
+    if (max((len(w) for w in message.split()), default=0) > 250 and
+            message.startswith("tried 'rename ") and message.endswith("got EINVAL")):
+        return ("N2: a rename to a path over 256 characters is refused (EINVAL): the new name "
+                "is judged before the file moves, and it stays where it was (namfs(8))")
     if max((len(w) for w in message.split()), default=0) > 250:
         return ("N2: a path over 256 characters is refused at close and kept in the quarantine "
                 "(SPEC N2), so it is not there afterwards")

@@ -293,29 +293,23 @@ static void a_frame_is_reserved_once(void **state)
     struct catalog_file *f = file("seq/seq.3001.dpx", FILE_LANDED, 3001);
     char holder[CATALOG_PATH_MAX], err[300];
 
-    assert_true(catalog_put_frame(cat, f, NULL, holder, sizeof holder));
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder));
     assert_int_equal(catalog_fault(cat), CATALOG_FAULT_NONE);
-    assert_true(catalog_put_frame(cat, f, NULL, holder, sizeof holder)); /* its own rewrite */
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder)); /* its own rewrite */
     assert_non_null(other = catalog_open(path, err, sizeof err));
     f = file("seq/seq.03001.dpx", FILE_LANDED, 3001);
-    assert_false(catalog_put_frame(other, f, NULL, holder, sizeof holder));
+    assert_false(catalog_put_frame(other, f, holder, sizeof holder));
     assert_int_equal(catalog_fault(other), CATALOG_FAULT_CONFLICT);
     assert_string_equal(holder, "seq/seq.3001.dpx");
     assert_non_null(strstr(catalog_error(other), "seq/seq.3001.dpx"));
     struct catalog_file got;
     assert_false(catalog_get_file(cat, "seq/seq.03001.dpx", &got));
-    assert_true(catalog_put_frame(other, file("seq/seq.3002.dpx", FILE_LANDED, 3002), NULL, holder,
+    assert_true(catalog_put_frame(other, file("seq/seq.3002.dpx", FILE_LANDED, 3002), holder,
                                   sizeof holder)); /* another number is free */
     assert_true(catalog_delete_file(cat, "seq/seq.3001.dpx"));
-    assert_true(catalog_put_frame(other, f, NULL, holder, sizeof holder)); /* freed: taken now */
-    /* a writer's temp file lands beside the frame it will be renamed over */
-    f = file("seq/.seq.03001.dpx.Xa1b2c", FILE_LANDED, 3001);
-    assert_true(catalog_put_frame(cat, f, "seq/seq.03001.dpx", holder, sizeof holder));
-    assert_false(catalog_put_frame(cat, file("seq/seq.3001.dpx", FILE_LANDED, 3001),
-                                   "seq/seq.03001.dpx", holder, sizeof holder));
-    assert_string_equal(holder, "seq/.seq.03001.dpx.Xa1b2c"); /* but not beside anyone's */
-    f = file("seq/seq.3001.dpx", FILE_QUARANTINED, -1);       /* refusals reserve nothing */
-    assert_true(catalog_put_frame(cat, f, NULL, holder, sizeof holder));
+    assert_true(catalog_put_frame(other, f, holder, sizeof holder)); /* freed: taken now */
+    f = file("seq/seq.3001.dpx", FILE_QUARANTINED, -1);              /* refusals reserve nothing */
+    assert_true(catalog_put_frame(cat, f, holder, sizeof holder));
     catalog_close(other);
 }
 

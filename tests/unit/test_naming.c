@@ -683,24 +683,27 @@ static void relaxed_n3(void **state)
     assert_contains(v.message, "'shots'");
 }
 
-static void writer_temp_names(void **state)
+/* N6: writers' temp names are held in the mount until renamed, anywhere
+ * in the path; frame names, and names merely containing "temp", are not. */
+static void writer_temp_names_are_held(void **state)
 {
-    char out[256];
-
     (void)state;
-    assert_true(naming_final_name("seq/.seq.0001.dpx.Ab3xYz", out, sizeof out));
-    assert_string_equal(out, "seq/seq.0001.dpx");
-    assert_true(naming_final_name("seq/seq.0001.1a2b3c4d.temp.exr", out, sizeof out));
-    assert_string_equal(out, "seq/seq.0001.exr");
-    assert_false(naming_final_name("seq/seq.0001.exr", out, sizeof out));
-    assert_false(naming_final_name("seq/.DS_Store", out, sizeof out));
-    assert_false(naming_final_name("seq/seq.0001.nothex!.temp.exr", out, sizeof out));
+    assert_true(naming_is_held("seq/.seq.0001.dpx.Ab3xYz"));        /* rsync */
+    assert_true(naming_is_held("/seq/seq.0001.1a2b3c4d.temp.exr")); /* OpenImageIO */
+    assert_true(naming_is_held("seq/seq.0001.dpx.part"));           /* curl */
+    assert_true(naming_is_held("seq/seq.0001.dpx.partial"));        /* rclone */
+    assert_true(naming_is_held("seq/x.TMP"));
+    assert_true(naming_is_held(".cache/seq/seq.0001.dpx")); /* in a hidden folder */
+    assert_false(naming_is_held("seq/seq.0001.exr"));
+    assert_false(naming_is_held("seq/temp.0001.exr"));
+    assert_false(naming_is_held("seq/seq.temp.exr"));
+    assert_false(naming_is_held("seq/seq.0001.partial.exr"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(writer_temp_names),
+        cmocka_unit_test(writer_temp_names_are_held),
         cmocka_unit_test(valid_frame_parses),
         cmocka_unit_test(frame_number_and_padding),
         cmocka_unit_test(nested_delivery_path),

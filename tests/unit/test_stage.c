@@ -440,15 +440,12 @@ static void rename_of_landed_frame_rejudges_it(void **state)
     assert_contains(why, "S2: " SEQ "/" SEQ ": frames 2-3 missing");
     free(why);
 
-    assert_int_equal(stage_rename(f->stage, four, stray, 0), 0); /* BACKING did it */
+    /* a name that breaks a rule: judged before BACKING moves it, refused */
+    assert_int_equal(stage_rename(f->stage, four, stray, 0), -EINVAL);
     in_backing(f, stray, where);
     assert_false(exists(where));
-    in_quarantine(f, stray, where);
-    assert_true(exists(where));
-    assert_no_digest(f, four);
-    char *rejected = stage_render_rejected(f->stage);
-    assert_contains(rejected, SEQ "/other_name.0004.dpx\tN4\t");
-    free(rejected);
+    assert_digest(f, four, digest);
+    assert_logged(f, "other_name.0004.dpx", "N4");
 }
 
 /* N4: frames are named after their folder, so a folder carrying landed
@@ -687,6 +684,123 @@ static void failed_catch_up_is_eio(void **state)
     free(fr);
 }
 
+/* ---- N6: held files ---- */
+
+/* A writer's temp file (curl's .part) is held: it lands as nothing, its
+ * digest is kept, status lists it and the seal waits for it; renamed to
+ * its final name it is judged there and lands with that digest, and no
+ * manifest ever names the temp file. */
+static void temp_file_renamed_into_place(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    char temp[PATH_LEN], final[PATH_LEN], expected[DIGEST_LEN];
+
+    land(f, 1, 1, NULL);
+    good_frame(fr, 2);
+    xxh128_text(fr->bytes, fr->len, expected);
+    frame_path(final, 2, 4);
+    snprintf(temp, sizeof temp, "%s.part", final);
+    assert_int_equal(write_file(f, temp, fr), 0);
+    char *json = stage_render_status_json(f->stage);
+    assert_contains(json, "\"held\": [\n    {\"path\": \"" SEQ "/" SEQ ".0002.dpx.part\"");
+    free(json);
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_contains(why, "N6: " SEQ "/" SEQ ".0002.dpx.part is held");
+    free(why);
+    assert_int_equal(stage_rename(f->stage, temp, final, 0), 0);
+    assert_digest(f, final, expected);
+    assert_no_digest(f, temp);
+    why = stage_seal_state(f->stage, "/" SEQ);
+    assert_string_equal(why, "sealable");
+    free(why);
+    stage_checkpoint(f->stage);
+    char *sums = checksum_txt(f);
+    assert_contains(sums, SEQ ".0002.dpx\t");
+    assert_null(strstr(sums, ".part"));
+    free(sums);
+    free(fr);
+}
+
+/* rsync's temp file of a broken frame (R7: cut short) is held without a
+ * word; its rename to the frame's name is refused with EINVAL and leaves
+ * it where it was, listed; deleted then (as rsync does), it goes to the
+ * quarantine instead: nothing refused is lost. */
+static void refused_rename_keeps_the_temp_file(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    char temp[PATH_LEN], final[PATH_LEN], where[PATH_LEN + 128];
+
+    good_frame(fr, 3);
+    fr->len -= 1000; /* cut short */
+    frame_path(final, 1, 4);
+    snprintf(temp, sizeof temp, "/" SEQ "/." SEQ ".0001.dpx.Ab3xYz");
+    assert_int_equal(write_file(f, temp, fr), 0);
+    assert_int_equal(stage_rename(f->stage, temp, final, 0), -EINVAL);
+    in_backing(f, temp, where);
+    assert_true(exists(where));
+    in_backing(f, final, where);
+    assert_false(exists(where));
+    assert_logged(f, SEQ ".0001.dpx", "R7");
+    char *rejected = stage_render_rejected(f->stage);
+    assert_contains(rejected, "\tR7\t");
+    assert_contains(rejected, "held (its rename was refused)");
+    free(rejected);
+    assert_int_equal(stage_unlink(f->stage, temp), 0);
+    in_backing(f, temp, where);
+    assert_false(exists(where));
+    in_quarantine(f, temp, where);
+    assert_true(exists(where));
+    free(fr);
+}
+
+/* A program's own temp file (tempfile's "tmpXXXX.tmp") is created,
+ * written and deleted like anywhere else, and leaves nothing behind. */
+static void own_temp_file_comes_and_goes(void **state)
+{
+    struct fixture *f = *state;
+    struct stage_handle h;
+    const char *temp = "/" SEQ "/tmpa1b2c3d4.tmp";
+
+    assert_int_equal(open_writer(f, temp, O_CREAT | O_RDWR | O_EXCL, &h), 0);
+    assert_int_equal(stage_write(f->stage, &h, temp, "scratch", 7, 0), 7);
+    assert_int_equal(stage_flush(f->stage, &h, temp), 0);
+    stage_release(f->stage, &h, temp);
+    assert_int_equal(stage_unlink(f->stage, temp), 0);
+    char *json = stage_render_status_json(f->stage);
+    assert_contains(json, "\"held\": []");
+    free(json);
+    char *rejected = stage_render_rejected(f->stage);
+    assert_string_equal(rejected, "");
+    free(rejected);
+}
+
+/* Two temp files renamed onto one frame number with two paddings: the
+ * first lands, the second rename is refused (S5) and stays held. */
+static void renames_reserve_the_frame_S5(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    char a[PATH_LEN], b[PATH_LEN], a_temp[PATH_LEN], b_temp[PATH_LEN], where[PATH_LEN];
+
+    good_frame(fr, 4);
+    frame_path(a, 7, 4);
+    frame_path(b, 7, 5);
+    snprintf(a_temp, sizeof a_temp, "%s.partial", a);
+    snprintf(b_temp, sizeof b_temp, "%s.partial", b);
+    assert_int_equal(write_file(f, a_temp, fr), 0);
+    assert_int_equal(write_file(f, b_temp, fr), 0);
+    assert_int_equal(stage_rename(f->stage, a_temp, a, 0), 0);
+    assert_int_equal(stage_rename(f->stage, b_temp, b, 0), -EINVAL);
+    in_backing(f, b_temp, where);
+    assert_true(exists(where));
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_contains(why, ".00007.dpx.partial is held");
+    free(why);
+    free(fr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +823,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(dup_closes_then_a_late_write, setup, teardown),
         cmocka_unit_test_setup_teardown(rename_over_an_open_file, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_catch_up_is_eio, setup, teardown),
+        cmocka_unit_test_setup_teardown(temp_file_renamed_into_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_rename_keeps_the_temp_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(own_temp_file_comes_and_goes, setup, teardown),
+        cmocka_unit_test_setup_teardown(renames_reserve_the_frame_S5, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
