@@ -47,8 +47,8 @@ int stage_frozen(struct stage *s, const char *path)
 
 int stage_may_change(struct stage *s, const char *path)
 {
-    if (stage_is_manifest(path) || backing_hidden_by_fuse(path))
-        return -EPERM;
+    if (stage_is_manifest(path) || backing_hidden_by_fuse(path) || inflight_is_name(path))
+        return -EPERM; /* namfs's own files and names */
     return stage_frozen(s, path);
 }
 
@@ -69,31 +69,45 @@ static bool row_is_current(struct stage *s, const struct stat *st)
     return current;
 }
 
-/* rsync -a, tar and cp -p set times (and rsync renames) after writing:
- * the content stays as it landed, so the catalog takes the new times
- * instead of a remount judging and hashing the file anew. */
-int stage_touched(struct stage *s, const char *path, int rc)
+/* The landed row of path takes the times BACKING has for its file now
+ * (content unchanged: same size). */
+void stage_retimed(struct stage *s, const char *path)
 {
     struct stat st;
     struct catalog_file *row;
+    char at[PATH_MAX];
 
-    if (rc != 0 || s->bare || !path || backing_hidden_by_fuse(path) ||
-        backing_stat(&s->backing, path, &st) != 0 || !S_ISREG(st.st_mode) ||
-        !row_is_current(s, &st) || !(row = malloc(sizeof *row)))
-        return rc;
+    if (backing_stat(&s->backing, stage_locate(s, path, at, sizeof at), &st) != 0 ||
+        !S_ISREG(st.st_mode) || !(row = malloc(sizeof *row)))
+        return;
     pthread_mutex_lock(&s->model);
-    if (catalog_get_file(s->cat, stage_relative(path), row) && row->state == FILE_LANDED &&
+    if (catalog_get_file(s->cat, stage_relative(path), row) &&
+        (row->state == FILE_LANDED || row->state == FILE_HELD) &&
         row->size == (uint64_t)st.st_size) {
         bool new_mtime = stage_ns(st.st_mtim) != row->mtime_ns; /* the MHL records it */
         row->mtime_ns = stage_ns(st.st_mtim);
         row->ctime_ns = stage_ns(st.st_ctim);
         if (!catalog_put_file(s->cat, row))
             stage_cannot_record(s, "recording", path);
-        if (new_mtime)
+        if (new_mtime && row->state == FILE_LANDED)
             stage_changed_now(s);
     }
     pthread_mutex_unlock(&s->model);
     free(row);
+}
+
+/* rsync -a, tar and cp -p set times (and rsync renames) after writing:
+ * the content stays as it landed, so the catalog takes the new times
+ * instead of a remount judging and hashing the file anew. */
+int stage_touched(struct stage *s, const char *path, int rc)
+{
+    struct stat st;
+    char at[PATH_MAX];
+
+    if (rc == 0 && !s->bare && path && !backing_hidden_by_fuse(path) &&
+        backing_stat(&s->backing, stage_locate(s, path, at, sizeof at), &st) == 0 &&
+        S_ISREG(st.st_mode) && row_is_current(s, &st))
+        stage_retimed(s, path);
     return rc;
 }
 
@@ -155,7 +169,15 @@ static int unlink_through(struct stage *s, const char *path)
         return refused;
     if (stage_unlink_refused(s, path) || unlink_held_refusal(s, path))
         return 0; /* refused data goes to the quarantine, not away */
-    int rc = unlink_at(s, path);
+    char at[PATH_MAX];
+    struct stat st;
+    bool flying = strcmp(stage_locate(s, path, at, sizeof at), path) != 0;
+    int rc = unlink_at(s, at);
+    if (rc == 0 && flying) { /* the name goes: its file in flight, and what it would replace */
+        inflight_deleted(&s->flights, path, at);
+        if (backing_stat(&s->backing, path, &st) == 0)
+            rc = unlink_at(s, path);
+    }
     if (rc == 0)
         stage_removed(s, path);
     return rc;
@@ -212,6 +234,30 @@ int stage_rename_in_backing(struct stage *s, const char *from, const char *to, u
     return rc;
 }
 
+/* A rename of the mount's names: of a file in flight, only the name it
+ * will take changes (its BACKING file takes it at its last release); of a
+ * folder, the files in flight inside move with it. */
+int stage_rename_shown(struct stage *s, const char *from, const char *to, unsigned flags)
+{
+    char at[PATH_MAX];
+    struct stat st;
+    bool from_flying = strcmp(stage_locate(s, from, at, sizeof at), from) != 0;
+    bool to_flying = strcmp(stage_locate(s, to, at, sizeof at), to) != 0;
+
+    if ((flags & RENAME_EXCHANGE) && (from_flying || to_flying))
+        return -EBUSY; /* two files, one of them being written: not both at once */
+    if (from_flying) {
+        if ((flags & RENAME_NOREPLACE) && (to_flying || backing_stat(&s->backing, to, &st) == 0))
+            return -EEXIST;
+        inflight_rename(&s->flights, from, to, false);
+        return 0;
+    }
+    int rc = stage_rename_in_backing(s, from, to, flags);
+    if (rc == 0)
+        inflight_rename(&s->flights, from, to, true); /* files in flight in a folder moved */
+    return rc;
+}
+
 /* libfuse hides a file unlinked (or about to be renamed over) while open
  * under a hidden name until its last release: to the delivery that is the
  * delete, and refused data still goes to the quarantine, not away. */
@@ -222,7 +268,15 @@ static int hide_deleted(struct stage *s, const char *from, const char *hidden)
         return refused;
     if (stage_unlink_refused(s, from) || unlink_held_refusal(s, from))
         return 0;
-    int rc = stage_rename_in_backing(s, from, hidden, 0);
+    char at[PATH_MAX];
+    bool flying = strcmp(stage_locate(s, from, at, sizeof at), from) != 0;
+    int rc = stage_rename_in_backing(s, at, hidden, 0);
+    struct stat st;
+    if (rc == 0 && flying) { /* what the rewrite would have replaced goes with the name */
+        inflight_deleted(&s->flights, from, hidden);
+        if (backing_stat(&s->backing, from, &st) == 0)
+            rc = unlink_at(s, from);
+    }
     if (rc == 0)
         stage_removed(s, from);
     return rc;
@@ -302,7 +356,9 @@ static bool judged_first(struct stage *s, const char *from, const char *to, unsi
 
     if (s->bare || (flags & RENAME_EXCHANGE) || naming_is_held(to) || strcmp(from, to) == 0)
         return false;
-    int fd = backing_open_quietly(&s->backing, from, O_RDONLY | O_NONBLOCK);
+    char at[PATH_MAX];
+    int fd = backing_open_quietly(&s->backing, stage_locate(s, from, at, sizeof at),
+                                  O_RDONLY | O_NONBLOCK);
     if (fd < 0)
         return false; /* the rename itself says why */
     bool closed = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && row_is_current(s, &st);
@@ -328,7 +384,7 @@ static int rename_through(struct stage *s, const char *from, const char *to, uns
     int rc;
     if (judged_first(s, from, to, flags, &rc))
         return rc;
-    rc = stage_rename_in_backing(s, from, to, flags);
+    rc = stage_rename_shown(s, from, to, flags);
     if (rc == 0)
         record_rename(s, from, to, flags);
     return rc;
@@ -342,41 +398,27 @@ int stage_rename(struct stage *s, const char *from, const char *to, unsigned fla
     return rc;
 }
 
-/* Of a file being written, its record hears of it (its last writer's
- * close() settles it); of a closed file, judged and hashed anew now. */
+/* A truncate by path is a rewrite like any other: through a handle of
+ * its own (on a copy in flight, or joining the file's writers), judged at
+ * its close when no other handle writes the file; a refusal is its
+ * result, and a landed frame it would have cut stays as it was. */
 static int truncate_by_path(struct stage *s, const char *path, off_t size)
 {
-    struct hash_cursor cursor;
-    struct stat st;
-    int fd = backing_open_quietly(&s->backing, path, O_RDWR);
+    struct stage_handle h;
+    struct stage_caller nobody = {0, 0}; /* no file is made: the owner stays */
+    bool cacheable;
 
-    if (fd < 0)
-        return fd;
-    struct landing *r = fstat(fd, &st) == 0 ? landing_find(s->landings, &st) : NULL;
-    if (r) {
-        int rc = stage_cut_open(r, fd, size);
-        landing_put(s->landings, r);
-        close(fd);
+    int rc = stage_open(s, path, O_WRONLY, 0, &nobody, &h, &cacheable);
+    if (rc < 0)
         return rc;
-    }
-    int rc = ftruncate(fd, size) == 0 ? 0 : -errno;
-    struct hasher *h = rc == 0 && !s->bare ? hasher_new(s->algos) : NULL;
-    if (h) {
-        hash_cursor_init(&cursor, h);
-        stage_settle(s, path, fd, &cursor, NULL);
-    }
-    hasher_free(h);
-    close(fd);
-    return rc;
+    rc = stage_cut_open(h.inode, h.fd, size);
+    int closed = stage_flush(s, &h, path);
+    stage_release(s, &h, path);
+    return rc ? rc : closed;
 }
 
 int stage_truncate(struct stage *s, const char *path, off_t size)
 {
     int refused = stage_may_change(s, path);
-    if (refused)
-        return refused;
-    pthread_rwlock_rdlock(&s->changes);
-    int rc = truncate_by_path(s, path, size);
-    pthread_rwlock_unlock(&s->changes);
-    return rc;
+    return refused ? refused : truncate_by_path(s, path, size);
 }

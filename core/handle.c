@@ -88,7 +88,7 @@ static void set_closed(struct stage_handle *h, bool closed)
  * close() that leaves no handle writing it, so an older handle's close or
  * late release never judges (or quarantines) a file that a newer writer is
  * rewriting. */
-static int join(struct stage *s, struct stage_handle *h, int fd)
+int stage_join(struct stage *s, struct stage_handle *h, int fd)
 {
     h->fd = fd;
     h->closed = false;
@@ -123,122 +123,6 @@ int stage_cut_open(struct landing *r, int fd, off_t size)
         landing_cut(r, (uint64_t)size);
     pthread_mutex_unlock(&r->lock);
     return rc;
-}
-
-/* ---- opening ---- */
-
-/* New files and folders belong to whoever made them, as on a local
- * filesystem: the request's uid, and its gid unless the folder they are
- * made in is setgid (then the folder's group, which BACKING gave them). */
-gid_t stage_new_group(int dirfd, const struct stage_caller *who)
-{
-    struct stat parent;
-    bool inherits = fstat(dirfd, &parent) == 0 && (parent.st_mode & S_ISGID);
-    return inherits ? (gid_t)-1 : who->gid;
-}
-
-/* A file the create made (not one that appeared meanwhile) gets its
- * maker's owner; a chown clears set-id bits, so the mode is set again. */
-static int own_created(struct stage *s, const char *path, int fd, mode_t mode,
-                       const struct stage_caller *who)
-{
-    const char *name;
-    int dirfd = backing_parent(&s->backing, path, &name);
-    if (dirfd < 0)
-        return dirfd;
-    gid_t group = stage_new_group(dirfd, who);
-    close(dirfd);
-    if (fchown(fd, who->uid, group) != 0 ||
-        ((mode & (S_ISUID | S_ISGID)) && fchmod(fd, mode & 07777) != 0))
-        return -errno;
-    return 0;
-}
-
-/* Written files are opened for reading too: the digest catches up at
- * close by reading what the write stream skipped. */
-static int open_for_hashing(struct stage *s, const char *path, int flags, mode_t mode)
-{
-    /* the kernel gives an appending write its offset (the end of the file
-     * as it knows it); the digest follows that offset, so BACKING must too.
-     * O_DIRECT is the kernel's business on the mount (it sends such I/O
-     * past its cache); namfs's buffers are not aligned for BACKING's, and
-     * the release syncs what was written anyway. */
-    flags &= ~(O_APPEND | O_DIRECT);
-    if ((flags & O_ACCMODE) != O_WRONLY)
-        return backing_open(&s->backing, path, flags, mode);
-    int fd = backing_open(&s->backing, path, (flags & ~O_ACCMODE) | O_RDWR, mode);
-    return fd == -EACCES ? backing_open(&s->backing, path, flags, mode) : fd;
-}
-
-static int unlink_in_backing(struct stage *s, const char *path)
-{
-    const char *name;
-    int dirfd = backing_parent(&s->backing, path, &name);
-    if (dirfd < 0)
-        return dirfd;
-    int rc = unlinkat(dirfd, name, 0) == 0 ? 0 : -errno;
-    close(dirfd);
-    return rc;
-}
-
-/* The create request: the file is made here (O_EXCL), and owned by its
- * maker; one that appeared since the kernel looked is opened as it is,
- * unless the caller asked for O_EXCL. */
-static int create_for_hashing(struct stage *s, const char *path, int flags, mode_t mode,
-                              const struct stage_caller *who)
-{
-    int fd = open_for_hashing(s, path, flags | O_CREAT | O_EXCL, mode);
-    if (fd == -EEXIST && !(flags & O_EXCL))
-        return open_for_hashing(s, path, flags & ~O_CREAT, mode);
-    int rc = fd < 0 ? 0 : own_created(s, path, fd, mode, who);
-    if (rc < 0) {
-        close(fd);
-        unlink_in_backing(s, path); /* a file its maker does not own stays nowhere */
-        return rc;
-    }
-    return fd;
-}
-
-/* Inside the changes lock, so that the way back from read-only finds
- * either this writer open or its refusal to come. A file created or
- * truncated by the open has changed before any write: its record hears of
- * it, so even an empty new file lands. A handle that creates a file writes
- * it, whatever its access mode (flock(1) creates its lock file
- * O_RDONLY). */
-static int open_for_change(struct stage *s, const char *path, int flags, mode_t mode,
-                           const struct stage_caller *who, struct stage_handle *h)
-{
-    pthread_rwlock_rdlock(&s->changes);
-    int rc = stage_may_change(s, path);
-    int fd = rc                  ? rc
-             : (flags & O_CREAT) ? create_for_hashing(s, path, flags, mode, who)
-                                 : open_for_hashing(s, path, flags, mode);
-    rc = fd < 0 ? fd : join(s, h, fd);
-    if (rc == 0 && (flags & (O_CREAT | O_TRUNC))) {
-        pthread_mutex_lock(&h->inode->lock);
-        landing_reopen(h->inode);
-        landing_cut(h->inode, 0);
-        pthread_mutex_unlock(&h->inode->lock);
-    }
-    pthread_rwlock_unlock(&s->changes);
-    return rc;
-}
-
-int stage_open(struct stage *s, const char *path, int flags, mode_t mode,
-               const struct stage_caller *who, struct stage_handle *h, bool *cacheable)
-{
-    *cacheable = false;
-    h->inode = NULL;
-    h->closed = false;
-    if ((flags & (O_ACCMODE | O_TRUNC | O_CREAT)) != O_RDONLY)
-        return open_for_change(s, path, flags, mode, who, h);
-    h->fd = open_for_hashing(s, path, flags, 0);
-    if (h->fd < 0)
-        return h->fd;
-    /* A landed frame that has not changed since may be read from the
-     * kernel's cache of it (written or read through the mount before). */
-    *cacheable = !s->bare && stage_landed_as_is(s, path, h->fd);
-    return 0;
 }
 
 /* ---- writing ---- */
@@ -300,12 +184,9 @@ int stage_fallocate(struct stage *s, struct stage_handle *h, int mode, off_t off
 
 /* ---- settling ---- */
 
-/* A written file reaches the disk before its manifests list it, so no
- * manifest lists bytes a power cut could still take (M3). It is also
- * namfs's write-behind: release runs after the writer's close() has
- * returned, and without it the kernel starts writing back only once a
- * tenth of memory is dirty (4 writers, time until on disk: 0.70 x native
- * without, 1.06 x with). */
+/* A written file reaches the disk before it takes its name in BACKING and
+ * before its manifests list it, so neither shows bytes a power cut could
+ * still take (M3). */
 static bool on_disk(struct stage *s, int fd, const char *path)
 {
     if (fdatasync(fd) == 0 || errno == EINVAL)
@@ -322,28 +203,51 @@ static enum landing_state state_after(enum settlement s)
                                                     : LANDING_WRITING;
 }
 
-/* Settles a file this thread moved to SETTLING: judged whole, its frame
- * number reserved, its digest caught up; then landed (in the catalog, its
- * sync still to come) or refused (in the quarantine). Whoever waits for
- * the outcome is woken. */
-static enum settlement settle(struct stage *s, const char *path, int fd, struct landing *r)
+/* A file that settled as landed (or held) is made durable and takes its
+ * name in BACKING before anyone is told: fdatasync, the rename from its
+ * in-flight name, the folder's sync. False when it could not be: it did
+ * not land (logged, forgotten), EIO for its writer. */
+static bool make_durable(struct stage *s, struct stage_handle *h, const char *path)
 {
-    landing_set_unsynced(s->landings, r, true); /* no manifest before its sync */
-    backing_read_quietly(fd);                   /* judging reads; the times are the writer's */
+    if (!on_disk(s, h->fd, path) || stage_place(s, h) != 0) {
+        if (!s->bare)
+            stage_not_on_disk(s, path);
+        return false;
+    }
+    return true;
+}
+
+/* Settles a file this thread moved to SETTLING: judged whole, its frame
+ * number reserved, its digest caught up; then landed (in the catalog, on
+ * disk, under its name in BACKING) or refused (in the quarantine).
+ * Whoever waits for the outcome is woken. */
+static enum settlement settle(struct stage *s, const char *path, struct stage_handle *h)
+{
+    struct landing *r = h->inode;
+
+    landing_set_unsynced(s->landings, r, true); /* no manifest before it is durable */
+    backing_read_quietly(h->fd);                /* judging reads; the times are the writer's */
     enum settlement outcome =
         s->bare ? SETTLED_LANDED
-                : stage_settle(s, path, fd, &r->cursor, r->refused ? &r->verdict : NULL);
-    pthread_mutex_lock(&r->lock);
+                : stage_settle(s, path, h->fd, &r->cursor, r->refused ? &r->verdict : NULL);
     bool settled = outcome == SETTLED_LANDED || outcome == SETTLED_HELD;
-    if (settled)
+    if (settled && !make_durable(s, h, path))
+        outcome = SETTLED_FAILED;
+    pthread_mutex_lock(&r->lock);
+    if (outcome == SETTLED_LANDED || outcome == SETTLED_HELD)
         r->written = false; /* what landed is all there is until the next write */
     landing_end_settle(r, state_after(outcome));
     pthread_mutex_unlock(&r->lock);
-    if (!settled)
-        landing_set_unsynced(s->landings, r, false);
+    landing_set_unsynced(s->landings, r, false);
     return outcome;
 }
 
+/* The close() of a file's last writer decides its fate (namfs/landing.h):
+ * 0 when it landed (its digest is there, and BACKING holds it, durable,
+ * under its name, as close() returns), EINVAL when it broke a rule (it has
+ * left the tree for the quarantine), EIO when it could not be read to hash
+ * it or synced. While another handle writes the file (not closed since it
+ * last wrote) it is not whole yet, and that close() returns 0. */
 int stage_flush(struct stage *s, struct stage_handle *h, const char *path)
 {
     struct landing *r = h->inode;
@@ -357,7 +261,7 @@ int stage_flush(struct stage *s, struct stage_handle *h, const char *path)
     bool settles = !refused && !deleted(path) && r->unclosed == 0 && landing_begin_settle(r);
     pthread_mutex_unlock(&r->lock);
     enum settlement outcome = refused   ? SETTLED_REFUSED
-                              : settles ? settle(s, path, h->fd, r) /* an early refusal moves it */
+                              : settles ? settle(s, path, h) /* an early refusal moves it */
                                         : SETTLED_PENDING;
     if (outcome == SETTLED_REFUSED || early)
         return -EINVAL;
@@ -368,30 +272,20 @@ int stage_flush(struct stage *s, struct stage_handle *h, const char *path)
     return dup_fd < 0 ? -errno : close(dup_fd) == 0 ? 0 : -errno;
 }
 
-/* The last writer's release. A file that landed at its close() is synced
- * to disk now, and manifests may list it. A file written after its last
- * close() (an mmap page, a descriptor passed on) is settled here, where no
- * writer can be told: logged, listed, quarantined if refused; it lands only
- * once on disk. A file deleted while open is gone from the delivery. */
-static void finish(struct stage *s, const char *path, int fd, struct landing *r)
+/* The last writer's release. A file written after its last close() (an
+ * mmap page, a descriptor passed on) is settled here, where no writer can
+ * be told: logged, listed, quarantined if refused. A file deleted while
+ * open is gone from the delivery. */
+static void finish(struct stage *s, const char *path, struct stage_handle *h)
 {
+    struct landing *r = h->inode;
+
     pthread_mutex_lock(&r->lock);
     landing_await(r, LANDING_WAIT_MS);
-    bool landed = r->state == LANDING_LANDED && !r->written;
     bool late = r->written && !deleted(path) && landing_begin_settle(r);
     pthread_mutex_unlock(&r->lock);
-    if (landed && !on_disk(s, fd, path) && !s->bare && !deleted(path))
-        stage_not_on_disk(s, path);
-    if (late && !on_disk(s, fd, path)) {
-        if (!s->bare)
-            stage_not_on_disk(s, path);
-        pthread_mutex_lock(&r->lock);
-        landing_end_settle(r, LANDING_WRITING);
-        pthread_mutex_unlock(&r->lock);
-    } else if (late) {
-        settle(s, path, fd, r);
-    }
-    landing_set_unsynced(s->landings, r, false);
+    if (late)
+        settle(s, path, h);
 }
 
 void stage_release(struct stage *s, struct stage_handle *h, const char *path)
@@ -403,7 +297,8 @@ void stage_release(struct stage *s, struct stage_handle *h, const char *path)
         set_closed(h, true);
         pthread_mutex_unlock(&r->lock);
         if (landing_leave(s->landings, r))
-            finish(s, path, h->fd, r);
+            finish(s, path, h);
+        stage_let_go(s, h); /* the last one puts what never landed in place */
         landing_put(s->landings, r);
         h->inode = NULL;
     }
@@ -412,34 +307,35 @@ void stage_release(struct stage *s, struct stage_handle *h, const char *path)
     h->fd = -1;
 }
 
-/* A file still open when the mount ends: landed at its close() and never
- * released, it is synced now; still being written, it is named in the log
- * and left for the next mount to judge, as a file changed while unmounted. */
-static void finish_abandoned(struct stage *s, int fd, struct landing *r)
+/* A file still open when the mount ends: landed at its close(), it is in
+ * place already; still being written, it is named in the log and stays in
+ * flight, for the next mount to move to the quarantine. */
+static void finish_abandoned(struct stage *s, struct stage_handle *h)
 {
     char link[64], where[4096];
 
-    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    snprintf(link, sizeof link, "/proc/self/fd/%d", h->fd);
     ssize_t n = readlink(link, where, sizeof where - 1);
     where[n > 0 ? n : 0] = '\0';
-    pthread_mutex_lock(&r->lock);
-    bool landed = r->state == LANDING_LANDED, written = r->written;
-    pthread_mutex_unlock(&r->lock);
+    pthread_mutex_lock(&h->inode->lock);
+    bool written = h->inode->written;
+    pthread_mutex_unlock(&h->inode->lock);
     if (written)
         stage_log(s, LOG_WARNING,
-                  "namfs: %s was still being written at unmount: not landed; the next mount "
-                  "judges it",
+                  "namfs: %s was still being written at unmount: not landed; it stays in flight "
+                  "and the next mount moves it to the quarantine",
                   where);
-    else if (landed && on_disk(s, fd, where))
-        landing_set_unsynced(s->landings, r, false);
-    else if (landed)
-        __atomic_store_n(&s->unsynced_at_unmount, true, __ATOMIC_RELEASE);
+    else
+        stage_let_go(s, h);
 }
 
 void stage_abandon(struct stage *s, struct stage_handle *h)
 {
     if (h->inode && landing_leave(s->landings, h->inode))
-        finish_abandoned(s, h->fd, h->inode);
+        finish_abandoned(s, h);
+    else if (h->flight)
+        inflight_leave(&s->flights, h->flight); /* not the last handle: the last one decides */
+    h->flight = NULL; /* one still being written stays in flight (freed with the table) */
     if (h->inode)
         landing_put(s->landings, h->inode);
     h->inode = NULL;
@@ -467,12 +363,22 @@ static int settled_state(struct stage *s, const struct stat *st, bool *waited)
     return (int)state;
 }
 
+/* lstat of what the mount's path names now: its file in flight, or, once
+ * that has gone (refused), BACKING's file under the name, if any (the
+ * landed frame a refused rewrite leaves). */
+static int located_stat(struct stage *s, const char *path, struct stat *st)
+{
+    char at[PATH_MAX];
+    int rc = backing_stat(&s->backing, stage_locate(s, path, at, sizeof at), st);
+    return rc == -ENOENT && strcmp(at, path) != 0 ? backing_stat(&s->backing, path, st) : rc;
+}
+
 int stage_stat(struct stage *s, const char *path, struct stat *st)
 {
     bool waited = false;
-    int rc = backing_stat(&s->backing, path, st);
+    int rc = located_stat(s, path, st);
     if (rc == 0 && settled_state(s, st, &waited) >= 0 && waited)
-        rc = backing_stat(&s->backing, path, st);
+        rc = located_stat(s, path, st);
     return rc;
 }
 
@@ -488,12 +394,14 @@ int stage_digest_current(struct stage *s, const char *path)
 {
     struct stat st;
     bool waited;
-    int state = backing_stat(&s->backing, path, &st) == 0 ? settled_state(s, &st, &waited) : -1;
+    int state = located_stat(s, path, &st) == 0 ? settled_state(s, &st, &waited) : -1;
     return state == LANDING_WRITING ? -ENODATA : state == LANDING_SETTLING ? -EAGAIN : 0;
 }
 
 bool stage_busy(struct stage *s, const char *path)
 {
     struct stat st;
-    return backing_stat(&s->backing, path, &st) == 0 && landing_busy(s->landings, &st);
+    char at[PATH_MAX];
+    return backing_stat(&s->backing, stage_locate(s, path, at, sizeof at), &st) == 0 &&
+           landing_busy(s->landings, &st);
 }

@@ -66,11 +66,11 @@ bool stage_refresh_landed(struct stage *s)
         char path[CATALOG_PATH_MAX + 1];
         struct stat now;
         snprintf(path, sizeof path, "/%s", st.paths[i]);
-        if (backing_stat(&s->backing, path, &now) != 0) {
+        if (stage_busy(s, path)) { /* being written, or in flight to its name */
+            ready = false;
+        } else if (backing_stat(&s->backing, path, &now) != 0) {
             stage_log(s, LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
             stage_removed(s, path);
-        } else if (stage_busy(s, path)) {
-            ready = false;
         } else {
             stage_log(s, LOG_WARNING, "namfs: %s changed in BACKING behind the mount: judged anew",
                       path);
@@ -173,6 +173,49 @@ static size_t drop_gone(struct stage *s, const struct walk_list *files)
     return dropped > 0 ? (size_t)dropped : 0;
 }
 
+/* A file a crash left in flight (namfs/inflight.h): its writer never
+ * saw it land, so it is no part of the delivery; its bytes are kept in
+ * the quarantine, under the name it was written as, and reported. */
+static void quarantine_left_in_flight(struct stage *s, const char *rel)
+{
+    char path[4100], shown[300], as[4400];
+    const char *slash = strrchr(rel, '/');
+    struct verdict v;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    inflight_shown_name(rel, shown, sizeof shown);
+    snprintf(as, sizeof as, "%.*s%s", slash ? (int)(slash - rel + 1) : 0, rel,
+             *shown  ? shown
+             : slash ? slash + 1
+                     : rel);
+    verdict_fail(&v, RULE_R7,
+                 "left in flight by a crash: written as %s, never closed, so never judged whole",
+                 as);
+    char target[PATH_MAX + 4200];
+    const char *name;
+    int dirfd = backing_parent(&s->backing, path, &name);
+    int rc = dirfd < 0
+                 ? -1
+                 : quarantine_move(&s->quarantine, dirfd, name, as, &v, target, sizeof target);
+    if (dirfd >= 0)
+        close(dirfd);
+    if (rc == 0) {
+        stage_log(s, LOG_WARNING, "namfs: %s: %s; moved to the quarantine as %s", as, v.message,
+                  target);
+        struct catalog_file f = {.state = FILE_QUARANTINED, .verdict = v, .frame = -1};
+        snprintf(f.path, sizeof f.path, "%s",
+                 rel); /* listed; the name it would take may be landed */
+        pthread_mutex_lock(&s->model);
+        if (!catalog_put_file(s->cat, &f))
+            stage_cannot_record(s, "recording", rel);
+        pthread_mutex_unlock(&s->model);
+    } else
+        stage_log(s, LOG_ERR,
+                  "namfs: %s: left in flight by a crash; cannot move it to the "
+                  "quarantine: %s",
+                  rel, strerror(errno));
+}
+
 /* A file deleted while open that a crash left under libfuse's hidden
  * name: its user deleted it, so it goes (at mount only: while mounted, it
  * may still be open). */
@@ -209,8 +252,10 @@ bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
         const char *rel = files.entries[i].relpath;
         if (backing_hidden_by_fuse(rel) && at_mount)
             remove_left_hidden(s, rel);
+        else if (inflight_is_name(rel) && at_mount)
+            quarantine_left_in_flight(s, rel);
         else if (!files.entries[i].is_symlink && !stage_is_manifest(rel) &&
-                 !backing_hidden_by_fuse(rel))
+                 !backing_hidden_by_fuse(rel) && !inflight_is_name(rel))
             changed += reconcile_file(s, rel, row);
     }
     changed += drop_gone(s, &files);

@@ -48,6 +48,8 @@ static bool add_held(void *ctx, const struct catalog_file *f)
 
 static bool add_refused(void *ctx, const struct catalog_file *f)
 {
+    if (inflight_is_name(f->path))
+        return true; /* a refused rewrite: the frame it would have replaced stays landed */
     strbuf_add(ctx, "%s: %s refused (%s), not yet replaced by a frame that passes; ", f->path,
                rule_name(f->verdict.rule),
                f->state == FILE_QUARANTINED ? "quarantined" : "kept in place");

@@ -89,8 +89,9 @@ static void file_row(const char *name, const struct stat *st, const struct diges
 static bool still_at(struct stage *s, const char *path, const struct stat *st)
 {
     struct stat here;
-    return backing_stat(&s->backing, path, &here) == 0 && here.st_ino == st->st_ino &&
-           here.st_dev == st->st_dev;
+    char at[PATH_MAX];
+    return backing_stat(&s->backing, stage_locate(s, path, at, sizeof at), &here) == 0 &&
+           here.st_ino == st->st_ino && here.st_dev == st->st_dev;
 }
 
 /* A landed frame cut to nothing (a truncate, an O_TRUNC open closed
@@ -160,6 +161,25 @@ static enum settlement hold(struct stage *s, const char *path, const struct stat
     return ok ? SETTLED_HELD : SETTLED_PENDING;
 }
 
+/* A landed frame given back its place in the sequence memory after a
+ * rewrite or rename that would have replaced or moved it was refused (the
+ * landed file is BACKING's at path: a rewrite worked on a copy). */
+static void remember_landed(struct stage *s, const char *path)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+
+    pthread_mutex_lock(&s->model);
+    bool landed = row && catalog_get_file(s->cat, stage_relative(path), row) &&
+                  row->state == FILE_LANDED && row->frame >= 0;
+    pthread_mutex_unlock(&s->model);
+    free(row);
+    int fd = landed ? backing_open_quietly(&s->backing, path, O_RDONLY) : -1;
+    if (fd >= 0) {
+        stage_remember_frame(s, path, fd);
+        close(fd);
+    }
+}
+
 /* A written file settles: refused ones go to the quarantine, held ones
  * are recorded as held, the others land with their digest. */
 static enum settlement settle_locked(struct stage *s, const char *path, int fd,
@@ -198,6 +218,8 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
     if (outcome == SETTLED_REFUSED) {
         stage_log_refusal(s, path, &v);
         stage_refused(s, path, &v);
+        if (j.is_frame)
+            remember_landed(s, path);
     }
     return outcome;
 }
@@ -217,7 +239,8 @@ enum settlement stage_settle(struct stage *s, const char *path, int fd, struct h
 void stage_rejudge(struct stage *s, const char *path)
 {
     struct hash_cursor cursor;
-    int fd = backing_open_quietly(&s->backing, path, O_RDONLY);
+    char at[PATH_MAX];
+    int fd = backing_open_quietly(&s->backing, stage_locate(s, path, at, sizeof at), O_RDONLY);
     struct hasher *h = fd >= 0 ? hasher_new(s->algos) : NULL;
 
     if (h) {
@@ -282,24 +305,6 @@ static void note_refused_rename(struct stage *s, const char *from, const char *t
     free(row);
 }
 
-/* A landed frame given back its place in the sequence memory after a
- * rename that would have replaced or moved it was refused. */
-static void remember_landed(struct stage *s, const char *path)
-{
-    struct catalog_file *row = malloc(sizeof *row);
-
-    pthread_mutex_lock(&s->model);
-    bool landed = row && catalog_get_file(s->cat, stage_relative(path), row) &&
-                  row->state == FILE_LANDED && row->frame >= 0;
-    pthread_mutex_unlock(&s->model);
-    free(row);
-    int fd = landed ? backing_open_quietly(&s->backing, path, O_RDONLY) : -1;
-    if (fd >= 0) {
-        stage_remember_frame(s, path, fd);
-        close(fd);
-    }
-}
-
 int stage_land_renamed(struct stage *s, const char *from, const char *to, unsigned flags, int fd)
 {
     struct judgement j;
@@ -310,7 +315,7 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
     if (fstat(fd, &st) != 0)
         return -errno;
     if (empty_frame(fd, to)) { /* a frame not written yet: nothing to judge */
-        int rc = stage_rename_in_backing(s, from, to, flags);
+        int rc = stage_rename_shown(s, from, to, flags);
         if (rc == 0) {
             stage_removed(s, from);
             stage_removed(s, to);
@@ -327,7 +332,7 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
         outcome = land_as(s, to, from, &j, &st, &d, &v);
         forgot = j.is_frame;
     }
-    int rc = outcome == SETTLED_LANDED ? stage_rename_in_backing(s, from, to, flags) : 0;
+    int rc = outcome == SETTLED_LANDED ? stage_rename_shown(s, from, to, flags) : 0;
     pthread_mutex_unlock(&s->settling);
     if (outcome == SETTLED_REFUSED) {
         note_refused_rename(s, from, to, &v);

@@ -121,8 +121,12 @@ struct stage *stage_new(const struct stage_config *c, char *err, size_t err_len)
     pthread_mutex_init(&s->settling, NULL);
     pthread_mutex_init(&s->model, NULL);
     sealed_init(&s->sealed);
+    inflight_init(&s->flights);
     clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     clock_gettime(CLOCK_REALTIME, &s->last_change_real);
+    /* the first checkpoint writes what a crash kept from the last one
+     * (manifests are written only where they changed) */
+    s->dirty = true;
     s->landings = landing_table_new();
     s->seq = seqset_new();
     if (!s->landings || !s->seq || !name_backing(s, c->backing, err, err_len) ||
@@ -154,11 +158,35 @@ void stage_free(struct stage *s)
     seqset_free(s->seq);
     landing_table_free(s->landings);
     sealed_destroy(&s->sealed);
+    inflight_destroy(&s->flights);
     backing_close(&s->backing);
     pthread_rwlock_destroy(&s->changes);
     pthread_mutex_destroy(&s->settling);
     pthread_mutex_destroy(&s->model);
     free(s);
+}
+
+const char *stage_locate(struct stage *s, const char *path, char *buf, size_t len)
+{
+    inflight_locate(&s->flights, path, buf, len);
+    return buf;
+}
+
+int stage_open_path(struct stage *s, const char *path, int flags)
+{
+    char at[PATH_MAX];
+    return backing_open(&s->backing, stage_locate(s, path, at, sizeof at), flags, 0);
+}
+
+void stage_each_in_flight(struct stage *s, const char *folder,
+                          void (*each)(void *ctx, const char *name), void *ctx)
+{
+    inflight_each_in(&s->flights, folder, each, ctx);
+}
+
+bool stage_is_in_flight_name(const char *name)
+{
+    return inflight_is_name(name);
 }
 
 const struct backing *stage_backing(const struct stage *s)
@@ -356,7 +384,8 @@ static int move_to_quarantine(struct stage *s, const char *path, const char *rel
                               const struct verdict *v, char *target, size_t len)
 {
     const char *name;
-    int dirfd = backing_parent(&s->backing, path, &name);
+    char at[PATH_MAX];
+    int dirfd = backing_parent(&s->backing, stage_locate(s, path, at, sizeof at), &name);
     if (dirfd < 0) {
         errno = -dirfd;
         return -1;
@@ -400,19 +429,39 @@ bool stage_record_unrecorded(struct stage *s)
     return true;
 }
 
+/* The catalog key of a refusal at path: path itself, unless the refused
+ * bytes are a rewrite of a landed file that BACKING still holds (the
+ * rewrite worked on a file in flight): then the landed row stays, and the
+ * refusal is keyed by the in-flight name. Model lock held. */
+static void refusal_key(struct stage *s, const char *path, char *key, size_t len)
+{
+    char at[PATH_MAX];
+    struct catalog_file *row = malloc(sizeof *row);
+
+    struct stat st;
+    stage_locate(s, path, at, sizeof at);
+    bool rewrite = strcmp(at, path) != 0 && backing_stat(&s->backing, path, &st) == 0 && row &&
+                   catalog_get_file(s->cat, stage_relative(path), row) &&
+                   row->state == FILE_LANDED && stage_unchanged_since(row, &st);
+    snprintf(key, len, "%s", stage_relative(rewrite ? at : path));
+    free(row);
+}
+
 void stage_refused(struct stage *s, const char *path, const struct verdict *v)
 {
     const char *rel = stage_relative(path);
     char target[PATH_MAX + 4200];
     struct catalog_file f;
 
+    memset(&f, 0, sizeof f);
+    pthread_mutex_lock(&s->model);
+    refusal_key(s, path, f.path, sizeof f.path);
+    pthread_mutex_unlock(&s->model);
     bool moved = move_to_quarantine(s, path, rel, v, target, sizeof target) == 0;
     if (!moved && errno == ENOENT)
         return; /* no longer there: an earlier settlement moved it */
     stage_log(s, LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
               moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
-    memset(&f, 0, sizeof f);
-    snprintf(f.path, sizeof f.path, "%s", rel);
     f.state = moved ? FILE_QUARANTINED : FILE_REJECTED;
     f.verdict = *v;
     f.frame = -1;

@@ -6,6 +6,7 @@
 
 #include "namfs/backing.h"
 #include "namfs/catalog.h"
+#include "namfs/inflight.h"
 #include "namfs/judge.h"
 #include "namfs/landing.h"
 #include "namfs/quarantine.h"
@@ -47,6 +48,7 @@ struct stage {
     struct quarantine quarantine;
     struct sealed_set sealed;
     struct landing_table *landings;
+    struct inflight_table flights; /* files in flight (namfs/inflight.h) */
 
     pthread_rwlock_t changes;
     pthread_mutex_t settling;
@@ -69,13 +71,15 @@ struct stage {
     struct refused_open *refused_open;
     size_t refused_count;
 
-    bool read_only;           /* __atomic: the catalog cannot record changes */
-    bool unsynced_at_unmount; /* __atomic: a landed file could not be synced */
-    bool running;             /* __atomic: the checkpoint thread runs */
+    bool read_only; /* __atomic: the catalog cannot record changes */
+    bool running;   /* __atomic: the checkpoint thread runs */
     pthread_t thread;
 };
 
 /* stage.c */
+/* The BACKING path the mount's path names now (its in-flight file's while
+ * in flight), in buf; returns buf. */
+const char *stage_locate(struct stage *s, const char *path, char *buf, size_t len);
 void stage_log(struct stage *s, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v);
@@ -113,12 +117,26 @@ void stage_rejudge(struct stage *s, const char *path);
 int stage_land_renamed(struct stage *s, const char *from, const char *to, unsigned flags, int fd);
 
 /* changes.c */
+/* path's landed (or held) row takes its file's times now: a rename of it
+ * moved its ctime, its content stayed. */
+void stage_retimed(struct stage *s, const char *path);
 int stage_rename_in_backing(struct stage *s, const char *from, const char *to, unsigned flags);
+int stage_rename_shown(struct stage *s, const char *from, const char *to, unsigned flags);
 
 /* handle.c */
 void stage_judge_early(struct stage *s, struct landing *f, const char *path, const char *buf,
                        size_t n, uint64_t off);
 int stage_cut_open(struct landing *r, int fd, off_t size);
+/* h, opened on fd, joins its file's record (closes fd when it cannot). */
+int stage_join(struct stage *s, struct stage_handle *h, int fd);
+/* The handle's file in flight takes its shown name now (it landed and is
+ * on disk): 0 or -errno (open.c). */
+int stage_place(struct stage *s, struct stage_handle *h);
+/* The handle lets go of its file in flight; the last one puts it in place
+ * if it is not yet (open.c). */
+void stage_let_go(struct stage *s, struct stage_handle *h);
+
+/* open.c */
 gid_t stage_new_group(int dirfd, const struct stage_caller *who);
 
 /* reconcile.c */

@@ -250,14 +250,24 @@ long stage_frames_beneath(struct stage *s, const char *path)
     return count;
 }
 
-/* still_as_catalogued() for a file of the folder open at *ctx: one
- * fstatat each, which a checksum.txt of 100,000 frames can afford. */
+struct folder_check {
+    struct stage *s;
+    int folder; /* the folder's fd */
+};
+
+/* still_as_catalogued() for a file of the folder: one fstatat each,
+ * which a checksum.txt of 100,000 frames can afford; of its file in
+ * flight while it waits for its release to take its name. */
 static bool as_catalogued_in(void *ctx, const struct catalog_file *f)
 {
-    const char *slash = strrchr(f->path, '/');
+    struct folder_check *c = ctx;
+    char mount_path[CATALOG_PATH_MAX + 1], at[PATH_MAX];
     struct stat now;
 
-    return fstatat(*(int *)ctx, slash ? slash + 1 : f->path, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+    snprintf(mount_path, sizeof mount_path, "/%s", f->path);
+    stage_locate(c->s, mount_path, at, sizeof at);
+    const char *slash = strrchr(at, '/');
+    return fstatat(c->folder, slash ? slash + 1 : at, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
            stage_unchanged_since(f, &now);
 }
 
@@ -268,17 +278,17 @@ char *stage_render_checksum(struct stage *s, const char *path, bool checked)
 
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
     bool filtered = checked || stage_read_only(s);
-    int folder = filtered ? backing_parent(&s->backing, path, &name) : -1;
-    if (filtered && folder < 0)
+    struct folder_check check = {s, filtered ? backing_parent(&s->backing, path, &name) : -1};
+    if (filtered && check.folder < 0)
         return NULL; /* the folder itself is gone */
     catalog_file_fn keep = filtered ? as_catalogued_in : NULL;
     pthread_mutex_lock(&s->model);
     char *text = holds_frames(s, dir) ? checksum_render_if(s->cat, dir, s->profile.checksum_hash,
-                                                           keep, &folder, err, sizeof err)
+                                                           keep, &check, err, sizeof err)
                                       : NULL;
     pthread_mutex_unlock(&s->model);
-    if (folder >= 0)
-        close(folder);
+    if (check.folder >= 0)
+        close(check.folder);
     if (text && !*text) {
         free(text);
         return NULL;

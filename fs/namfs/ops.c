@@ -210,6 +210,43 @@ static int namfs_opendir(const char *path, struct fuse_file_info *fi)
     return 0;
 }
 
+/* Files in flight are listed under the names they will take (when BACKING
+ * holds no file there yet, and they have not been refused meanwhile). */
+struct listing {
+    const char *folder;
+    int dirfd;
+    void *buf;
+    fuse_fill_dir_t fill;
+    char (*names)[256];
+    size_t count;
+};
+
+static void note_in_flight(void *ctx, const char *name)
+{
+    struct listing *l = ctx;
+    char(*grown)[256] = realloc(l->names, (l->count + 1) * sizeof *grown);
+    if (grown) {
+        l->names = grown;
+        snprintf(grown[l->count++], sizeof *grown, "%s", name);
+    }
+}
+
+static void list_in_flight(struct listing *l)
+{
+    char shown[4096 + 256];
+    struct stat st;
+
+    stage_each_in_flight(stage(), l->folder, note_in_flight, l);
+    for (size_t i = 0; i < l->count; i++) {
+        snprintf(shown, sizeof shown, "%s/%s", strcmp(l->folder, "/") ? l->folder : "",
+                 l->names[i]);
+        if (fstatat(l->dirfd, l->names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+            stage_stat(stage(), shown, &st) == 0)
+            l->fill(l->buf, l->names[i], NULL, 0, 0);
+    }
+    free(l->names);
+}
+
 static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t offset,
                          struct fuse_file_info *fi, enum fuse_readdir_flags flags)
 {
@@ -234,13 +271,15 @@ static int namfs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_
         struct stat st = {
             .st_dev = folder.st_dev, .st_ino = e->d_ino, .st_mode = (mode_t)DTTOIF(e->d_type)};
         if ((strcmp(path, "/") == 0 && strcmp(e->d_name, STATUS_DIR + 1) == 0) ||
-            backing_hidden_by_fuse(e->d_name) ||
+            backing_hidden_by_fuse(e->d_name) || stage_is_in_flight_name(e->d_name) ||
             !stage_entry_listed(stage(), dirfd(dir), e->d_name, &st))
-            continue; /* shadowed by the virtual folder; deleted while open; refused */
+            continue; /* shadowed by the virtual folder; deleted while open; in flight; refused */
         listed_checksum = listed_checksum || strcmp(e->d_name, CHECKSUM_NAME) == 0;
         if (fill(buf, e->d_name, &st, 0, 0))
             return 0;
     }
+    struct listing flying = {path, dirfd(dir), buf, fill, NULL, 0};
+    list_in_flight(&flying);
     /* shown before its first checkpoint writes it to BACKING */
     if (!listed_checksum && stage_folder_has_frames(stage(), path))
         fill(buf, CHECKSUM_NAME, NULL, 0, 0);
@@ -318,7 +357,7 @@ static int with_fd(const char *path, struct fuse_file_info *fi, int *owned)
     *owned = -1;
     if (fi && of(fi)->h.fd >= 0)
         return of(fi)->h.fd;
-    int fd = backing_open(backing(), path, O_RDONLY | O_NONBLOCK, 0);
+    int fd = stage_open_path(stage(), path, O_RDONLY | O_NONBLOCK);
     if (fd >= 0)
         *owned = fd;
     return fd;

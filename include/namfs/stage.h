@@ -89,8 +89,7 @@ void stage_start(struct stage *s);
 void stage_checkpoint(struct stage *s);
 
 /* Unmount: stops the thread and writes the last manifests, so BACKING
- * alone is a valid delivery, unless a landed file could not be synced
- * (stage_abandon). */
+ * alone is a valid delivery (landed files are on disk from their close()). */
 void stage_stop(struct stage *s);
 
 /* ---- handles ---- */
@@ -106,7 +105,8 @@ struct stage_caller {
 struct stage_handle {
     int fd;
     struct landing *inode;
-    bool closed; /* its close() came, and no write since (inode's lock) */
+    struct inflight *flight; /* the file in flight it writes (namfs/inflight.h) */
+    bool closed;             /* its close() came, and no write since (inode's lock) */
 };
 
 /* Opens path as the request asks (fi->flags): O_CREAT makes the file,
@@ -141,7 +141,18 @@ void stage_release(struct stage *s, struct stage_handle *h, const char *path);
  * in the log and left for the next mount. Closes h->fd. */
 void stage_abandon(struct stage *s, struct stage_handle *h);
 
+/* An fd on the file the mount's path names now (its in-flight file while
+ * it is being written), for calls on it by path; or -errno. */
+int stage_open_path(struct stage *s, const char *path, int flags);
+
 /* ---- questions ---- */
+
+/* The names of files in flight in the folder (mount path): readdir shows
+ * them under these names, and never their in-flight names. */
+void stage_each_in_flight(struct stage *s, const char *folder,
+                          void (*each)(void *ctx, const char *name), void *ctx);
+/* name is an in-flight name (namfs/inflight.h): hidden from readdir. */
+bool stage_is_in_flight_name(const char *name);
 
 /* lstat of path once any settlement of it is over (a refused file is in
  * the quarantine by then: -ENOENT). */

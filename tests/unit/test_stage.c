@@ -103,8 +103,9 @@ static void assert_no_digest(struct fixture *f, const char *path)
 /* ---- landing (landing.h, R7/R8, M1, M3) ---- */
 
 /* A frame written in pieces through one handle lands at its close(): the
- * digest is the bytes' own XXH3-128 as flush returns; checksum.txt (M1)
- * lists it only once its release synced it (M3). */
+ * digest is the bytes' own XXH3-128 as flush returns; until then BACKING
+ * holds it under an in-flight name only, and from then on, on disk, under
+ * its own (M3), so the next checkpoint lists it (M1). */
 static void frame_lands_with_its_digest(void **state)
 {
     struct fixture *f = *state;
@@ -115,14 +116,22 @@ static void frame_lands_with_its_digest(void **state)
     good_frame(fr, 1);
     xxh128_text(fr->bytes, fr->len, expected);
     frame_path(path, 1, 4);
+    char where[PATH_LEN];
+    in_backing(f, path, where);
     assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
     assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len), 0);
+    assert_false(exists(where)); /* in flight: no partial frame under its name */
     assert_int_equal(stage_flush(f->stage, &h, path), 0);
     assert_digest(f, path, expected);
     assert_true(stage_verdict(f->stage, path, verdict, sizeof verdict));
     assert_string_equal(verdict, "pass");
-    stage_checkpoint(f->stage); /* M3: not synced yet, so no manifest lists it */
-    assert_null(checksum_txt(f));
+    FILE *in = fopen(where, "rb"); /* BACKING has it, whole, at flush */
+    uint8_t *bytes = malloc(fr->len + 1);
+    assert_non_null(in);
+    assert_int_equal(fread(bytes, 1, fr->len + 1, in), fr->len);
+    assert_memory_equal(bytes, fr->bytes, fr->len);
+    fclose(in);
+    free(bytes);
     stage_release(f->stage, &h, path);
     stage_checkpoint(f->stage);
     char *listed = checksum_txt(f);
@@ -237,58 +246,63 @@ static void two_handles_last_flush_settles(void **state)
     free(other);
 }
 
-/* The refusal of a landed frame cut short: gone from BACKING to the
- * quarantine, no digest, listed with R7. */
-static void assert_refused_R7(struct fixture *f, const char *path, off_t size)
+/* The refusal of a rewrite of a landed frame that cuts it short: the
+ * rewrite worked on a copy in flight, so BACKING keeps the landed frame
+ * with its digest (M5), and the refused bytes are in the quarantine,
+ * listed with R7 under the name they were written as. */
+static void assert_rewrite_refused_R7(struct fixture *f, const char *path, off_t size,
+                                      off_t landed_size, const char *landed_digest)
 {
-    char where[PATH_LEN], verdict[600];
+    char where[PATH_LEN];
 
     in_backing(f, path, where);
-    assert_false(exists(where));
+    assert_int_equal(size_of(where), landed_size);
+    assert_digest(f, path, landed_digest);
     in_quarantine(f, path, where);
     assert_int_equal(size_of(where), size);
-    assert_no_digest(f, path);
-    assert_true(stage_verdict(f->stage, path, verdict, sizeof verdict));
-    assert_contains(verdict, "R7: ");
     char *rejected = stage_render_rejected(f->stage);
-    assert_contains(rejected, SEQ "/" SEQ ".0001.dpx\tR7\t");
+    assert_contains(rejected, SEQ ".0001.dpx\tR7\t");
     free(rejected);
-    assert_logged(f, path, "R7");
+    char *why = stage_seal_state(f->stage, "/" SEQ);
+    assert_string_equal(why, "sealable"); /* the frame is there, as it landed */
+    free(why);
+    assert_logged(f, SEQ ".0001.dpx", "R7");
 }
 
-/* A truncate by path of a landed frame judges it anew at once: half a
- * frame misses the bytes its header promises (R7). */
+/* A truncate by path of a landed frame is judged as any rewrite: half a
+ * frame misses the bytes its header promises (R7), so the truncate fails
+ * with EINVAL and the landed frame stays. */
 static void truncate_by_path_rejudges_R7(void **state)
 {
     struct fixture *f = *state;
-    char path[PATH_LEN], where[PATH_LEN];
+    char path[PATH_LEN], where[PATH_LEN], digest[DIGEST_LEN];
 
-    land(f, 1, 1, NULL);
+    land(f, 1, 1, digest);
     frame_path(path, 1, 4);
     in_backing(f, path, where);
-    off_t half = size_of(where) / 2;
-    assert_int_equal(stage_truncate(f->stage, path, half), 0);
-    assert_refused_R7(f, path, half);
+    off_t whole = size_of(where);
+    assert_int_equal(stage_truncate(f->stage, path, whole / 2), -EINVAL);
+    assert_rewrite_refused_R7(f, path, whole / 2, whole, digest);
 }
 
 /* A truncating reopen of a landed frame (O_TRUNC) that writes half a
- * frame: its close judges it anew and refuses it (R7). */
+ * frame: its close refuses it (R7); the landed frame stays. */
 static void truncating_reopen_rejudges_R7(void **state)
 {
     struct fixture *f = *state;
     struct frame *fr = malloc(sizeof *fr);
     struct stage_handle h;
-    char path[PATH_LEN];
+    char path[PATH_LEN], digest[DIGEST_LEN];
 
-    land(f, 1, 1, NULL);
+    land(f, 1, 1, digest);
     good_frame(fr, 2);
     frame_path(path, 1, 4);
     assert_int_equal(open_writer(f, path, O_WRONLY | O_TRUNC, &h), 0);
     assert_int_equal(stage_digest_current(f->stage, path), -ENODATA);
     assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len / 2), 0);
     assert_int_equal(stage_flush(f->stage, &h, path), -EINVAL);
-    assert_refused_R7(f, path, (off_t)(fr->len / 2));
     stage_release(f->stage, &h, path);
+    assert_rewrite_refused_R7(f, path, (off_t)(fr->len / 2), (off_t)fr->len, digest);
     free(fr);
 }
 
