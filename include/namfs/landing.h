@@ -18,9 +18,11 @@
  *             waits for the outcome (landing_await(), at most
  *             LANDING_WAIT_MS); a write waits too.
  *
- *   LANDED    It passed: it is in the catalog with its digest, and that
- *             close() returned 0. It is not durable yet: the last RELEASE
- *             syncs it to disk, and no manifest lists it before that (M3).
+ *   LANDED    It passed: it is in the catalog with its digest, on disk
+ *             (fdatasync) and under its own name in BACKING (renamed from
+ *             its in-flight name, namfs/inflight.h, the folder synced)
+ *             before that close() returned 0. A held file (N6) ends here
+ *             too, recorded as held.
  *
  *   REFUSED   It broke a rule: it left the tree (to the quarantine), and
  *             that close() failed with the refusal's errno.
@@ -39,8 +41,9 @@
  *                         descriptor passed on): the file is reopened and
  *                         settled again at RELEASE, where no writer can be
  *                         told (landing_reopen)
- *   any -> (none)         the last RELEASE, once a landed file is on disk
- *                         (landing_put of the last reference)
+ *   any -> (none)         the last RELEASE (landing_put of the last
+ *                         reference); a file in flight that never landed
+ *                         (an empty frame) takes its name then
  *
  * INVARIANTS
  *
@@ -135,15 +138,15 @@ void landing_put(struct landing_table *t, struct landing *r);
 bool landing_busy(struct landing_table *t, const struct stat *st);
 bool landing_any(struct landing_table *t);
 
-/* A landed file whose sync to disk (at its last RELEASE) is still to come,
- * or no longer: no manifest is written while any such file exists (M3). */
+/* A file settling, whose sync to disk and name in BACKING are still to
+ * come, or no longer: no manifest is written while any such file exists
+ * (M3). */
 void landing_set_unsynced(struct landing_table *t, struct landing *r, bool unsynced);
 bool landing_any_unsynced(struct landing_table *t);
 
 /* Whether the delivery is quiet: no file WRITING or SETTLING, and every
- * landed one synced. A file that landed at its close() is synced at its
- * release, just after: this waits for that, at most ms, but not for a file
- * still being written (namctl seal answers EBUSY then). */
+ * landed one synced. This waits for a settlement to end, at most ms, but
+ * not for a file still being written (namctl seal answers EBUSY then). */
 enum landing_quiet { LANDING_QUIET, LANDING_BEING_WRITTEN, LANDING_STILL_SYNCING };
 enum landing_quiet landing_await_quiet(struct landing_table *t, int ms);
 
