@@ -127,6 +127,18 @@ int stage_cut_open(struct landing *r, int fd, off_t size)
 
 /* ---- writing ---- */
 
+/* The close() that lands a file waits for its sync to disk; writeback of
+ * what was written is started every WRITE_BEHIND bytes as the writes come,
+ * so that little is left to wait for then. */
+#define WRITE_BEHIND (8u << 20)
+
+static void write_behind(int fd, uint64_t off, size_t n)
+{
+    uint64_t end = off + n, start = end - end % WRITE_BEHIND;
+    if (start > off && start >= WRITE_BEHIND)
+        sync_file_range(fd, (off_t)(start - WRITE_BEHIND), WRITE_BEHIND, SYNC_FILE_RANGE_WRITE);
+}
+
 /* The write and its hash update happen under the record's lock, so that
  * a truncate, another handle's write or a settlement of the same file
  * comes wholly before or after it: the cursor always follows BACKING. */
@@ -154,6 +166,8 @@ int stage_write(struct stage *s, struct stage_handle *h, const char *path, const
         error = r->refused ? EINVAL : 0; /* this write completed a bad header */
     }
     pthread_mutex_unlock(&r->lock);
+    if (n > 0)
+        write_behind(h->fd, (uint64_t)off, (size_t)n);
     return error ? -error : (int)n;
 }
 
