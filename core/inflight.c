@@ -88,18 +88,21 @@ void inflight_locate(struct inflight_table *t, const char *path, char *out, size
     pthread_mutex_unlock(&t->lock);
 }
 
-struct inflight *inflight_join(struct inflight_table *t, const char *shown)
+struct inflight *inflight_join(struct inflight_table *t, const char *shown, char *backing,
+                               size_t len)
 {
     pthread_mutex_lock(&t->lock);
     struct inflight *e = lookup(t, shown);
-    if (e)
+    if (e) {
         e->handles++;
+        snprintf(backing, len, "%s", e->backing);
+    }
     pthread_mutex_unlock(&t->lock);
     return e;
 }
 
 struct inflight *inflight_add(struct inflight_table *t, const char *shown, const char *backing,
-                              bool *raced)
+                              char *theirs, size_t len, bool *raced)
 {
     struct inflight *fresh = calloc(1, sizeof *fresh);
     if (fresh && (!(fresh->shown = strdup(shown)) || !(fresh->backing = strdup(backing)))) {
@@ -116,6 +119,8 @@ struct inflight *inflight_add(struct inflight_table *t, const char *shown, const
     }
     if (e)
         e->handles++;
+    if (e && *raced)
+        snprintf(theirs, len, "%s", e->backing);
     pthread_mutex_unlock(&t->lock);
     if (fresh)
         free_entry(fresh);

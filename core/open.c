@@ -114,12 +114,13 @@ static int new_in_flight(struct stage *s, const char *path, int flags, mode_t mo
  * -errno (EEXIST for O_EXCL: it exists as far as anyone can see). */
 static int join_in_flight(struct stage *s, const char *path, int flags, struct stage_handle *h)
 {
-    struct inflight *e = inflight_join(&s->flights, path);
+    char at[PATH_MAX];
+    struct inflight *e = inflight_join(&s->flights, path, at, sizeof at);
     if (!e)
         return 0;
     int fd = (flags & O_CREAT) && (flags & O_EXCL)
                  ? -EEXIST
-                 : open_for_hashing(s, e->backing, flags & ~(O_CREAT | O_EXCL), 0);
+                 : open_for_hashing(s, at, flags & ~(O_CREAT | O_EXCL), 0);
     if (fd < 0) {
         h->flight = e;
         stage_let_go(s, h); /* let go of it again */
@@ -152,14 +153,15 @@ static int open_in_flight(struct stage *s, const char *path, int flags, mode_t m
     if (fd < 0)
         return fd;
     bool raced;
-    h->flight = inflight_add(&s->flights, path, backing, &raced);
+    char theirs[PATH_MAX];
+    h->flight = inflight_add(&s->flights, path, backing, theirs, sizeof theirs, &raced);
     if (!h->flight || raced) { /* another open got there first: use its file */
         close(fd);
         unlink_in_backing(s, backing);
         fd = !h->flight ? -ENOMEM
              : (flags & O_CREAT) && (flags & O_EXCL)
                  ? -EEXIST
-                 : open_for_hashing(s, h->flight->backing, flags & ~O_CREAT, 0);
+                 : open_for_hashing(s, theirs, flags & ~O_CREAT, 0);
         if (fd < 0 && h->flight)
             stage_let_go(s, h);
     }

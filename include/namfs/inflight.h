@@ -48,15 +48,18 @@ void inflight_shown_name(const char *name, char *out, size_t len);
  * while in flight, else path itself. */
 void inflight_locate(struct inflight_table *t, const char *path, char *out, size_t len);
 
-/* Joins the file in flight at shown as one more handle; NULL when none. */
-struct inflight *inflight_join(struct inflight_table *t, const char *shown);
+/* Joins the file in flight at shown as one more handle, its BACKING path
+ * copied to backing (len bytes); NULL when none. */
+struct inflight *inflight_join(struct inflight_table *t, const char *shown, char *backing,
+                               size_t len);
 
 /* Puts backing in flight as shown, with one handle; or, when another file
  * is in flight as shown already (a race of two creates), joins that one
- * and returns it (*raced true): the caller's own file is then not used.
- * NULL when out of memory. */
+ * and returns it (*raced true, its BACKING path copied to theirs, len
+ * bytes): the caller's own file is then not used. NULL when out of
+ * memory. */
 struct inflight *inflight_add(struct inflight_table *t, const char *shown, const char *backing,
-                              bool *raced);
+                              char *theirs, size_t len, bool *raced);
 
 /* The file has landed (or been held) and is on disk, or its last handle
  * is gone: place(ctx, backing, shown) renames it to its shown name (not

@@ -11,6 +11,8 @@
 
 #include "stage_fixture.h"
 
+#include <dirent.h>
+
 static int setup(void **state)
 {
     return fixture_setup(state, "stage");
@@ -815,6 +817,71 @@ static void renames_reserve_the_frame_S5(void **state)
     free(fr);
 }
 
+/* ---- files in flight (namfs/inflight.h) ---- */
+
+struct creator {
+    struct fixture *f;
+    const char *path;
+    pthread_barrier_t *start;
+    struct stage_handle h;
+    int rc;
+};
+
+static void *create_it(void *arg)
+{
+    struct creator *c = arg;
+    bool cacheable;
+
+    pthread_barrier_wait(c->start);
+    c->rc =
+        stage_open(c->f->stage, c->path, O_CREAT | O_WRONLY, 0644, &c->f->who, &c->h, &cacheable);
+    return NULL;
+}
+
+static size_t files_in(const char *folder)
+{
+    size_t n = 0;
+    DIR *d = opendir(folder);
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.' || strncmp(e->d_name, ".namfs~", 7) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* Two creates of one new name at once (two farm nodes, say): both open,
+ * on one file in flight, never two; it lands once, under its name. */
+static void concurrent_creates_share_one_file(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_LEN], folder[PATH_LEN];
+    pthread_barrier_t start;
+
+    snprintf(folder, sizeof folder, "%s/" SEQ, f->backing);
+    for (unsigned round = 1; round <= 20; round++) {
+        frame_path(path, round, 4);
+        struct creator c[2] = {{f, path, &start, {0}, 0}, {f, path, &start, {0}, 0}};
+        pthread_t t[2];
+        pthread_barrier_init(&start, NULL, 2);
+        for (int i = 0; i < 2; i++)
+            pthread_create(&t[i], NULL, create_it, &c[i]);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&start);
+        assert_int_equal(c[0].rc, 0);
+        assert_int_equal(c[1].rc, 0);
+        struct stat a, b;
+        assert_int_equal(fstat(c[0].h.fd, &a), 0);
+        assert_int_equal(fstat(c[1].h.fd, &b), 0);
+        assert_true(a.st_ino == b.st_ino);         /* one file */
+        assert_int_equal(files_in(folder), round); /* earlier frames, and this one in flight */
+        for (int i = 0; i < 2; i++) {
+            stage_flush(f->stage, &c[i].h, path);
+            stage_release(f->stage, &c[i].h, path);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,6 +908,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(refused_rename_keeps_the_temp_file, setup, teardown),
         cmocka_unit_test_setup_teardown(own_temp_file_comes_and_goes, setup, teardown),
         cmocka_unit_test_setup_teardown(renames_reserve_the_frame_S5, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_creates_share_one_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
