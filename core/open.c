@@ -94,7 +94,10 @@ static int new_in_flight(struct stage *s, const char *path, int flags, mode_t mo
     char *name = inflight_name_for(path);
     if (!name)
         return -ENOMEM;
-    int fd = open_for_hashing(s, name, (flags & ~O_TRUNC) | O_CREAT | O_EXCL, mode);
+    /* read-write whatever the caller asked: namfs copies into it and reads
+     * it back to hash it (the kernel keeps the caller to its own mode) */
+    int fd = open_for_hashing(s, name, (flags & ~(O_TRUNC | O_ACCMODE)) | O_RDWR | O_CREAT | O_EXCL,
+                              mode);
     int rc = fd < 0 ? fd : own(s, name, fd, mode, who, was);
     if (rc == 0 && copy)
         rc = copy_bytes(s, path, fd);
