@@ -194,6 +194,16 @@ static bool record(struct catalog *cat, int dir_fd, const char *path, const char
     return true;
 }
 
+/* The catalog has path's row as a landed file of len bytes. */
+static bool recorded(struct catalog *cat, const char *path, size_t len)
+{
+    struct catalog_file *row = malloc(sizeof *row);
+    bool found =
+        row && catalog_get_file(cat, path, row) && row->state == FILE_LANDED && row->size == len;
+    free(row);
+    return found;
+}
+
 struct dir_list {
     char *err;
     size_t err_len;
@@ -225,9 +235,11 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
         return false;
     snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", CHECKSUM_NAME);
     size_t len = strlen(text);
-    bool ok = unchanged(root_fd, path, text, len) ||
-              manifest_write_atomic(root_fd, path, text, len, true, err, err_len);
-    ok = ok && record(cat, root_fd, path, text, len, algos | HASH_BIT(algo), err, err_len);
+    bool same = unchanged(root_fd, path, text, len);
+    bool ok = same || manifest_write_atomic(root_fd, path, text, len, true, err, err_len);
+    /* a checksum.txt left as it was keeps its row as it was, too */
+    ok = ok && ((same && recorded(cat, path, len)) ||
+                record(cat, root_fd, path, text, len, algos | HASH_BIT(algo), err, err_len));
     free(text);
     return ok;
 }
