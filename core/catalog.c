@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 
 enum statement {
     ST_PUT_FILE,
@@ -27,37 +27,45 @@ enum statement {
     ST_LAST_GENERATION,
     ST_SEAL,
     ST_EACH_SEALED,
+    ST_SEAL_LISTED,
+    ST_EACH_UNDER,
+    ST_EACH_UNRECORDED,
+    ST_SET_RECORDED,
     ST_COUNT
 };
 
 static const char *const statements[ST_COUNT] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
-        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns,"
+        " recorded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+        " ?16, ?17, ?18)",
     /* the same row, unless another path holds a landed frame of that
      * number */
     [ST_PUT_FRAME] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
-        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns)"
-        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17"
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns, recorded)"
+        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
         " WHERE NOT EXISTS (SELECT 1 FROM files WHERE asset = ?15 AND frame = ?16"
         " AND state = 1 AND path <> ?1)",
     [ST_FRAME_HOLDER] = "SELECT path FROM files WHERE asset = ?1 AND frame = ?2 AND state = 1"
                         " AND path <> ?3 LIMIT 1",
-    [ST_GET_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
-                    " state, rule, message, asset, frame, ctime_ns FROM files WHERE path = ?1",
+    [ST_GET_FILE] =
+        "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+        " state, rule, message, asset, frame, ctime_ns, recorded FROM files WHERE path = ?1",
     [ST_DELETE_FILE] = "DELETE FROM files WHERE path = ?1",
-    [ST_EACH_FILE_IN_DIR] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5,"
-                            " sha1, c4, state, rule, message, asset, frame, ctime_ns FROM files"
-                            " WHERE dir = ?1 AND state = ?2 ORDER BY path",
-    [ST_EACH_FILE] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
-                     " state, rule, message, asset, frame, ctime_ns FROM files WHERE state = ?2"
-                     " ORDER BY path",
+    [ST_EACH_FILE_IN_DIR] =
+        "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5,"
+        " sha1, c4, state, rule, message, asset, frame, ctime_ns, recorded FROM files"
+        " WHERE dir = ?1 AND state = ?2 ORDER BY path",
+    [ST_EACH_FILE] =
+        "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+        " state, rule, message, asset, frame, ctime_ns, recorded FROM files WHERE state = ?2"
+        " ORDER BY path",
     [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
                           " ORDER BY dir",
     [ST_UNDER] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
-                 " state, rule, message, asset, frame, ctime_ns FROM files"
+                 " state, rule, message, asset, frame, ctime_ns, recorded FROM files"
                  " WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'",
     [ST_COUNT_FRAMES_UNDER] = "SELECT count(*) FROM files WHERE state = ?2 AND frame >= 0"
                               " AND substr(path, 1, length(?1) + 1) = ?1 || '/'",
@@ -66,8 +74,18 @@ static const char *const statements[ST_COUNT] = {
                           " VALUES (?1, ?2, ?3, ?4)",
     [ST_LAST_GENERATION] = "SELECT sequence, file, c4, created FROM generations"
                            " ORDER BY sequence DESC LIMIT 1",
-    [ST_SEAL] = "INSERT OR REPLACE INTO sealed (folder, at) VALUES (?1, ?2)",
-    [ST_EACH_SEALED] = "SELECT folder FROM sealed ORDER BY folder",
+    [ST_SEAL] = "INSERT OR IGNORE INTO sealed (folder, at, generation) VALUES (?1, ?2, 0)",
+    [ST_EACH_SEALED] = "SELECT folder, generation FROM sealed ORDER BY folder",
+    [ST_SEAL_LISTED] = "UPDATE sealed SET generation = ?2 WHERE folder = ?1",
+    [ST_EACH_UNDER] =
+        "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+        " state, rule, message, asset, frame, ctime_ns, recorded FROM files"
+        " WHERE state = ?2 AND (?1 = '' OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
+        " ORDER BY path",
+    [ST_EACH_UNRECORDED] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1,"
+                           " c4, state, rule, message, asset, frame, ctime_ns, recorded FROM files"
+                           " WHERE state = ?1 AND recorded = 0 ORDER BY path",
+    [ST_SET_RECORDED] = "UPDATE files SET recorded = ?2 WHERE path = ?1",
 };
 
 /* Each entry moves the schema from version i to i + 1. */
@@ -96,6 +114,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TABLE sealed (folder TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;",
     /* 4: frames by number, for the reservation of a frame (catalog_put_frame) */
     "CREATE INDEX files_by_frame ON files (asset, frame) WHERE frame >= 0;",
+    /* 5: the custody record (namfs/custody.h): which generation listed a
+     * file, and which generation listed a sealed folder's files */
+    "ALTER TABLE files ADD COLUMN recorded INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sealed ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;",
 };
 
 struct catalog {
@@ -346,6 +368,7 @@ static void bind_file(sqlite3_stmt *st, const struct catalog_file *f)
     bind_text(st, 15, f->asset);
     sqlite3_bind_int64(st, 16, f->frame);
     sqlite3_bind_int64(st, 17, f->ctime_ns);
+    sqlite3_bind_int(st, 18, f->recorded);
 }
 
 bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
@@ -437,6 +460,7 @@ static void read_file_row(sqlite3_stmt *st, struct catalog_file *f)
     column_text(st, 13, f->asset, sizeof f->asset);
     f->frame = sqlite3_column_int64(st, 14);
     f->ctime_ns = sqlite3_column_int64(st, 15);
+    f->recorded = sqlite3_column_int(st, 16);
 }
 
 bool catalog_get_file(struct catalog *cat, const char *path, struct catalog_file *out)
@@ -462,18 +486,13 @@ bool catalog_delete_file(struct catalog *cat, const char *path)
     return run(cat, cat->st[ST_DELETE_FILE], "deleting a file");
 }
 
-bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
-                       catalog_file_fn each, void *ctx)
+/* Rows st yields, each passed to each(). */
+static bool each_row(struct catalog *cat, sqlite3_stmt *st, catalog_file_fn each, void *ctx)
 {
-    sqlite3_stmt *st = cat->st[dir ? ST_EACH_FILE_IN_DIR : ST_EACH_FILE];
     struct catalog_file *f = malloc(sizeof *f);
     bool ok = f != NULL;
     int rc = SQLITE_DONE;
 
-    cleared(cat);
-    if (dir)
-        bind_text(st, 1, dir);
-    sqlite3_bind_int(st, 2, state);
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         read_file_row(st, f);
         ok = each(ctx, f);
@@ -484,6 +503,18 @@ bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state sta
     sqlite3_clear_bindings(st);
     free(f);
     return ok;
+}
+
+bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
+                       catalog_file_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[dir ? ST_EACH_FILE_IN_DIR : ST_EACH_FILE];
+
+    cleared(cat);
+    if (dir)
+        bind_text(st, 1, dir);
+    sqlite3_bind_int(st, 2, state);
+    return each_row(cat, st, each, ctx);
 }
 
 bool catalog_rename(struct catalog *cat, const char *from, const char *to)
@@ -577,10 +608,60 @@ bool catalog_seal(struct catalog *cat, const char *folder, int64_t at)
     return run(cat, st, "sealing an asset");
 }
 
-bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx)
+bool catalog_each_sealed(struct catalog *cat, catalog_sealed_fn each, void *ctx)
 {
+    sqlite3_stmt *st = cat->st[ST_EACH_SEALED];
+    bool ok = true;
+    int rc;
+
     cleared(cat);
-    return each_name(cat, cat->st[ST_EACH_SEALED], each, ctx, "listing sealed assets");
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ok = each(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1));
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "listing sealed folders");
+    sqlite3_reset(st);
+    return ok;
+}
+
+bool catalog_seal_listed(struct catalog *cat, const char *folder, int generation)
+{
+    sqlite3_stmt *st = cat->st[ST_SEAL_LISTED];
+
+    cleared(cat);
+    bind_text(st, 1, folder);
+    sqlite3_bind_int(st, 2, generation);
+    return run(cat, st, "recording a sealed folder's generation");
+}
+
+bool catalog_set_recorded(struct catalog *cat, const char *path, int generation)
+{
+    sqlite3_stmt *st = cat->st[ST_SET_RECORDED];
+
+    cleared(cat);
+    bind_text(st, 1, path);
+    sqlite3_bind_int(st, 2, generation);
+    return run(cat, st, "recording a file's generation");
+}
+
+bool catalog_each_under(struct catalog *cat, const char *folder, enum file_state state,
+                        catalog_file_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_UNDER];
+
+    cleared(cat);
+    bind_text(st, 1, folder);
+    sqlite3_bind_int(st, 2, state);
+    return each_row(cat, st, each, ctx);
+}
+
+bool catalog_each_unrecorded(struct catalog *cat, enum file_state state, catalog_file_fn each,
+                             void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_UNRECORDED];
+
+    cleared(cat);
+    sqlite3_bind_int(st, 1, state);
+    return each_row(cat, st, each, ctx);
 }
 
 bool catalog_add_generation(struct catalog *cat, const struct catalog_generation *g)
@@ -644,7 +725,7 @@ long catalog_drop_missing(struct catalog *cat, const struct walk_list *present, 
     struct missing m = {present, NULL, 0};
     bool ok = true;
 
-    for (int state = FILE_WRITING; ok && state <= FILE_QUARANTINED; state++)
+    for (int state = FILE_WRITING; ok && state <= FILE_CHANGED; state++)
         if (states & (1u << state))
             ok = catalog_each_file(cat, NULL, (enum file_state)state, note_missing, &m);
     ok = ok && catalog_begin(cat);

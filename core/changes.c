@@ -45,10 +45,30 @@ int stage_frozen(struct stage *s, const char *path)
     return !deleted && (sealed_covers(&s->sealed, path) || stage_read_only(s)) ? -EROFS : 0;
 }
 
+/* A folder named ascmhl below the delivery root: the reference tool takes
+ * it for a nested history and stops when it has no chain (SPEC M2). */
+static bool nested_history(const char *path)
+{
+    const char *rel = stage_relative(path);
+    size_t n = strlen(MHL_FOLDER);
+
+    for (const char *c = strchr(rel, '/'); c; c = strchr(c + 1, '/'))
+        if (strncmp(c + 1, MHL_FOLDER, n) == 0 && (c[1 + n] == '\0' || c[1 + n] == '/'))
+            return true;
+    return false;
+}
+
 int stage_may_change(struct stage *s, const char *path)
 {
     if (stage_is_manifest(path) || backing_hidden_by_fuse(path) || inflight_is_name(path))
         return -EPERM; /* namfs's own files and names */
+    if (nested_history(path)) {
+        stage_log(s, LOG_WARNING,
+                  "namfs: %s refused (M2): a folder named %s below the delivery root is a "
+                  "nested MHL history to the ASC's tools; name it otherwise",
+                  path, MHL_FOLDER);
+        return -EPERM;
+    }
     return stage_frozen(s, path);
 }
 

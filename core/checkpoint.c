@@ -5,10 +5,16 @@
  * changed behind the mount's back unjudged. */
 #include "stage_internal.h"
 
+#include "namfs/custody.h"
 #include "namfs/manifest.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 void stage_checkpoint(struct stage *s)
 {
@@ -31,13 +37,14 @@ void stage_checkpoint(struct stage *s)
     if (s->dirty && !stage_read_only(s)) { /* not from a catalog that just missed a change */
         bool ok = checksum_write_all(s->cat, s->backing.root, s->profile.checksum_hash, s->algos,
                                      err, sizeof err) &&
-                  mhl_write_generation(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
-                                       true, time(NULL), &g, err, sizeof err);
+                  custody_update(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
+                                 time(NULL), &g, NULL, err, sizeof err);
         if (!ok)
             stage_log(s, LOG_ERR, "namfs: writing manifests: %s", err);
         else if (g.sequence)
             stage_log(s, LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
         s->dirty = !ok;
+        s->checkpoint_failed = !ok;
     }
     pthread_mutex_unlock(&s->model);
 }
@@ -81,10 +88,56 @@ static void *checkpoint_loop(void *arg)
     return NULL;
 }
 
+int stage_sync(struct stage *s)
+{
+    for (int waited_ms = 0;; waited_ms += 20) {
+        stage_checkpoint(s);
+        pthread_mutex_lock(&s->model);
+        bool dirty = s->dirty, failed = s->checkpoint_failed;
+        pthread_mutex_unlock(&s->model);
+        if (!dirty || s->bare)
+            return 0;
+        if (stage_read_only(s))
+            return -EROFS;
+        if (failed)
+            return -EIO; /* the log says why */
+        if (waited_ms >= 60000)
+            return -EAGAIN;
+        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+    }
+}
+
+const char *stage_state_folder(const struct stage *s)
+{
+    return s->state_path;
+}
+
+/* namfs.pid in the state folder, locked for as long as this process
+ * lives: whoever takes the lock after it knows the daemon is gone. */
+static void hold_pid(struct stage *s)
+{
+    char path[PATH_MAX + 16], text[32];
+
+    snprintf(path, sizeof path, "%s/namfs.pid", s->state_path);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        stage_log(s, LOG_WARNING, "namfs: %s: %s: namctl unmount cannot wait for this daemon", path,
+                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len)
+        stage_log(s, LOG_WARNING, "namfs: %s: %s", path, strerror(errno));
+    s->pid_fd = fd;
+}
+
 void stage_start(struct stage *s)
 {
     if (s->bare)
         return;
+    hold_pid(s);
     __atomic_store_n(&s->running, true, __ATOMIC_RELEASE);
     if (pthread_create(&s->thread, NULL, checkpoint_loop, s) != 0) {
         __atomic_store_n(&s->running, false, __ATOMIC_RELEASE);

@@ -244,16 +244,36 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
     return ok;
 }
 
+/* Folders whose files a generation lists are final: their checksum.txt,
+ * listed with them, never changes again. */
+static bool remember_listed(void *ctx, const char *folder, int generation)
+{
+    return generation == 0 || remember_dir(ctx, folder);
+}
+
+static bool under_any(const struct dir_list *folders, const char *dir)
+{
+    for (size_t i = 0; i < folders->count; i++) {
+        size_t n = strlen(folders->dirs[i]);
+        if (n == 0 || (strncmp(dir, folders->dirs[i], n) == 0 && (!dir[n] || dir[n] == '/')))
+            return true;
+    }
+    return false;
+}
+
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
                         char *err, size_t err_len)
 {
-    struct dir_list w = {err, err_len, NULL, 0};
-    bool ok = catalog_each_frame_dir(cat, remember_dir, &w);
+    struct dir_list w = {err, err_len, NULL, 0}, listed = {err, err_len, NULL, 0};
+    bool ok = catalog_each_frame_dir(cat, remember_dir, &w) &&
+              catalog_each_sealed(cat, remember_listed, &listed);
 
     if (!ok && !err[0])
         snprintf(err, err_len, "%s", catalog_error(cat));
     for (size_t i = 0; ok && i < w.count; i++)
-        ok = checksum_write_dir(cat, root_fd, w.dirs[i], algo, algos, err, err_len);
+        ok = under_any(&listed, w.dirs[i]) ||
+             checksum_write_dir(cat, root_fd, w.dirs[i], algo, algos, err, err_len);
     free(w.dirs);
+    free(listed.dirs);
     return ok;
 }

@@ -1,7 +1,6 @@
-/* ASC MHL v2 (../shared/ascmhl): generation files and the chain file,
- * written with libxml2's xmlTextWriter and read with its xmlReader, so
- * escaping and encoding are the library's business, not string pasting. */
-#include "namfs/manifest.h"
+/* ASC MHL v2 histories, read as the ASC's reference tool reads them and
+ * appended to one generation at a time (namfs/mhl.h). */
+#include "namfs/mhl.h"
 
 #include "namfs/text.h"
 
@@ -21,16 +20,11 @@
 
 #define MHL_NS "urn:ASC:MHL:v2.0"
 #define CHAIN_NS "urn:ASC:MHL:DIRECTORY:v2.0"
+#define READER_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 /* Hash elements must appear in the schema's order. */
 static const enum hash_algo schema_order[HASH_ALGO_COUNT] = {HASH_C4,     HASH_MD5,  HASH_SHA1,
                                                              HASH_XXH128, HASH_XXH3, HASH_XXH64};
-
-/* Never part of the delivery: the history itself, and the hidden, system
- * and temp files SPEC.md N6 keeps out (gitignore syntax). */
-static const char *const ignore_patterns[] = {
-    "ascmhl", "ascmhl/", ".DS_Store", ".*",        "Thumbs.db", "desktop.ini", "*~",
-    "*.swp",  "*.tmp",   "*.part",    "*.partial", "#*",        "~*",          "*.????????.temp.*"};
 
 static void utc_text(int64_t seconds, char *out, size_t len)
 {
@@ -48,183 +42,143 @@ static enum hash_algo algo_named(const char *name)
     return HASH_ALGO_COUNT;
 }
 
-/* ---- reading ---- */
+/* ---- one generation's records ---- */
 
-static int compare_items(const void *a, const void *b)
+/* A <hash> element as written: one file's entry in one generation. */
+struct record {
+    char *path, *previous;
+    uint64_t size;
+    int generation; /* index into the history's generation list */
+    struct digests original, failed;
+};
+
+struct records {
+    struct record *items;
+    size_t count;
+};
+
+static void record_free(struct record *r)
 {
-    return strcmp(((const struct mhl_item *)a)->path, ((const struct mhl_item *)b)->path);
+    free(r->path);
+    free(r->previous);
+    memset(r, 0, sizeof *r);
 }
 
-static void sort_items(struct mhl_list *list)
+/* Takes r over; false (r freed) when it has no path (a <hash> without
+ * <path>) or memory runs out. */
+static bool push_record(struct records *list, struct record *r)
 {
-    if (list->count) /* qsort wants an array, even of none */
-        qsort(list->items, list->count, sizeof *list->items, compare_items);
-}
-
-const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path)
-{
-    struct mhl_item key = {.path = (char *)path};
-    return list->count ? bsearch(&key, list->items, list->count, sizeof key, compare_items) : NULL;
-}
-
-static void item_free(struct mhl_item *item)
-{
-    free(item->path);
-    free(item->generation);
-    memset(item, 0, sizeof *item);
-}
-
-static void list_free(struct mhl_list *list)
-{
-    for (size_t i = 0; i < list->count; i++)
-        item_free(&list->items[i]);
-    free(list->items);
-    memset(list, 0, sizeof *list);
-}
-
-void mhl_history_free(struct mhl_history *h)
-{
-    list_free(&h->files);
-    list_free(&h->gone);
-}
-
-/* Takes item over; false (item freed, list as it was) when it has no path
- * (a <hash> without <path>) or memory runs out. */
-static bool push_item(struct mhl_list *list, struct mhl_item *item)
-{
-    struct mhl_item *grown =
-        item->path ? realloc(list->items, (list->count + 1) * sizeof *grown) : NULL;
+    struct record *grown = r->path ? realloc(list->items, (list->count + 1) * sizeof *grown) : NULL;
     if (!grown) {
-        item_free(item);
+        record_free(r);
         return false;
     }
     list->items = grown;
-    list->items[list->count++] = *item;
-    memset(item, 0, sizeof *item);
+    list->items[list->count++] = *r;
+    memset(r, 0, sizeof *r);
     return true;
 }
 
-/* Inside <hash>: <path size=..>text</path> and one element per digest. */
-static void read_hash_child(xmlTextReaderPtr r, const char *name, struct mhl_item *item)
+static char *reader_text(xmlTextReaderPtr r)
 {
-    char *text = (char *)xmlTextReaderReadString(r);
+    xmlChar *text = xmlTextReaderReadString(r);
+    char *copy = strdup(text ? (const char *)text : "");
+    xmlFree(text);
+    return copy;
+}
+
+/* Inside <hash>: <path size=..>, <previousPath>, one element per digest. */
+static void read_hash_child(xmlTextReaderPtr r, const char *name, struct record *rec)
+{
     enum hash_algo algo = algo_named(name);
 
     if (strcmp(name, "path") == 0) {
-        char *size = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "size");
-        char *modified = (char *)xmlTextReaderGetAttribute(r, BAD_CAST "lastmodificationdate");
-        item->size = size ? strtoull(size, NULL, 10) : 0;
-        snprintf(item->modified, sizeof item->modified, "%s", modified ? modified : "");
+        xmlChar *size = xmlTextReaderGetAttribute(r, BAD_CAST "size");
+        rec->size = size ? strtoull((const char *)size, NULL, 10) : 0;
         xmlFree(size);
-        xmlFree(modified);
-        free(item->path);
-        item->path = strdup(text ? text : "");
-    } else if (algo != HASH_ALGO_COUNT && text) {
-        item->digests.present |= HASH_BIT(algo);
-        snprintf(item->digests.text[algo], HASH_TEXT_MAX, "%s", text);
+        free(rec->path);
+        rec->path = reader_text(r);
+    } else if (strcmp(name, "previousPath") == 0) {
+        free(rec->previous);
+        rec->previous = reader_text(r);
+    } else if (algo != HASH_ALGO_COUNT) {
+        xmlChar *action = xmlTextReaderGetAttribute(r, BAD_CAST "action");
+        xmlChar *text = xmlTextReaderReadString(r);
+        struct digests *into = !action                                         ? NULL
+                               : strcmp((const char *)action, "original") == 0 ? &rec->original
+                               : strcmp((const char *)action, "failed") == 0   ? &rec->failed
+                                                                               : NULL;
+        if (into && text) {
+            into->present |= HASH_BIT(algo);
+            snprintf(into->text[algo], HASH_TEXT_MAX, "%s", (const char *)text);
+        }
+        xmlFree(action);
+        xmlFree(text);
     }
-    xmlFree(text);
 }
 
-/* gitignore syntax: a backslash takes the next character literally. */
-static char *unescape_pattern(const char *pattern)
+/* Reads one generation: its <hash> records into recs (when not NULL) and
+ * its ignore patterns into patterns (when not NULL); stops after the
+ * patterns when recs is NULL. */
+static bool read_elements(xmlTextReaderPtr r, int generation, struct records *recs,
+                          struct strlist *patterns)
 {
-    char *out = malloc(strlen(pattern) + 1), *o = out;
-
-    for (const char *p = pattern; out && *p; p++)
-        *o++ = (*p == '\\' && p[1]) ? *++p : *p;
-    if (out)
-        *o = '\0';
-    return out;
-}
-
-static bool has_wildcard(const char *pattern)
-{
-    for (const char *p = pattern; *p; p++) {
-        if (*p == '\\' && p[1])
-            p++;
-        else if (strchr("*?[", *p))
-            return true;
-    }
-    return false;
-}
-
-/* A root-anchored pattern without wildcards names one path: a file an
- * earlier generation listed that is gone (see mhl_history). */
-static bool read_gone(const char *pattern, struct mhl_list *gone)
-{
-    if (pattern[0] != '/' || has_wildcard(pattern))
-        return true;
-    struct mhl_item item = {.path = unescape_pattern(pattern + 1)};
-    return push_item(gone, &item);
-}
-
-struct generation_text {
-    struct mhl_list files, gone;
-};
-
-static bool read_items(xmlTextReaderPtr r, struct generation_text *out)
-{
-    struct mhl_item item = {0};
+    struct record rec = {.generation = generation};
     bool in_hash = false, ok = true;
     int rc;
 
     while (ok && (rc = xmlTextReaderRead(r)) == 1) {
         const char *name = (const char *)xmlTextReaderConstLocalName(r);
         int type = xmlTextReaderNodeType(r);
-        if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "hash") == 0)
+        if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "ignore") == 0 && !recs)
+            return true;
+        if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "hash") == 0) {
             in_hash = true;
-        else if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "hash") == 0) {
+        } else if (type == XML_READER_TYPE_END_ELEMENT && strcmp(name, "hash") == 0) {
             in_hash = false;
-            ok = push_item(&out->files, &item);
-        } else if (type == XML_READER_TYPE_ELEMENT && in_hash)
-            read_hash_child(r, name, &item);
-        else if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "pattern") == 0) {
-            char *text = (char *)xmlTextReaderReadString(r);
-            ok = text && read_gone(text, &out->gone);
-            xmlFree(text);
+            rec.generation = generation;
+            ok = !recs || push_record(recs, &rec);
+            record_free(&rec);
+        } else if (type == XML_READER_TYPE_ELEMENT && in_hash && recs) {
+            read_hash_child(r, name, &rec);
+        } else if (type == XML_READER_TYPE_ELEMENT && strcmp(name, "pattern") == 0 && patterns) {
+            char *text = reader_text(r);
+            ok = text && strlist_add(patterns, text);
+            free(text);
         }
     }
-    item_free(&item);
+    record_free(&rec);
     return ok && rc == 0;
 }
 
-static bool read_generation(int root_fd, const char *file, struct generation_text *out, char *err,
-                            size_t err_len)
+static bool read_generation(int root_fd, const char *file, int generation, struct records *recs,
+                            struct strlist *patterns, char *err, size_t err_len)
 {
     char path[600];
 
-    memset(out, 0, sizeof *out);
     snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, file);
     int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    xmlTextReaderPtr r =
-        fd >= 0 ? xmlReaderForFd(fd, path, NULL,
-                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
-                : NULL;
-    bool ok = r && read_items(r, out);
+    xmlTextReaderPtr r = fd >= 0 ? xmlReaderForFd(fd, path, NULL, READER_OPTIONS) : NULL;
+    bool ok = r && read_elements(r, generation, recs, patterns);
     xmlFreeTextReader(r);
     if (fd >= 0)
         close(fd);
-    for (size_t i = 0; ok && i < out->files.count; i++)
-        ok = (out->files.items[i].generation = strdup(path)) != NULL;
-    if (!ok) {
+    if (!ok)
         snprintf(err, err_len, "%s: %s", path, fd < 0 ? strerror(errno) : "not a readable MHL");
-        list_free(&out->files);
-        list_free(&out->gone);
-        return false;
-    }
-    sort_items(&out->files);
-    sort_items(&out->gone);
-    return true;
+    return ok;
 }
 
-/* "0007_..." -> 7; 0 for names that are not generation files. */
+/* ---- the generation files ---- */
+
+/* "0007_..." -> 7; 0 for names that are not generation files (the
+ * reference tool's pattern: digits, '_', anything, ".mhl"). */
 static int sequence_of(const char *name)
 {
     size_t digits = strspn(name, "0123456789");
     size_t len = strlen(name);
 
-    if (digits < 4 || name[digits] != '_' || len < 4 || strcmp(name + len - 4, ".mhl") != 0)
+    if (digits < 1 || name[digits] != '_' || len < 4 || strcmp(name + len - 4, ".mhl") != 0 ||
+        strncmp(name, "._", 2) == 0)
         return 0;
     return atoi(name);
 }
@@ -275,79 +229,194 @@ static bool list_generations(int root_fd, struct generation_file **out, size_t *
     return ok;
 }
 
-/* files := files with newer's records replacing theirs (both sorted);
- * newer is emptied. */
-static bool merge_newer(struct mhl_list *files, struct mhl_list *newer)
+bool mhl_read_patterns(int root_fd, struct strlist *out, int *sequence, char *err, size_t err_len)
 {
-    size_t i = 0, j = 0, n = 0;
-    struct mhl_item *merged = malloc((files->count + newer->count + 1) * sizeof *merged);
+    struct generation_file *gens;
+    size_t count;
 
-    if (!merged)
+    memset(out, 0, sizeof *out);
+    *sequence = 0;
+    if (!list_generations(root_fd, &gens, &count)) {
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
         return false;
-    while (i < files->count || j < newer->count) {
-        int order = i == files->count   ? 1
-                    : j == newer->count ? -1
-                                        : strcmp(files->items[i].path, newer->items[j].path);
-        if (order == 0)
-            item_free(&files->items[i++]);
-        merged[n++] = order < 0 ? files->items[i++] : newer->items[j++];
     }
-    free(files->items);
-    free(newer->items);
-    files->items = merged;
-    files->count = n;
-    memset(newer, 0, sizeof *newer);
+    bool ok = !count || read_generation(root_fd, gens[count - 1].name, (int)count - 1, NULL, out,
+                                        err, err_len);
+    if (ok && count)
+        *sequence = gens[count - 1].sequence;
+    if (!ok)
+        strlist_free(out);
+    free(gens);
+    return ok;
+}
+
+/* ---- the history as a whole ---- */
+
+static int compare_records(const void *a, const void *b)
+{
+    const struct record *x = a, *y = b;
+    int order = strcmp(x->path, y->path);
+    return order ? order : x->generation - y->generation;
+}
+
+static int compare_items(const void *a, const void *b)
+{
+    return strcmp(((const struct mhl_item *)a)->path, ((const struct mhl_item *)b)->path);
+}
+
+const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path)
+{
+    struct mhl_item key = {.path = (char *)path};
+    return list->count ? bsearch(&key, list->items, list->count, sizeof key, compare_items) : NULL;
+}
+
+static void item_free(struct mhl_item *item)
+{
+    free(item->path);
+    free(item->previous);
+    free(item->generation);
+    free(item->failed_in);
+}
+
+void mhl_history_free(struct mhl_history *h)
+{
+    for (size_t i = 0; i < h->files.count; i++)
+        item_free(&h->files.items[i]);
+    free(h->files.items);
+    strlist_free(&h->patterns);
+    memset(h, 0, sizeof *h);
+}
+
+static char *generation_path(const struct generation_file *g)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, g->name);
+    return strdup(path);
+}
+
+/* Folds one path's records, oldest first, into its item: the first
+ * record's previous path, each format's first original, the newest
+ * failed record. */
+static bool fold(struct mhl_item *item, struct record *recs, size_t n,
+                 const struct generation_file *gens)
+{
+    memset(item, 0, sizeof *item);
+    item->path = recs[0].path;
+    item->previous = recs[0].previous;
+    recs[0].path = recs[0].previous = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct record *r = &recs[i];
+        for (int a = 0; a < HASH_ALGO_COUNT; a++) {
+            if ((r->original.present & HASH_BIT(a)) && !(item->truth.present & HASH_BIT(a))) {
+                item->truth.present |= HASH_BIT(a);
+                memcpy(item->truth.text[a], r->original.text[a], HASH_TEXT_MAX);
+                if (!item->generation) {
+                    item->size = r->size;
+                    item->generation = generation_path(&gens[r->generation]);
+                    if (!item->generation)
+                        return false;
+                }
+            }
+        }
+        if (r->failed.present) {
+            free(item->failed_in);
+            item->failed = r->failed;
+            if (!(item->failed_in = generation_path(&gens[r->generation])))
+                return false;
+        }
+    }
     return true;
 }
 
-/* Drops from files every path in gone (both sorted). */
-static void drop_gone(struct mhl_list *files, const struct mhl_list *gone)
+static bool build_items(struct mhl_history *out, struct records *recs,
+                        const struct generation_file *gens)
 {
-    size_t kept = 0;
-
-    for (size_t i = 0; i < files->count; i++) {
-        if (mhl_find(gone, files->items[i].path))
-            item_free(&files->items[i]);
-        else
-            files->items[kept++] = files->items[i];
+    if (recs->count)
+        qsort(recs->items, recs->count, sizeof *recs->items, compare_records);
+    out->files.items = calloc(recs->count + 1, sizeof *out->files.items);
+    if (!out->files.items)
+        return false;
+    for (size_t i = 0, j; i < recs->count; i = j) {
+        for (j = i + 1; j < recs->count && strcmp(recs->items[j].path, recs->items[i].path) == 0;)
+            j++;
+        if (!fold(&out->files.items[out->files.count++], &recs->items[i], j - i, gens))
+            return false;
     }
-    files->count = kept;
+    return true;
 }
 
 bool mhl_read_history(int root_fd, struct mhl_history *out, char *err, size_t err_len)
 {
     struct generation_file *gens;
+    struct records recs = {0};
     size_t count;
-    bool ok;
 
     memset(out, 0, sizeof *out);
     if (!list_generations(root_fd, &gens, &count)) {
         snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
         return false;
     }
-    ok = true;
+    bool ok = true;
     for (size_t i = 0; ok && i < count; i++) {
-        struct generation_text g;
-        ok = read_generation(root_fd, gens[i].name, &g, err, err_len);
-        if (ok && !merge_newer(&out->files, &g.files)) {
-            snprintf(err, err_len, "%s", strerror(ENOMEM));
-            ok = false;
-        }
-        list_free(&g.files);
-        list_free(&out->gone); /* only the newest generation's count */
-        out->gone = g.gone;
+        strlist_free(&out->patterns); /* only the newest generation's count */
+        ok = read_generation(root_fd, gens[i].name, (int)i, &recs, &out->patterns, err, err_len);
+    }
+    if (ok && !build_items(out, &recs, gens)) {
+        snprintf(err, err_len, "%s", strerror(ENOMEM));
+        ok = false;
     }
     if (ok && count) {
-        drop_gone(&out->files, &out->gone);
         out->sequence = gens[count - 1].sequence;
         snprintf(out->newest, sizeof out->newest, "%s", gens[count - 1].name);
     }
+    for (size_t i = 0; i < recs.count; i++)
+        record_free(&recs.items[i]);
+    free(recs.items);
     free(gens);
     if (!ok)
         mhl_history_free(out);
     return ok;
 }
 
+static int compare_strings(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **mhl_expected_paths(const struct mhl_history *h, size_t *count)
+{
+    const char **renamed = calloc(h->files.count + 1, sizeof *renamed);
+    const char **out = calloc(h->files.count + 1, sizeof *out);
+    size_t n = 0;
+
+    *count = 0;
+    if (!renamed || !out) {
+        free(renamed);
+        free(out);
+        return NULL;
+    }
+    for (size_t i = 0; i < h->files.count; i++)
+        if (h->files.items[i].previous)
+            renamed[n++] = h->files.items[i].previous;
+    if (n)
+        qsort(renamed, n, sizeof *renamed, compare_strings);
+    for (size_t i = 0; i < h->files.count; i++) {
+        const char *path = h->files.items[i].path;
+        if (!n || !bsearch(&path, renamed, n, sizeof *renamed, compare_strings))
+            out[(*count)++] = path; /* a renamed path is expected under its new name */
+    }
+    free(renamed);
+    return out;
+}
+
+const struct mhl_item *mhl_truth_for(const struct mhl_history *h, const char *path)
+{
+    const struct mhl_item *item = mhl_find(&h->files, path);
+
+    if (item && item->previous)
+        item = mhl_find(&h->files, item->previous);
+    return item && item->truth.present ? item : NULL;
+}
 /* ---- writing ---- */
 
 struct writer {
@@ -399,146 +468,6 @@ static void writer_free(struct writer *x)
 {
     xmlFreeTextWriter(x->w);
     xmlBufferFree(x->buf);
-}
-
-/* gitignore syntax: wildcards, escapes, comments, negation and spaces
- * taken literally. */
-static void write_exact_pattern(struct writer *x, const char *path)
-{
-    size_t len = strlen(path);
-    char *pattern = malloc(2 * len + 2), *o = pattern;
-
-    if (!pattern) {
-        x->ok = false;
-        return;
-    }
-    *o++ = '/'; /* anchored at the root */
-    for (const char *p = path; *p; p++) {
-        if (strchr("\\*?[]!# ", *p))
-            *o++ = '\\';
-        *o++ = *p;
-    }
-    *o = '\0';
-    element(x, "pattern", pattern);
-    free(pattern);
-}
-
-static void write_header(struct writer *x, int64_t now, const struct mhl_list *gone)
-{
-    char date[32], host[256] = "localhost";
-
-    utc_text(now, date, sizeof date);
-    gethostname(host, sizeof host - 1);
-    start(x, "hashlist");
-    attribute(x, "version", "2.0");
-    attribute(x, "xmlns", MHL_NS);
-    start(x, "creatorinfo");
-    element(x, "creationdate", date);
-    element(x, "hostname", host);
-    start(x, "tool");
-    attribute(x, "version", NAMFS_VERSION);
-    x->ok = x->ok && xmlTextWriterWriteString(x->w, BAD_CAST "namfs") >= 0;
-    end(x);
-    end(x);
-    start(x, "processinfo");
-    element(x, "process", "in-place");
-    start(x, "ignore");
-    for (size_t i = 0; i < sizeof ignore_patterns / sizeof ignore_patterns[0]; i++)
-        element(x, "pattern", ignore_patterns[i]);
-    for (size_t i = 0; i < gone->count; i++)
-        write_exact_pattern(x, gone->items[i].path);
-    end(x);
-    end(x);
-}
-
-struct generation {
-    struct writer x;
-    const struct mhl_history *history;
-    struct mhl_list gone; /* files of the history no longer landed */
-    uint32_t algos;
-    bool changes_only;
-    size_t files;
-    char err[300];
-};
-
-/* A changed digest is a failed verification to namctl manifest, which
- * checks files it did not see written; the mount saw the new bytes come
- * in through it, so to its generations they are a new original. */
-static const char *action_for(const struct mhl_item *before, enum hash_algo algo, const char *now,
-                              bool seen_written)
-{
-    if (!before || !(before->digests.present & HASH_BIT(algo)))
-        return "original";
-    if (strcmp(before->digests.text[algo], now) == 0)
-        return "verified";
-    return seen_written ? "original" : "failed";
-}
-
-/* The history already records f as it is, in every format asked for. */
-static bool recorded(const struct mhl_item *before, const struct catalog_file *f, uint32_t algos)
-{
-    char mtime[32];
-
-    utc_text(f->mtime_ns / 1000000000, mtime, sizeof mtime);
-    if (!before || before->size != f->size || strcmp(before->modified, mtime) != 0)
-        return false;
-    for (int a = 0; a < HASH_ALGO_COUNT; a++)
-        if ((algos & HASH_BIT(a)) && (!(before->digests.present & HASH_BIT(a)) ||
-                                      strcasecmp(before->digests.text[a], f->digests.text[a])))
-            return false;
-    return true;
-}
-
-static bool write_file_entry(void *ctx, const struct catalog_file *f)
-{
-    struct generation *g = ctx;
-    char size[32], mtime[32], hashed[32];
-    const struct mhl_item *before = mhl_find(&g->history->files, f->path);
-
-    if (g->changes_only && recorded(before, f, g->algos))
-        return true;
-    if (g->files++ == 0)
-        start(&g->x, "hashes"); /* only with entries: the schema wants one at least */
-    snprintf(size, sizeof size, "%llu", (unsigned long long)f->size);
-    utc_text(f->mtime_ns / 1000000000, mtime, sizeof mtime);
-    utc_text(f->hashed_at, hashed, sizeof hashed);
-    start(&g->x, "hash");
-    start(&g->x, "path");
-    attribute(&g->x, "size", size);
-    attribute(&g->x, "lastmodificationdate", mtime);
-    g->x.ok = g->x.ok && xmlTextWriterWriteString(g->x.w, BAD_CAST f->path) >= 0;
-    end(&g->x);
-    for (int i = 0; i < HASH_ALGO_COUNT; i++) {
-        enum hash_algo a = schema_order[i];
-        if (!(g->algos & HASH_BIT(a)))
-            continue;
-        if (!(f->digests.present & HASH_BIT(a))) {
-            snprintf(g->err, sizeof g->err, "%s: no %s digest in the catalog", f->path,
-                     hash_algo_name(a));
-            return false;
-        }
-        start(&g->x, hash_algo_name(a));
-        attribute(&g->x, "action", action_for(before, a, f->digests.text[a], g->changes_only));
-        attribute(&g->x, "hashdate", hashed);
-        g->x.ok = g->x.ok && xmlTextWriterWriteString(g->x.w, BAD_CAST f->digests.text[a]) >= 0;
-        end(&g->x);
-    }
-    end(&g->x);
-    return g->x.ok;
-}
-
-static bool render_generation(struct catalog *cat, struct generation *g, int64_t now)
-{
-    if (!writer_start(&g->x))
-        return false;
-    write_header(&g->x, now, &g->gone);
-    bool ok = catalog_each_file(cat, NULL, FILE_LANDED, write_file_entry, g);
-    if (!ok && !g->err[0])
-        snprintf(g->err, sizeof g->err, "%s", catalog_error(cat));
-    if (g->files)
-        end(&g->x); /* hashes */
-    end(&g->x);     /* hashlist */
-    return ok && writer_finish(&g->x);
 }
 
 /* ---- the chain ---- */
@@ -633,32 +562,113 @@ static bool chain_write(int root_fd, const struct chain *c, char *err, size_t er
 
 /* ---- a generation ---- */
 
-static bool still_landed(struct catalog *cat, const char *path, struct catalog_file *row)
+struct mhl_draft {
+    struct writer x;
+    uint32_t algos;
+    int64_t started;
+    size_t files;
+    char err[300];
+};
+
+static void write_header(struct writer *x, int64_t now, const struct strlist *patterns)
 {
-    return catalog_get_file(cat, path, row) && row->state == FILE_LANDED;
+    char date[32], host[256] = "localhost";
+
+    utc_text(now, date, sizeof date);
+    gethostname(host, sizeof host - 1);
+    start(x, "hashlist");
+    attribute(x, "version", "2.0");
+    attribute(x, "xmlns", MHL_NS);
+    start(x, "creatorinfo");
+    element(x, "creationdate", date);
+    element(x, "hostname", host);
+    start(x, "tool");
+    attribute(x, "version", NAMFS_VERSION);
+    x->ok = x->ok && xmlTextWriterWriteString(x->w, BAD_CAST "namfs") >= 0;
+    end(x);
+    end(x);
+    start(x, "processinfo");
+    element(x, "process", "in-place");
+    start(x, "ignore");
+    for (size_t i = 0; i < patterns->count; i++)
+        element(x, "pattern", patterns->items[i]);
+    end(x);
+    end(x);
 }
 
-/* Files the history lists (or the newest generation already marks gone)
- * that are no longer landed: each generation names them all, so the
- * newest one alone tells what left the delivery. */
-static bool find_gone(struct catalog *cat, const struct mhl_history *h, struct mhl_list *gone)
+struct mhl_draft *mhl_draft_new(const struct strlist *patterns, uint32_t algos, int64_t started)
 {
-    const struct mhl_list *lists[] = {&h->files, &h->gone};
-    struct catalog_file *row = malloc(sizeof *row);
-    bool ok = row != NULL;
+    struct mhl_draft *d = calloc(1, sizeof *d);
 
-    memset(gone, 0, sizeof *gone);
-    for (size_t l = 0; ok && l < 2; l++)
-        for (size_t i = 0; ok && i < lists[l]->count; i++) {
-            if (still_landed(cat, lists[l]->items[i].path, row))
-                continue;
-            struct mhl_item item = {.path = strdup(lists[l]->items[i].path)};
-            ok = push_item(gone, &item);
+    if (!d)
+        return NULL;
+    d->algos = algos;
+    d->started = started;
+    if (writer_start(&d->x))
+        write_header(&d->x, started, patterns);
+    if (!d->x.ok) {
+        mhl_draft_free(d);
+        return NULL;
+    }
+    return d;
+}
+
+static void write_digest(struct mhl_draft *d, enum hash_algo a, const char *action,
+                         const char *hashed, const char *digest)
+{
+    start(&d->x, hash_algo_name(a));
+    attribute(&d->x, "action", action);
+    attribute(&d->x, "hashdate", hashed);
+    d->x.ok = d->x.ok && xmlTextWriterWriteString(d->x.w, BAD_CAST digest) >= 0;
+    end(&d->x);
+}
+
+bool mhl_draft_add(struct mhl_draft *d, const struct catalog_file *f, const char *action)
+{
+    char size[32], mtime[32], hashed[32];
+
+    for (int a = 0; a < HASH_ALGO_COUNT; a++)
+        if ((d->algos & HASH_BIT(a)) && !(f->digests.present & HASH_BIT(a))) {
+            snprintf(d->err, sizeof d->err, "%s: no %s digest in the catalog", f->path,
+                     hash_algo_name((enum hash_algo)a));
+            return false;
         }
-    free(row);
-    if (ok)
-        sort_items(gone);
-    return ok;
+    if (d->files++ == 0)
+        start(&d->x, "hashes"); /* only with entries: it may not be empty */
+    snprintf(size, sizeof size, "%llu", (unsigned long long)f->size);
+    utc_text(f->mtime_ns / 1000000000, mtime, sizeof mtime);
+    utc_text(f->hashed_at, hashed, sizeof hashed);
+    start(&d->x, "hash");
+    start(&d->x, "path");
+    attribute(&d->x, "size", size);
+    attribute(&d->x, "lastmodificationdate", mtime);
+    d->x.ok = d->x.ok && xmlTextWriterWriteString(d->x.w, BAD_CAST f->path) >= 0;
+    end(&d->x);
+    for (int i = 0; i < HASH_ALGO_COUNT; i++)
+        if (d->algos & HASH_BIT(schema_order[i]))
+            write_digest(d, schema_order[i], action, hashed, f->digests.text[schema_order[i]]);
+    end(&d->x);
+    if (!d->x.ok)
+        snprintf(d->err, sizeof d->err, "%s: cannot render its MHL entry", f->path);
+    return d->x.ok;
+}
+
+size_t mhl_draft_count(const struct mhl_draft *d)
+{
+    return d->files;
+}
+
+const char *mhl_draft_error(const struct mhl_draft *d)
+{
+    return d->err;
+}
+
+void mhl_draft_free(struct mhl_draft *d)
+{
+    if (!d)
+        return;
+    writer_free(&d->x);
+    free(d);
 }
 
 static void generation_name(int sequence, const char *root_name, int64_t started, char *out,
@@ -688,31 +698,6 @@ static void c4_of(const void *bytes, size_t len, char out[HASH_TEXT_MAX])
     hasher_free(h);
 }
 
-/* The chain is read before anything is written, so a damaged chain stops
- * the run without leaving an unchained generation behind. The generation
- * is created, never replaced. */
-static bool store_generation(int root_fd, const struct generation *g,
-                             struct catalog_generation *out, char *err, size_t err_len)
-{
-    char path[600];
-    struct chain chain;
-
-    if (!chain_read(root_fd, &chain)) {
-        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
-        free(chain.entries);
-        return false;
-    }
-    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, out->file);
-    const xmlChar *bytes = xmlBufferContent(g->x.buf);
-    size_t len = (size_t)xmlBufferLength(g->x.buf);
-    c4_of(bytes, len, out->c4);
-    bool ok = manifest_write_atomic(root_fd, path, bytes, len, false, err, err_len) &&
-              chain_add(&chain, out->sequence, out->file, out->c4) &&
-              chain_write(root_fd, &chain, err, err_len);
-    free(chain.entries);
-    return ok;
-}
-
 /* Generations are numbered by what ascmhl/ holds; one writer at a time. */
 static int lock_history(int root_fd, char *err, size_t err_len)
 {
@@ -730,48 +715,124 @@ static int lock_history(int root_fd, char *err, size_t err_len)
     return fd;
 }
 
-static bool same_paths(const struct mhl_list *a, const struct mhl_list *b)
+static int newest_sequence(int root_fd)
 {
-    if (a->count != b->count)
-        return false;
-    for (size_t i = 0; i < a->count; i++)
-        if (strcmp(a->items[i].path, b->items[i].path) != 0)
-            return false;
-    return true;
+    struct generation_file *gens;
+    size_t count;
+
+    if (!list_generations(root_fd, &gens, &count))
+        return -1;
+    int newest = count ? gens[count - 1].sequence : 0;
+    free(gens);
+    return newest;
 }
 
-bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          bool changes_only, int64_t started, struct catalog_generation *out,
-                          char *err, size_t err_len)
+/* The chain is read before anything is written, so a damaged chain stops
+ * the run without leaving an unchained generation behind. The generation
+ * is created, never replaced. */
+static bool store(struct mhl_draft *d, int root_fd, struct catalog_generation *out, char *err,
+                  size_t err_len)
 {
-    struct mhl_history history;
-    struct generation g = {.history = &history, .algos = algos, .changes_only = changes_only};
+    char path[600];
+    struct chain chain;
 
+    if (!chain_read(root_fd, &chain)) {
+        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
+        free(chain.entries);
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, out->file);
+    const xmlChar *bytes = xmlBufferContent(d->x.buf);
+    size_t len = (size_t)xmlBufferLength(d->x.buf);
+    c4_of(bytes, len, out->c4);
+    bool ok = manifest_write_atomic(root_fd, path, bytes, len, false, err, err_len) &&
+              chain_add(&chain, out->sequence, out->file, out->c4) &&
+              chain_write(root_fd, &chain, err, err_len);
+    free(chain.entries);
+    return ok;
+}
+
+bool mhl_draft_store(struct mhl_draft *d, int root_fd, const char *root_name,
+                     struct catalog_generation *out, char *err, size_t err_len)
+{
     memset(out, 0, sizeof *out);
+    if (d->err[0]) {
+        snprintf(err, err_len, "%s", d->err);
+        return false;
+    }
+    if (d->files)
+        end(&d->x); /* hashes */
+    end(&d->x);     /* hashlist */
+    if (!writer_finish(&d->x)) {
+        snprintf(err, err_len, "cannot render the MHL generation");
+        return false;
+    }
     int lock = lock_history(root_fd, err, err_len);
     if (lock < 0)
         return false;
-    if (!mhl_read_history(root_fd, &history, err, err_len)) {
-        close(lock);
+    int newest = newest_sequence(root_fd);
+    bool ok = newest >= 0;
+    if (!ok)
+        snprintf(err, err_len, "%s: %s", MHL_FOLDER, strerror(errno));
+    out->sequence = newest + 1;
+    out->created = d->started;
+    generation_name(out->sequence, root_name, d->started, out->file, sizeof out->file);
+    ok = ok && store(d, root_fd, out, err, err_len);
+    close(lock); /* releases the flock */
+    if (!ok)
+        memset(out, 0, sizeof *out);
+    return ok;
+}
+
+/* ---- the chain as the reference tool checks it ---- */
+
+/* The C4 id of a generation file as it is on disk; "" when unreadable. */
+static void c4_of_file(int root_fd, const char *name, char out[HASH_TEXT_MAX])
+{
+    char path[700], buf[1 << 16];
+    struct hasher *h = hasher_new(HASH_BIT(HASH_C4));
+    struct digests d;
+    ssize_t n = -1;
+
+    out[0] = '\0';
+    snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, name);
+    int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    while (fd >= 0 && h && (n = read(fd, buf, sizeof buf)) > 0)
+        hasher_update(h, buf, (size_t)n);
+    if (fd >= 0 && h && n == 0) {
+        hasher_final(h, &d);
+        snprintf(out, HASH_TEXT_MAX, "%s", d.text[HASH_C4]);
+    }
+    if (fd >= 0)
+        close(fd);
+    hasher_free(h);
+}
+
+bool mhl_check_chain(int root_fd, char *err, size_t err_len)
+{
+    struct chain chain;
+    struct stat st;
+    char c4[HASH_TEXT_MAX];
+
+    if (fstatat(root_fd, MHL_FOLDER, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return true; /* no history: nothing to chain */
+    if (fstatat(root_fd, MHL_FOLDER "/" MHL_CHAIN, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        snprintf(err, err_len, "%s/%s: missing (the reference tool stops: no chain)", MHL_FOLDER,
+                 MHL_CHAIN);
         return false;
     }
-    out->created = started;
-    out->sequence = history.sequence + 1;
-    generation_name(out->sequence, root_name, started, out->file, sizeof out->file);
-    bool ok = find_gone(cat, &history, &g.gone) && render_generation(cat, &g, started);
+    bool ok = chain_read(root_fd, &chain);
     if (!ok)
-        snprintf(err, err_len, "%s", g.err[0] ? g.err : "cannot render the MHL");
-    if (ok && changes_only && !g.files && same_paths(&g.gone, &history.gone))
-        memset(out, 0, sizeof *out); /* nothing new to record */
-    else
-        ok = ok && store_generation(root_fd, &g, out, err, err_len);
-    if (ok && out->sequence && !catalog_add_generation(cat, out)) {
-        snprintf(err, err_len, "%s", catalog_error(cat));
-        ok = false;
+        snprintf(err, err_len, "%s/%s: not a readable chain file", MHL_FOLDER, MHL_CHAIN);
+    for (size_t i = 0; ok && i < chain.count; i++) {
+        c4_of_file(root_fd, chain.entries[i].path, c4);
+        if (!c4[0] || strcmp(c4, chain.entries[i].c4) != 0) {
+            snprintf(err, err_len, "%s/%s: %s (the chain has C4 %s)", MHL_FOLDER,
+                     chain.entries[i].path, c4[0] ? "changed since it was chained" : "missing",
+                     chain.entries[i].c4);
+            ok = false;
+        }
     }
-    close(lock); /* releases the flock */
-    writer_free(&g.x);
-    list_free(&g.gone);
-    mhl_history_free(&history);
+    free(chain.entries);
     return ok;
 }

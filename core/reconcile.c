@@ -1,7 +1,10 @@
-/* The catalog against BACKING: at mount (files new or changed while
- * unmounted are judged and hashed anew, rows of files gone dropped), behind
- * the mount's back while mounted (the look-out, every 5 s and before each
- * checkpoint), and on the way back from read-only. */
+/* The catalog against BACKING: at mount (files new while unmounted are
+ * judged and hashed, rows of files gone dropped), behind the mount's back
+ * while mounted (the look-out, every 5 s and before each checkpoint), and
+ * on the way back from read-only. A landed file whose bytes changed
+ * behind namfs's back is never re-baselined (SPEC M3): it becomes
+ * FILE_CHANGED, is reported, leaves checksum.txt, and when its folder is
+ * sealed the next generation records what was found as failed. */
 #include "stage_internal.h"
 
 #include "namfs/manifest.h"
@@ -16,6 +19,83 @@
 #include <unistd.h>
 
 static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file *row);
+
+/* Digests of the file at fd as it is now, in the formats the mount keeps. */
+static bool digest_now(struct stage *s, int fd, struct digests *out)
+{
+    struct hasher *h = hasher_new(s->algos);
+    char buf[1 << 16];
+    ssize_t n;
+    off_t at = 0;
+
+    if (!h)
+        return false;
+    while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
+        hasher_update(h, buf, (size_t)n);
+        at += n;
+    }
+    hasher_final(h, out);
+    hasher_free(h);
+    return n == 0;
+}
+
+static bool same_bytes(const struct digests *a, const struct digests *b)
+{
+    for (int x = 0; x < HASH_ALGO_COUNT; x++)
+        if ((a->present & b->present & HASH_BIT(x)) && strcmp(a->text[x], b->text[x]) != 0)
+            return false;
+    return (a->present & b->present) != 0;
+}
+
+/* A landed file (row) found changed, or removed, in BACKING behind the
+ * mount's back. The same bytes under new times keep their row; anything
+ * else becomes FILE_CHANGED, reported and never listed as it is now. */
+static void changed_behind(struct stage *s, const char *rel, struct catalog_file *row)
+{
+    char path[CATALOG_PATH_MAX + 1];
+    struct digests now = {0};
+    struct stat st;
+    bool sealed = sealed_covers(&s->sealed, rel);
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int fd = backing_open_quietly(&s->backing, path, O_RDONLY);
+    bool read = fd >= 0 && fstat(fd, &st) == 0 && digest_now(s, fd, &now);
+    if (fd >= 0)
+        close(fd);
+    if (!read && !sealed) {
+        stage_log(s, LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
+        stage_removed(s, path);
+        return;
+    }
+    pthread_mutex_lock(&s->model);
+    if (read && same_bytes(&row->digests, &now)) {
+        row->mtime_ns = stage_ns(st.st_mtim); /* touched: the bytes are the ones listed */
+        row->ctime_ns = stage_ns(st.st_ctim);
+    } else {
+        char was[HASH_TEXT_MAX + 8];
+        snprintf(was, sizeof was, "%s", row->digests.text[HASH_XXH128]);
+        stage_forget_frame(s, path); /* its number is free for a frame written again */
+        row->state = FILE_CHANGED;
+        row->recorded = 0;
+        row->digests = now; /* what was found, for the failed record */
+        if (read) {
+            row->size = (uint64_t)st.st_size;
+            row->mtime_ns = stage_ns(st.st_mtim);
+            row->ctime_ns = stage_ns(st.st_ctim);
+        }
+        verdict_fail(&row->verdict, RULE_M3,
+                     "%s in BACKING behind the mount%s: landed as xxh128 %s, found %s; %s",
+                     read ? "changed" : "removed", sealed ? " after its folder was sealed" : "",
+                     was, read ? now.text[HASH_XXH128] : "nothing",
+                     sealed ? "recorded as failed in the MHL history"
+                            : "out of checksum.txt until it is written again through the mount");
+        stage_log(s, LOG_ERR, "namfs: %s: M3 %s", rel, row->verdict.message);
+    }
+    if (!catalog_put_file(s->cat, row))
+        stage_cannot_record(s, "recording", path);
+    stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+}
 
 struct stale {
     struct stage *s;
@@ -49,7 +129,7 @@ static bool note_stale(void *ctx, const struct catalog_file *f)
 }
 
 /* Landed files changed or removed in BACKING behind the mount's back are
- * judged and hashed again, or forgotten, before a manifest lists them.
+ * reported (changed_behind) before a manifest lists them.
  * False while one is being rewritten through the mount: its own
  * settlement will record it, so the manifests wait for it. */
 bool stage_refresh_landed(struct stage *s)
@@ -64,18 +144,14 @@ bool stage_refresh_landed(struct stage *s)
     pthread_mutex_unlock(&s->model);
     for (size_t i = 0; ready && i < st.count; i++) {
         char path[CATALOG_PATH_MAX + 1];
-        struct stat now;
         snprintf(path, sizeof path, "/%s", st.paths[i]);
-        if (stage_busy(s, path)) { /* being written, or in flight to its name */
+        pthread_mutex_lock(&s->model);
+        bool known = catalog_get_file(s->cat, st.paths[i], row) && row->state == FILE_LANDED;
+        pthread_mutex_unlock(&s->model);
+        if (stage_busy(s, path)) /* being written, or in flight to its name */
             ready = false;
-        } else if (backing_stat(&s->backing, path, &now) != 0) {
-            stage_log(s, LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
-            stage_removed(s, path);
-        } else {
-            stage_log(s, LOG_WARNING, "namfs: %s changed in BACKING behind the mount: judged anew",
-                      path);
-            reconcile_file(s, st.paths[i], row);
-        }
+        else if (known && !still_as_catalogued(s, row))
+            changed_behind(s, st.paths[i], row);
     }
     pthread_rwlock_unlock(&s->changes);
     free(st.paths);
@@ -121,7 +197,28 @@ bool stage_recover(struct stage *s)
     return recorded;
 }
 
-/* One file of BACKING: keep its row, or judge and hash it anew. */
+/* A file found in a sealed folder that no landing made: nothing lists it,
+ * nothing may (the folder takes no change); reported, and it stops being
+ * one once it is deleted from BACKING. */
+static void added_behind(struct stage *s, const char *rel, struct catalog_file *row)
+{
+    memset(row, 0, sizeof *row);
+    snprintf(row->path, sizeof row->path, "%s", rel);
+    row->state = FILE_CHANGED;
+    row->frame = -1;
+    verdict_fail(&row->verdict, RULE_M3,
+                 "added to BACKING behind the mount after its folder was sealed: in no "
+                 "manifest; delete it from BACKING");
+    stage_log(s, LOG_ERR, "namfs: %s: M3 %s", rel, row->verdict.message);
+    pthread_mutex_lock(&s->model);
+    if (!catalog_put_file(s->cat, row))
+        stage_cannot_record(s, "recording", rel);
+    stage_changed_now(s);
+    pthread_mutex_unlock(&s->model);
+}
+
+/* One file of BACKING: keep its row, judge and hash it (new to the
+ * catalog), or report it changed behind the mount (changed_behind). */
 static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file *row)
 {
     char path[4100];
@@ -137,9 +234,24 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
         return false;
     }
     pthread_mutex_lock(&s->model);
-    bool known = catalog_get_file(s->cat, rel, row) && stage_unchanged_since(row, &st);
+    bool catalogued = catalog_get_file(s->cat, rel, row);
+    bool known = catalogued && stage_unchanged_since(row, &st);
     bool unsynced_file = !known && stage_unsynced_index(s, rel) >= 0;
     pthread_mutex_unlock(&s->model);
+    if (catalogued && row->state == FILE_CHANGED) {
+        close(fd);
+        return false; /* reported already; it stays so until written or deleted */
+    }
+    if (catalogued && !known && row->state == FILE_LANDED) {
+        close(fd);
+        changed_behind(s, rel, row);
+        return true;
+    }
+    if (!catalogued && sealed_covers(&s->sealed, rel)) {
+        close(fd);
+        added_behind(s, rel, row);
+        return true;
+    }
     if (unsynced_file) {
         stage_log(s, LOG_WARNING, "namfs: %s not landed: its sync to disk failed; write it again",
                   rel);
@@ -164,7 +276,8 @@ static size_t drop_gone(struct stage *s, const struct walk_list *files)
 {
     pthread_mutex_lock(&s->model);
     long dropped = catalog_drop_missing(s->cat, files,
-                                        1u << FILE_LANDED | 1u << FILE_REJECTED | 1u << FILE_HELD);
+                                        1u << FILE_LANDED | 1u << FILE_REJECTED | 1u << FILE_HELD |
+                                            1u << FILE_CHANGED);
     if (dropped < 0)
         stage_cannot_record(s, "forgetting files gone from", s->backing_path);
     if (dropped > 0)

@@ -1,6 +1,9 @@
-/* Sealing an asset folder (namctl seal): refused while a frame in it was
- * refused and not replaced, a gap (S2) exists, or a file is being written;
- * otherwise recorded, and the final manifests written at once. From then
+/* Sealing a folder (namctl seal): an asset folder, or the delivery root
+ * (every file of the delivery, those outside asset folders included).
+ * Refused while a frame in it was refused and not replaced, a gap (S2)
+ * exists, a held (N6) or changed-behind-the-mount file is in it, or a
+ * file is being written; otherwise recorded, and the generation that lists
+ * its files (namfs/custody.h) written before the seal returns. From then
  * on the folder is read-only (namfs/sealed.h). */
 #include "stage_internal.h"
 
@@ -46,6 +49,15 @@ static bool add_held(void *ctx, const struct catalog_file *f)
     return true;
 }
 
+static bool add_changed(void *ctx, const struct catalog_file *f)
+{
+    strbuf_add(ctx,
+               "M3: %s changed in BACKING behind the mount (%s); write it again through the "
+               "mount or delete it; ",
+               f->path, f->verdict.message);
+    return true;
+}
+
 static bool add_refused(void *ctx, const struct catalog_file *f)
 {
     if (inflight_is_name(f->path))
@@ -62,21 +74,20 @@ static void seal_obstacles(struct stage *s, const char *rel, struct strbuf *why)
 {
     struct status st = {0};
 
-    if (!*rel)
-        strbuf_add(why, "the delivery root is not an asset: seal its asset folders; ");
     if (stage_read_only(s))
         strbuf_add(why, "the mount is read-only: the catalog cannot record changes (%s); ",
                    s->read_only_reason);
-    catalog_each_file(s->cat, rel, FILE_LANDED, status_count_landed, &st);
+    catalog_each_under(s->cat, rel, FILE_LANDED, status_count_landed, &st);
     status_finish(&st);
-    if (*rel && st.count == 0)
-        strbuf_add(why, "no frame has landed in %s; ", rel);
+    if (st.count == 0)
+        strbuf_add(why, "no frame has landed in %s; ", *rel ? rel : "the delivery");
     for (size_t i = 0; i < st.count; i++)
         add_gaps(why, &st.assets[i]);
     status_free(&st);
-    catalog_each_file(s->cat, rel, FILE_HELD, add_held, why);
-    catalog_each_file(s->cat, rel, FILE_QUARANTINED, add_refused, why);
-    catalog_each_file(s->cat, rel, FILE_REJECTED, add_refused, why);
+    catalog_each_under(s->cat, rel, FILE_HELD, add_held, why);
+    catalog_each_under(s->cat, rel, FILE_CHANGED, add_changed, why);
+    catalog_each_under(s->cat, rel, FILE_QUARANTINED, add_refused, why);
+    catalog_each_under(s->cat, rel, FILE_REJECTED, add_refused, why);
     if (why->len >= 2)
         why->data[why->len -= 2] = '\0'; /* the last "; " */
 }
@@ -135,6 +146,8 @@ int stage_seal(struct stage *s, const char *path)
     seal_obstacles(s, rel, &why);
     bool recorded = !why.len && catalog_seal(s->cat, rel, time(NULL));
     bool ok = recorded && sealed_add(&s->sealed, rel);
+    if (ok)
+        stage_changed_now(s); /* the generation that lists its files is due */
     if (why.len)
         stage_log(s, LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
     else if (!recorded)
@@ -143,7 +156,11 @@ int stage_seal(struct stage *s, const char *path)
     free(why.data);
     if (!ok)
         return -EBUSY;
-    stage_checkpoint(s); /* the final manifests, unless already current */
-    stage_log(s, LOG_INFO, "namfs: %s sealed: no change is accepted in it any more", rel);
+    int synced = stage_sync(s); /* the generation that lists its files */
+    if (synced)
+        stage_log(s, LOG_ERR, "namfs: %s sealed, but its generation is not written yet: %s",
+                  *rel ? rel : "the delivery", strerror(-synced));
+    stage_log(s, LOG_INFO, "namfs: %s sealed: no change is accepted in it any more",
+              *rel ? rel : "the delivery");
     return 0;
 }

@@ -38,9 +38,10 @@ void stage_log_refusal(struct stage *s, const char *path, const struct verdict *
     stage_log(s, LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
 }
 
-static bool remember_sealed(void *ctx, const char *folder)
+static bool remember_sealed(void *ctx, const char *folder, int generation)
 {
     struct stage *s = ctx;
+    (void)generation; /* listed or not, it takes no change */
     return sealed_add(&s->sealed, folder);
 }
 
@@ -106,6 +107,7 @@ struct stage *stage_new(const struct stage_config *c, char *err, size_t err_len)
         return NULL;
     }
     s->backing.root = -1;
+    s->pid_fd = -1;
     s->profile = *c->profile;
     s->algos = c->profile->mhl_hashes | HASH_BIT(c->profile->checksum_hash);
     s->bare = c->bare;
@@ -155,6 +157,8 @@ void stage_free(struct stage *s)
         free(s->refused_open[--s->refused_count].path);
     free(s->refused_open);
     catalog_close(s->cat);
+    if (s->pid_fd >= 0)
+        close(s->pid_fd); /* after the last manifests: namctl unmount returns */
     seqset_free(s->seq);
     landing_table_free(s->landings);
     sealed_destroy(&s->sealed);
@@ -370,8 +374,8 @@ bool stage_digest(struct stage *s, const char *path, enum hash_algo algo, char *
     if (!f)
         return false;
     pthread_mutex_lock(&s->model);
-    found =
-        catalog_get_file(s->cat, stage_relative(path), f) && (f->digests.present & HASH_BIT(algo));
+    found = catalog_get_file(s->cat, stage_relative(path), f) && f->state != FILE_CHANGED &&
+            (f->digests.present & HASH_BIT(algo)); /* a changed file's bytes are nobody's record */
     pthread_mutex_unlock(&s->model);
     if (found)
         snprintf(out, len, "%s", f->digests.text[algo]);

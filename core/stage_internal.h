@@ -74,6 +74,8 @@ struct stage {
     bool read_only; /* __atomic: the catalog cannot record changes */
     bool running;   /* __atomic: the checkpoint thread runs */
     pthread_t thread;
+    int pid_fd;             /* namfs.pid, flock'd while the daemon lives; -1 */
+    bool checkpoint_failed; /* the last checkpoint could not write (model lock) */
 };
 
 /* stage.c */

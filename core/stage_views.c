@@ -89,17 +89,38 @@ static bool list_held(void *ctx, const struct catalog_file *f)
     return true;
 }
 
+/* A file changed behind the mount (SPEC M3): what was found, what to do. */
+static bool list_changed(void *ctx, const struct catalog_file *f)
+{
+    struct held_list *l = ctx;
+    char path[4 * CATALOG_PATH_MAX], message[4 * sizeof f->verdict.message];
+
+    if (l->json) {
+        strbuf_add(l->out, "%s\n    {\"path\": ", l->count ? "," : "");
+        strbuf_json(l->out, f->path);
+        strbuf_add(l->out, ", \"rule\": \"M3\", \"message\": ");
+        strbuf_json(l->out, f->verdict.message);
+        strbuf_add(l->out, "}");
+    } else {
+        strbuf_add(l->out, "changed\t%s\tM3 %s\n", text_escape(f->path, path, sizeof path),
+                   text_escape(f->verdict.message, message, sizeof message));
+    }
+    l->count++;
+    return true;
+}
+
 char *stage_render_status(struct stage *s)
 {
     struct status st = {0};
     struct strbuf t = {0}, held_lines = {0};
-    struct held_list held = {&held_lines, 0, false};
+    struct held_list held = {&held_lines, 0, false}, changed = {&held_lines, 0, false};
     char at[32];
 
     strbuf_add(&held_lines, "%s", "");
     pthread_mutex_lock(&s->model);
     count_delivery(s, &st);
     catalog_each_file(s->cat, NULL, FILE_HELD, list_held, &held);
+    catalog_each_file(s->cat, NULL, FILE_CHANGED, list_changed, &changed);
     struct mount_facts m = mount_facts(s);
     pthread_mutex_unlock(&s->model);
     strbuf_add(&t, "namfs staging area %s (profile: %s)\n", s->backing_path, s->profile.source);
@@ -113,10 +134,12 @@ char *stage_render_status(struct stage *s)
     status_text_assets(&st, &t);
     strbuf_add(&t, "%s", held_lines.data);
     strbuf_add(&t,
-               "%zu files landed (%.1f MB), %zu refused, %zu held; hashed %.1f MB through this "
-               "mount, %.0f MB/s since the first landing; manifests %s\n",
-               st.files, (double)st.bytes / 1e6, st.refused, held.count, (double)m.hashed / 1e6,
-               hash_rate(&m), m.pending ? "pending (written once landings pause)" : "current");
+               "%zu files landed (%.1f MB), %zu refused, %zu held, %zu changed behind the mount; "
+               "hashed %.1f MB through this mount, %.0f MB/s since the first landing; "
+               "manifests %s\n",
+               st.files, (double)st.bytes / 1e6, st.refused, held.count, changed.count,
+               (double)m.hashed / 1e6, hash_rate(&m),
+               m.pending ? "pending (written once landings pause)" : "current");
     free(held_lines.data);
     status_free(&st);
     return strbuf_take(&t);
@@ -181,7 +204,7 @@ char *stage_render_status_json(struct stage *s)
     struct status st = {0};
     struct strbuf t = {0};
     struct json_list rejected = {&t, true};
-    struct held_list held = {&t, 0, true};
+    struct held_list held = {&t, 0, true}, changed = {&t, 0, true};
 
     strbuf_add(&t, "{\n  \"schema\": %d,\n  \"staging_area\": ", STATUS_SCHEMA);
     strbuf_json(&t, s->backing_path);
@@ -195,8 +218,10 @@ char *stage_render_status_json(struct stage *s)
     catalog_each_file(s->cat, NULL, FILE_REJECTED, list_refused_json, &rejected);
     strbuf_add(&t, rejected.first ? "],\n  \"held\": [" : "\n  ],\n  \"held\": [");
     catalog_each_file(s->cat, NULL, FILE_HELD, list_held, &held);
+    strbuf_add(&t, held.count ? "\n  ],\n  \"changed\": [" : "],\n  \"changed\": [");
+    catalog_each_file(s->cat, NULL, FILE_CHANGED, list_changed, &changed);
     pthread_mutex_unlock(&s->model);
-    strbuf_add(&t, held.count ? "\n  ],\n  \"read_only\": " : "],\n  \"read_only\": ");
+    strbuf_add(&t, changed.count ? "\n  ],\n  \"read_only\": " : "],\n  \"read_only\": ");
     if (m.read_only) {
         strbuf_add(&t, "{\"since\": %lld, \"reason\": ", (long long)m.read_only_since);
         strbuf_json(&t, m.read_only_reason);
@@ -210,10 +235,10 @@ char *stage_render_status_json(struct stage *s)
     status_json_assets(&st, &t);
     strbuf_add(&t,
                ",\n  \"totals\": {\"files\": %zu, \"bytes\": %llu, \"refused\": %zu, "
-               "\"held\": %zu},\n"
+               "\"held\": %zu, \"changed\": %zu},\n"
                "  \"hashed_bytes\": %llu,\n  \"hash_rate_mb_per_s\": %.1f,\n"
                "  \"manifests\": \"%s\"\n}\n",
-               st.files, (unsigned long long)st.bytes, st.refused, held.count,
+               st.files, (unsigned long long)st.bytes, st.refused, held.count, changed.count,
                (unsigned long long)m.hashed, hash_rate(&m), m.pending ? "pending" : "current");
     status_free(&st);
     return strbuf_take(&t);

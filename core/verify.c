@@ -1,6 +1,8 @@
 #include "namfs/verify.h"
 
+#include "namfs/ignore.h"
 #include "namfs/manifest.h"
+#include "namfs/mhl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +24,8 @@ struct checksum_entry {
 
 struct expectations {
     struct mhl_history mhl;
+    struct ignore_spec *ignore;     /* the newest generation's patterns */
+    char root[4096];                /* the delivery's absolute path, as the patterns see it */
     char generation[600];           /* the newest generation, "" without an MHL history */
     struct checksum_entry *entries; /* sorted by path */
     size_t count;
@@ -123,16 +127,21 @@ static bool is_checksum_file(const char *path)
     return strcmp(slash ? slash + 1 : path, CHECKSUM_NAME) == 0;
 }
 
-struct expectations *verify_load(int root_fd, const char *const *paths, size_t count, char *err,
-                                 size_t err_len)
+struct expectations *verify_load(int root_fd, const char *root_abs, const char *const *paths,
+                                 size_t count, char *err, size_t err_len)
 {
     struct expectations *e = calloc(1, sizeof *e);
-    bool ok = e != NULL && mhl_read_history(root_fd, &e->mhl, err, err_len);
+    bool ok = e != NULL && mhl_check_chain(root_fd, err, err_len) &&
+              mhl_read_history(root_fd, &e->mhl, err, err_len);
 
+    if (ok) {
+        snprintf(e->root, sizeof e->root, "%s", root_abs);
+        ok = (e->ignore = ignore_compile(&e->mhl.patterns, err, err_len)) != NULL;
+    }
     if (ok && e->mhl.sequence)
         snprintf(e->generation, sizeof e->generation, "%s/%s", MHL_FOLDER, e->mhl.newest);
     for (size_t i = 0; ok && i < e->mhl.files.count; i++)
-        e->algos |= e->mhl.files.items[i].digests.present;
+        e->algos |= e->mhl.files.items[i].truth.present;
     for (size_t i = 0; ok && i < count; i++)
         if (is_checksum_file(paths[i]))
             ok = load_checksum(e, root_fd, paths[i], err, err_len);
@@ -155,6 +164,7 @@ void verify_free(struct expectations *e)
     if (!e)
         return;
     mhl_history_free(&e->mhl);
+    ignore_free(e->ignore);
     for (size_t i = 0; i < e->count; i++)
         free(e->entries[i].path);
     for (size_t i = 0; i < e->source_count; i++)
@@ -178,7 +188,7 @@ struct comparer {
     const struct expectations *e;
     verify_report_fn report;
     void *ctx;
-    size_t issues;
+    struct verify_counts counts;
 };
 
 static void issue(struct comparer *c, enum verify_problem problem, const char *path,
@@ -189,7 +199,16 @@ static void issue(struct comparer *c, enum verify_problem problem, const char *p
     snprintf(i.expected, sizeof i.expected, "%s", expected);
     snprintf(i.found, sizeof i.found, "%s", found);
     c->report(c->ctx, &i);
-    c->issues++;
+    c->counts.issues++;
+}
+
+/* As the reference tool asks: against the delivery's absolute path. */
+static bool ignored(const struct expectations *e, const char *path)
+{
+    char abs[8300];
+
+    snprintf(abs, sizeof abs, "%s/%s", e->root, path);
+    return ignore_matches(e->ignore, abs);
 }
 
 static void compare_size(struct comparer *c, const struct hash_job *f, const char *source,
@@ -208,25 +227,36 @@ static bool same_digest(const char *want, const char *got)
     return strcasecmp(want, got) == 0;
 }
 
+/* The history's truth for f: the first original of its path (or of the
+ * path it was renamed from); never a failed record. */
 static void against_mhl(struct comparer *c, const struct hash_job *f)
 {
-    const struct mhl_item *item = mhl_find(&c->e->mhl.files, f->path);
-
     if (!c->e->generation[0])
         return;
-    if (!item) {
-        issue(c, VERIFY_EXTRA, f->path, c->e->generation, "not listed", "present");
+    if (ignored(c->e, f->path)) {
+        c->counts.unsealed++;
         return;
     }
-    if (item->size != f->size) {
-        compare_size(c, f, item->generation, item->size);
+    const struct mhl_item *truth = mhl_truth_for(&c->e->mhl, f->path);
+    if (!truth) {
+        issue(c, VERIFY_EXTRA, f->path, c->e->generation, "listed (a file no seal recorded)",
+              "present");
+        return;
+    }
+    c->counts.sealed++;
+    if (truth->size != f->size) {
+        compare_size(c, f, truth->generation, truth->size);
         return;
     }
     for (int a = 0; a < HASH_ALGO_COUNT; a++)
-        if ((item->digests.present & HASH_BIT(a)) &&
-            !same_digest(item->digests.text[a], f->digests.text[a])) {
-            issue(c, VERIFY_HASH, f->path, item->generation, item->digests.text[a],
-                  f->digests.text[a]);
+        if ((truth->truth.present & HASH_BIT(a)) &&
+            !same_digest(truth->truth.text[a], f->digests.text[a])) {
+            const struct mhl_item *own = mhl_find(&c->e->mhl.files, f->path);
+            char found[HASH_TEXT_MAX + 400];
+            snprintf(found, sizeof found, "%s%s%s", f->digests.text[a],
+                     own && own->failed_in ? "; recorded as failed in " : "",
+                     own && own->failed_in ? own->failed_in : "");
+            issue(c, VERIFY_HASH, f->path, truth->generation, truth->truth.text[a], found);
             return; /* one line per file, whichever digests disagree */
         }
 }
@@ -258,6 +288,7 @@ static void against_checksums(struct comparer *c, const struct hash_job *f)
         issue(c, VERIFY_HASH, f->path, entry->source, entry->digest, f->digests.text[entry->algo]);
     else if (!entry && source && !is_checksum_file(f->path))
         issue(c, VERIFY_EXTRA, f->path, source, "not listed", "present");
+    c->counts.in_checksum += entry != NULL;
 }
 
 static int compare_job_path(const void *key, const void *job)
@@ -271,9 +302,11 @@ static bool on_disk(const struct hash_job *files, size_t count, const char *path
 }
 
 size_t verify_compare(const struct expectations *e, const struct hash_job *files, size_t count,
-                      verify_report_fn report, void *ctx)
+                      verify_report_fn report, void *ctx, struct verify_counts *counts)
 {
-    struct comparer c = {e, report, ctx, 0};
+    struct comparer c = {e, report, ctx, {0}};
+    size_t expected_count = 0;
+    const char **expected = mhl_expected_paths(&e->mhl, &expected_count);
 
     for (size_t i = 0; i < count; i++) {
         if (files[i].error)
@@ -281,13 +314,17 @@ size_t verify_compare(const struct expectations *e, const struct hash_job *files
         against_mhl(&c, &files[i]);
         against_checksums(&c, &files[i]);
     }
-    for (size_t i = 0; i < e->mhl.files.count; i++)
-        if (!on_disk(files, count, e->mhl.files.items[i].path))
-            issue(&c, VERIFY_MISSING, e->mhl.files.items[i].path, e->mhl.files.items[i].generation,
-                  "present", "absent");
+    for (size_t i = 0; i < expected_count; i++) {
+        const struct mhl_item *truth = mhl_truth_for(&e->mhl, expected[i]);
+        if (truth && !on_disk(files, count, expected[i]) && !ignored(e, expected[i]))
+            issue(&c, VERIFY_MISSING, expected[i], truth->generation, "present", "absent");
+    }
     for (size_t i = 0; i < e->count; i++)
         if (!on_disk(files, count, e->entries[i].path))
             issue(&c, VERIFY_MISSING, e->entries[i].path, e->entries[i].source, "present",
                   "absent");
-    return c.issues;
+    free(expected);
+    if (counts)
+        *counts = c.counts;
+    return c.counts.issues;
 }

@@ -123,3 +123,38 @@ void walk_free(struct walk_list *list)
     free(list->entries);
     memset(list, 0, sizeof *list);
 }
+
+/* dir_fd is the folder at rel; depth 0 is the root. */
+static bool find_below(int dir_fd, const char *rel, int depth, const char *name, char *found,
+                       size_t len)
+{
+    DIR *dir = fdopendir(dir_fd);
+    struct dirent *e;
+    bool hit = false;
+
+    if (!dir) {
+        close(dir_fd);
+        return false;
+    }
+    while (!hit && (e = readdir(dir))) {
+        if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        if (depth > 0 && strcmp(e->d_name, name) == 0) {
+            snprintf(found, len, "%s", sub);
+            hit = true;
+        } else if (depth > 0 || strcmp(e->d_name, name) != 0) {
+            int fd = openat(dirfd(dir), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            hit = fd >= 0 && find_below(fd, sub, depth + 1, name, found, len);
+        }
+    }
+    closedir(dir);
+    return hit;
+}
+
+bool walk_find_folder_below(const char *root, const char *name, char *found, size_t len)
+{
+    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd >= 0 && find_below(fd, "", 0, name, found, len);
+}

@@ -2,6 +2,7 @@
 #include "check.h"
 #include "info.h"
 #include "manifest.h"
+#include "mountctl.h"
 #include "seal.h"
 #include "status.h"
 #include "verify.h"
@@ -21,7 +22,9 @@ static const struct command commands[] = {
     {"manifest", cmd_manifest, "hash a folder, write checksum.txt files and an ASC MHL"},
     {"verify", cmd_verify, "re-hash a folder and compare it with its manifests"},
     {"status", cmd_status, "show what a namfs mount has landed and refused"},
-    {"seal", cmd_seal, "make finished asset folders of a namfs mount read-only"},
+    {"seal", cmd_seal, "seal asset folders (or the whole delivery) of a namfs mount"},
+    {"sync", cmd_sync, "wait until a namfs mount's manifests in BACKING are current"},
+    {"unmount", cmd_unmount, "unmount a namfs mount once its last manifests are written"},
 };
 
 static void usage(FILE *out)

@@ -1,12 +1,16 @@
 /* `namctl manifest`: hash a delivery folder (several workers, large
- * sequential reads), record it in the catalog and write checksum.txt in
- * every sequence folder and a new ASC MHL generation at the root. Files
- * that break a rule are left out of both (M3) and listed. */
+ * sequential reads), record it in the catalog, write checksum.txt in
+ * every sequence folder and bring the ASC MHL history up to date by the
+ * custody model (namfs/custody.h): `--seal FOLDER` lists a folder's files
+ * in one generation; a listed file that changed is recorded as failed,
+ * never as a new original. Files that break a rule are left out (M3). */
 #include "manifest.h"
 
 #include "check.h"
 #include "json.h"
+#include "namfs/custody.h"
 #include "namfs/manifest.h"
+#include "namfs/strlist.h"
 #include "namfs/text.h"
 #include "progress.h"
 #include "state.h"
@@ -22,8 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_SEALS 64
+
 struct options {
     const char *profile, *state, *root;
+    const char *seal[MAX_SEALS]; /* folders to seal, relative to root */
+    size_t seals;
     bool json, rehash;
     int jobs;
 };
@@ -34,36 +42,40 @@ struct outcome {
     uint64_t bytes;
     double seconds;
     struct catalog_generation generation;
+    struct custody_counts recorded;
     char catalog[PATH_MAX];
 };
 
 static void usage(FILE *out)
 {
-    fputs("usage: namctl manifest [--profile FILE] [--state DIR] [--jobs N] [--rehash] [--json] "
-          "DIR\n"
-          "Hashes the delivery folder DIR and writes checksum.txt in every sequence folder and a\n"
-          "new ASC MHL generation in DIR/ascmhl. Exit status: 0 every file listed, 1 files were\n"
-          "left out for breaking a rule, 2 usage or I/O error.\n",
+    fputs("usage: namctl manifest [--profile FILE] [--state DIR] [--jobs N] [--rehash] [--json]\n"
+          "                       [--seal FOLDER]... DIR\n"
+          "Hashes the delivery folder DIR, writes checksum.txt in every sequence folder and\n"
+          "brings the ASC MHL history in DIR/ascmhl up to date: a folder not sealed is left\n"
+          "out of it by an ignore pattern; --seal FOLDER (relative to DIR; . for the whole\n"
+          "delivery) lists its files once, in one generation. Exit status: 0 done, 1 files\n"
+          "were left out for breaking a rule, a seal was refused or a sealed file had\n"
+          "changed (recorded as failed), 2 usage or I/O error.\n",
           out);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
-                                         {"state", required_argument, NULL, 's'},
-                                         {"jobs", required_argument, NULL, 'J'},
-                                         {"rehash", no_argument, NULL, 'r'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'}, {"state", required_argument, NULL, 's'},
+        {"jobs", required_argument, NULL, 'J'},    {"rehash", no_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},          {"seal", required_argument, NULL, 'S'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int c;
 
     o->jobs = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (o->jobs < 2)
         o->jobs = 2;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:s:J:rjh", opts, NULL)) != -1) {
-        if (c == 'p')
+    while ((c = getopt_long(argc, argv, "p:s:J:rjS:h", opts, NULL)) != -1) {
+        if (c == 'S' && o->seals < MAX_SEALS)
+            o->seal[o->seals++] = strcmp(optarg, ".") == 0 ? "" : optarg;
+        else if (c == 'p')
             o->profile = optarg;
         else if (c == 's')
             o->state = optarg;
@@ -183,12 +195,62 @@ static void fill_row(struct catalog_file *row, const struct file_result *r,
     row->digests = job->digests;
 }
 
+/* Folders whose files a generation lists: final (namfs/custody.h). */
+/* Folders whose files a generation lists (namfs/custody.h). */
+static bool add_listed(void *ctx, const char *folder, int generation)
+{
+    return !generation || strlist_add(ctx, folder);
+}
+
+static bool same_digests(const struct digests *a, const struct digests *b)
+{
+    for (int x = 0; x < HASH_ALGO_COUNT; x++)
+        if ((a->present & b->present & HASH_BIT(x)) && strcmp(a->text[x], b->text[x]) != 0)
+            return false;
+    return (a->present & b->present) != 0;
+}
+
+/* A file of a listed folder keeps what the history knows: the same bytes
+ * keep their row; other bytes are recorded as changed (what was found,
+ * for a failed entry), never as a new original (SPEC M3). */
+static void keep_custody(struct catalog *cat, const struct strlist *l, struct catalog_file *row,
+                         struct catalog_file *before, size_t *changed)
+{
+    if (!strlist_holds_path(l, row->path))
+        return;
+    bool had = catalog_get_file(cat, row->path, before);
+    if (had && same_digests(&before->digests, &row->digests) &&
+        (before->state == FILE_CHANGED || row->state == FILE_LANDED)) {
+        row->recorded = before->recorded;
+        row->state = before->state;
+        row->verdict = before->verdict;
+        return;
+    }
+    row->state = FILE_CHANGED;
+    row->recorded = 0;
+    if (had)
+        verdict_fail(&row->verdict, RULE_M3,
+                     "changed after its folder was sealed: expected the bytes the MHL history "
+                     "lists (xxh128 %s), found %s; recorded as failed",
+                     before->digests.text[HASH_XXH128], row->digests.text[HASH_XXH128]);
+    else
+        verdict_fail(&row->verdict, RULE_M3,
+                     "added after its folder was sealed: in no manifest, and none may list it "
+                     "now; remove it from the delivery");
+    if (!had)
+        row->digests.present = 0; /* nothing to record as failed: no original */
+    (*changed)++;
+    fprintf(stderr, "namctl manifest: %s: %s\n", row->path, row->verdict.message);
+}
+
 /* Rows for every file judged (landed or rejected) and every asset, in one
  * transaction: all or nothing. */
-static bool record(struct catalog *cat, const struct check_run *run, const struct hash_job *jobs)
+static bool record(struct catalog *cat, const struct check_run *run, const struct hash_job *jobs,
+                   size_t *changed)
 {
-    struct catalog_file *row = malloc(sizeof *row);
-    bool ok = row && catalog_begin(cat);
+    struct catalog_file *row = malloc(sizeof *row), *before = malloc(sizeof *before);
+    struct strlist listed = {0};
+    bool ok = row && before && catalog_each_sealed(cat, add_listed, &listed) && catalog_begin(cat);
 
     for (size_t i = 0; ok && i < run->files.count; i++) {
         const struct file_result *r = &run->results[i];
@@ -197,6 +259,7 @@ static bool record(struct catalog *cat, const struct check_run *run, const struc
             continue;
         }
         fill_row(row, r, &jobs[i]);
+        keep_custody(cat, &listed, row, before, changed);
         ok = catalog_put_file(cat, row);
     }
     for (size_t i = 0; ok && i < run->asset_count; i++) {
@@ -208,8 +271,59 @@ static bool record(struct catalog *cat, const struct check_run *run, const struc
     ok = ok && catalog_commit(cat);
     if (!ok && row)
         catalog_rollback(cat);
+    strlist_free(&listed);
     free(row);
+    free(before);
     return ok;
+}
+
+/* What stops sealing folder offline: a file in it left out, or an asset
+ * in it with a gap (S2) or unlike its texted asset (S4). */
+static bool sealable(const struct check_run *run, const char *folder)
+{
+    bool ok = true;
+    size_t n = strlen(folder);
+
+    for (size_t i = 0; i < run->files.count; i++) {
+        const char *path = run->files.entries[i].relpath;
+        if (run->results[i].outcome == JUDGED_FAIL &&
+            (!n || (strncmp(path, folder, n) == 0 && path[n] == '/'))) {
+            fprintf(stderr, "namctl manifest: %s not sealed: %s was left out (%s)\n",
+                    n ? folder : ".", path, rule_name(run->results[i].verdict.rule));
+            ok = false;
+        }
+    }
+    for (size_t i = 0; i < run->asset_count; i++) {
+        const struct asset_report *a = &run->assets[i];
+        if (a->issue.rule != RULE_NONE &&
+            (!n || (strncmp(a->asset, folder, n) == 0 && a->asset[n] == '/'))) {
+            fprintf(stderr, "namctl manifest: %s not sealed: %s: %s %s\n", n ? folder : ".",
+                    a->asset, rule_name(a->issue.rule), a->issue.message);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* --seal: each folder checked, then recorded as sealed. */
+static bool seal_folders(struct catalog *cat, int root_fd, const struct check_run *run,
+                         const struct options *opt, int64_t now, bool *refused)
+{
+    struct stat st;
+
+    for (size_t i = 0; i < opt->seals; i++) {
+        const char *folder = opt->seal[i];
+        if (*folder && (fstatat(root_fd, folder, &st, 0) != 0 || !S_ISDIR(st.st_mode))) {
+            fprintf(stderr, "namctl manifest: --seal %s: not a folder of %s\n", folder, run->root);
+            *refused = true;
+        } else if (!sealable(run, folder)) {
+            *refused = true;
+        } else if (!catalog_seal(cat, folder, now)) {
+            fprintf(stderr, "namctl manifest: %s\n", catalog_error(cat));
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Files the catalog knows that are gone from the folder. */
@@ -232,16 +346,22 @@ static bool write_checksums(struct catalog *cat, int root_fd, const struct check
 {
     uint32_t algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
     char dir[CATALOG_PATH_MAX];
-    bool ok = checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, err_len);
+    struct strlist listed = {0};
+    bool ok = catalog_each_sealed(cat, add_listed, &listed) &&
+              checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, err_len);
 
+    if (!ok && !err[0])
+        snprintf(err, err_len, "%s", catalog_error(cat));
     for (size_t i = 0; ok && i < run->files.count; i++) {
         const char *path = run->files.entries[i].relpath;
-        if (!is_checksum(path) || run->files.entries[i].is_symlink)
-            continue;
+        if (!is_checksum(path) || run->files.entries[i].is_symlink ||
+            strlist_holds_path(&listed, path))
+            continue; /* a sealed folder's checksum.txt is listed as it is: final */
         const char *slash = strrchr(path, '/');
         snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 0, path);
         ok = checksum_write_dir(cat, root_fd, dir, p->checksum_hash, algos, err, err_len);
     }
+    strlist_free(&listed);
     return ok;
 }
 
@@ -252,8 +372,8 @@ static bool write_manifests(struct catalog *cat, int root_fd, const struct check
     const struct profile *p = run->profile;
 
     if (!write_checksums(cat, root_fd, run, p, err, sizeof err) ||
-        !mhl_write_generation(cat, root_fd, root_name, p->mhl_hashes, false, o->started,
-                              &o->generation, err, sizeof err)) {
+        !custody_update(cat, root_fd, root_name, p->mhl_hashes, o->started, &o->generation,
+                        &o->recorded, err, sizeof err)) {
         fprintf(stderr, "namctl manifest: %s\n", err);
         return false;
     }
@@ -273,8 +393,14 @@ static void report_text(const struct check_run *run, const struct outcome *o)
            "%zu left out\n",
            o->hashed, (double)o->bytes / 1e6, o->seconds,
            o->seconds > 0 ? (double)o->bytes / 1e6 / o->seconds : 0.0, o->reused, o->left_out);
-    printf("wrote %s/%s (sequence %d) and checksum.txt in every sequence folder\n", MHL_FOLDER,
-           o->generation.file, o->generation.sequence);
+    if (o->generation.sequence)
+        printf("wrote %s/%s (generation %d: %zu file(s) listed, %zu recorded as failed) and "
+               "checksum.txt in every sequence folder\n",
+               MHL_FOLDER, o->generation.file, o->generation.sequence, o->recorded.listed,
+               o->recorded.failed);
+    else
+        printf("wrote checksum.txt in every sequence folder; the MHL history already says "
+               "what it must (no seal, no change since its last generation)\n");
     printf("catalog: %s\n", o->catalog);
 }
 
@@ -286,7 +412,8 @@ static void report_json(const struct check_run *run, const struct outcome *o)
     json_string(stdout, run->root);
     printf(",\n  \"generation\": ");
     json_string(stdout, o->generation.file);
-    printf(",\n  \"sequence\": %d,\n  \"catalog\": ", o->generation.sequence);
+    printf(",\n  \"sequence\": %d, \"listed\": %zu, \"failed\": %zu,\n  \"catalog\": ",
+           o->generation.sequence, o->recorded.listed, o->recorded.failed);
     json_string(stdout, o->catalog);
     printf(",\n  \"hashed\": %zu, \"reused\": %zu, \"bytes\": %llu, \"seconds\": %.3f,\n"
            "  \"left_out\": [",
@@ -327,14 +454,34 @@ static int run_manifest(struct check_run *run, const struct options *opt, struct
         o->seconds = progress_now() - start;
         for (size_t i = 0; i < run->files.count; i++)
             o->left_out += run->results[i].outcome == JUDGED_FAIL;
-        if (hashed && forget_vanished(cat, run) && record(cat, run, jobs) &&
+        size_t changed = 0;
+        bool refused = false;
+        if (hashed && forget_vanished(cat, run) && record(cat, run, jobs, &changed) &&
+            seal_folders(cat, root_fd, run, opt, o->started, &refused) &&
             write_manifests(cat, root_fd, run, root_name, o))
-            status = o->left_out ? 1 : 0;
+            status = o->left_out || refused || changed || o->recorded.failed ? 1 : 0;
         else if (hashed && catalog_error(cat)[0])
             fprintf(stderr, "namctl manifest: %s\n", catalog_error(cat));
     }
     free(jobs);
     return status;
+}
+
+/* A folder named ascmhl below the root is a nested history to the ASC's
+ * reference tool, which stops when it has no chain (SPEC M2): no history
+ * is written for such a delivery. */
+static bool nested_history(const char *root)
+{
+    char found[4096];
+
+    if (!walk_find_folder_below(root, MHL_FOLDER, found, sizeof found))
+        return false;
+    fprintf(stderr,
+            "namctl manifest: %s/%s: a folder named %s below the delivery root, which the "
+            "ASC's tools take for a nested MHL history (M2); rename it, then run again. "
+            "Nothing was written.\n",
+            root, found, MHL_FOLDER);
+    return true;
 }
 
 /* The catalog must never land in the delivery it describes. */
@@ -383,7 +530,7 @@ int cmd_manifest(int argc, char **argv)
     int status = 2;
     if (!cat)
         fprintf(stderr, "namctl manifest: %s\n", err);
-    else if (root_fd >= 0 && check_folder(&run))
+    else if (root_fd >= 0 && !nested_history(opt.root) && check_folder(&run))
         status = run_manifest(&run, &opt, cat, root_fd, root_name, &o);
     if (status != 2) {
         if (opt.json)

@@ -32,7 +32,9 @@ static char *seal_state(const char *folder)
 static int seal_one(const char *folder)
 {
     if (setxattr(folder, SEAL_XATTR, "1", 1, 0) == 0) {
-        printf("%s: sealed; namfs now refuses every change in it (EROFS)\n", folder);
+        printf("%s: sealed; its files are listed in the ASC MHL history and namfs now refuses "
+               "every change in it (EROFS)\n",
+               folder);
         return 0;
     }
     int error = errno;
@@ -50,9 +52,10 @@ static int seal_one(const char *folder)
 int cmd_seal(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs("usage: namctl seal MOUNTPOINT/ASSET...\n"
-              "Seals asset folders of a namfs mount once every frame passed and no\n"
-              "frame is missing (S2); a sealed folder is read-only for good.\n",
+        fputs("usage: namctl seal MOUNTPOINT/ASSET... | MOUNTPOINT\n"
+              "Seals asset folders of a namfs mount (MOUNTPOINT itself: the whole delivery)\n"
+              "once every frame passed and no frame is missing (S2): one ASC MHL generation\n"
+              "lists their files, and they are read-only for good.\n",
               argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }

@@ -1,9 +1,12 @@
-/* `namctl verify`: re-hash a delivery and compare it with its checksum.txt
- * files and its newest ASC MHL generation; every missing, extra,
- * size-changed or hash-changed file is reported by path. */
+/* `namctl verify`: re-hash a delivery and compare it with its ASC MHL
+ * history, read as the reference tool reads it, and with its checksum.txt
+ * files (which cover the assets not sealed yet); every missing, extra,
+ * size-changed or hash-changed file is reported by path, with the
+ * manifest (generation or checksum.txt) that says otherwise. */
 #include "verify.h"
 
 #include "json.h"
+#include "namfs/manifest.h"
 #include "namfs/naming.h"
 #include "namfs/text.h"
 #include "namfs/verify.h"
@@ -77,8 +80,9 @@ static int parse_args(int argc, char **argv, bool *json, int *jobs)
             continue;
         else {
             fputs("usage: namctl verify [--jobs N] [--json] DIR\nRe-hashes DIR and compares it "
-                  "with its checksum.txt files and newest ASC MHL generation.\nExit status: 0 "
-                  "all match, 1 differences, 2 usage or I/O error.\n",
+                  "with its ASC MHL history (as the ASC's reference tool reads it)\nand its "
+                  "checksum.txt files. Exit status: 0 all match, 1 differences, 2 usage or\nI/O "
+                  "error.\n",
                   c == 'h' ? stdout : stderr);
             return c == 'h' ? 0 : 2;
         }
@@ -138,6 +142,39 @@ static size_t report_links(const struct walk_list *files, struct report *r)
     return links;
 }
 
+/* The delivery's absolute path as the reference tool builds it (the
+ * working folder joined with the argument, not resolved). */
+static void absolute(const char *root, char *out, size_t len)
+{
+    char cwd[4096] = "";
+
+    if (root[0] != '/' && !getcwd(cwd, sizeof cwd))
+        cwd[0] = '\0';
+    snprintf(out, len, "%s%s%s", root[0] == '/' ? "" : cwd, root[0] == '/' ? "" : "/", root);
+    for (size_t n = strlen(out); n > 1 && out[n - 1] == '/';)
+        out[--n] = '\0';
+    for (size_t n = strlen(out); n > 2 && strcmp(out + n - 2, "/.") == 0; n -= 2)
+        out[n - 2] = '\0';
+}
+
+/* A folder named ascmhl below the root is a nested history to the
+ * reference tool, which then wants a chain in it: never a delivery's. */
+static size_t report_nested(const char *root, struct report *r)
+{
+    char folder[4096];
+
+    if (!walk_find_folder_below(root, MHL_FOLDER, folder, sizeof folder))
+        return 0;
+    struct verify_issue issue = {.problem = VERIFY_EXTRA,
+                                 .path = folder,
+                                 .source = "the delivery",
+                                 .expected = "no folder named ascmhl below the root",
+                                 .found = "one (the reference tool takes it for a nested "
+                                          "history)"};
+    print_issue(r, &issue);
+    return 1;
+}
+
 static int verify_folder(const char *root, int root_fd, bool json, int workers)
 {
     struct walk_list files;
@@ -155,24 +192,31 @@ static int verify_folder(const char *root, int root_fd, bool json, int workers)
     paths = calloc(files.count + 1, sizeof *paths);
     for (size_t i = 0; paths && i < files.count; i++)
         paths[i] = files.entries[i].relpath;
-    if (paths && !(e = verify_load(root_fd, paths, files.count, err, sizeof err)))
+    char root_abs[4096];
+    absolute(root, root_abs, sizeof root_abs);
+    if (paths && !(e = verify_load(root_fd, root_abs, paths, files.count, err, sizeof err)))
         fprintf(stderr, "namctl verify: %s\n", err);
     size_t unreadable = 0;
     if (e && hash_listable(root_fd, &files, verify_algos(e), workers, &jobs, &count, &unreadable)) {
         struct report r = {json, true};
         if (json)
             fputs("{\n  \"issues\": [", stdout);
-        size_t issues = verify_compare(e, jobs, count, print_issue, &r) + report_links(&files, &r);
+        struct verify_counts n;
+        size_t issues = verify_compare(e, jobs, count, print_issue, &r, &n) +
+                        report_links(&files, &r) + report_nested(root, &r);
         if (json) {
-            printf("%s],\n  \"files\": %zu, \"unreadable\": %zu, \"generation\": ",
-                   r.first ? "" : "\n  ", count, unreadable);
+            printf("%s],\n  \"files\": %zu, \"sealed\": %zu, \"unsealed\": %zu, "
+                   "\"in_checksum\": %zu, \"unreadable\": %zu, \"generation\": ",
+                   r.first ? "" : "\n  ", count, n.sealed, n.unsealed, n.in_checksum, unreadable);
             json_string(stdout, verify_generation(e));
             printf(", \"ok\": %s\n}\n", issues || unreadable ? "false" : "true");
         } else {
-            printf("%s: %zu files checked against %s and every checksum.txt, %zu problem(s)%s\n",
-                   issues || unreadable ? "MISMATCH" : "OK", count,
-                   verify_generation(e)[0] ? verify_generation(e) : "(no MHL)", issues,
-                   unreadable ? ", some files unreadable" : "");
+            printf("%s: %zu files: %zu checked against the MHL history (newest %s), %zu not "
+                   "sealed yet (the history leaves them out), %zu checked against a "
+                   "checksum.txt; %zu problem(s)%s\n",
+                   issues || unreadable ? "MISMATCH" : "OK", count, n.sealed,
+                   verify_generation(e)[0] ? verify_generation(e) : "(none)", n.unsealed,
+                   n.in_checksum, issues, unreadable ? ", some files unreadable" : "");
         }
         status = unreadable ? 2 : issues ? 1 : 0;
     }

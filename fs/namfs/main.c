@@ -177,8 +177,8 @@ static int run(struct settings *s, struct fuse_args *args)
         stage_reconcile(mount.stage, true, &changed); /* a walk that fails is logged */
     if (changed)
         fprintf(stderr,
-                "namfs: %zu file(s) changed in BACKING while unmounted: judged and hashed "
-                "anew\n",
+                "namfs: %zu file(s) new or changed in BACKING while unmounted: new ones "
+                "judged and hashed, changed ones reported (M3; .namfs/status)\n",
                 changed);
     /* the kernel has applied the caller's umask to every mode it sends */
     umask(0);

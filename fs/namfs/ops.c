@@ -548,6 +548,8 @@ static int namfs_setxattr(const char *path, const char *name, const char *value,
 {
     if (strcmp(name, NAMFS_XATTR "seal") == 0)
         return not_virtual(path) ?: stage_seal(stage(), path); /* namctl seal */
+    if (strcmp(name, NAMFS_XATTR "sync") == 0)
+        return strcmp(path, "/") == 0 ? stage_sync(stage()) : -EPERM; /* namctl sync */
     if (is_namfs_xattr(name) || is_capability(name))
         return -EPERM; /* namfs's own, read-only; no capabilities in a delivery */
     CHANGE_METADATA(path, NULL, fsetxattr(fd, name, value, size, flags));
@@ -614,6 +616,9 @@ static int namfs_getxattr(const char *path, const char *name, char *value, size_
         return -ENODATA;
     if (strcmp(name, NAMFS_XATTR "seal") == 0)
         return seal_state(path, value, size);
+    if (strcmp(name, NAMFS_XATTR "state") == 0) /* namctl unmount */
+        return strcmp(path, "/") == 0 ? xattr_value(stage_state_folder(stage()), value, size)
+                                      : -ENODATA;
     if (is_namfs_xattr(name))
         return namfs_value(path, name, value, size);
     int owned, fd = with_fd(path, NULL, &owned);

@@ -16,8 +16,18 @@
 #define CATALOG_PATH_MAX 4096
 
 /* FILE_HELD: a file under an N6 name (naming_is_held), with its digests;
- * never in a manifest. */
-enum file_state { FILE_WRITING = 0, FILE_LANDED, FILE_REJECTED, FILE_QUARANTINED, FILE_HELD };
+ * never in a manifest. FILE_CHANGED: a landed file changed (or removed)
+ * in BACKING behind namfs's back (SPEC M3): never re-baselined, out of
+ * checksum.txt, and when its folder is sealed recorded as failed; digests
+ * are what the check found, when it could read it. */
+enum file_state {
+    FILE_WRITING = 0,
+    FILE_LANDED,
+    FILE_REJECTED,
+    FILE_QUARANTINED,
+    FILE_HELD,
+    FILE_CHANGED
+};
 
 struct catalog_file {
     char path[CATALOG_PATH_MAX]; /* relative to the delivery root, '/'-separated */
@@ -30,6 +40,7 @@ struct catalog_file {
     struct verdict verdict;
     char asset[CATALOG_PATH_MAX]; /* sequence key, "" when not a frame */
     int64_t frame;                /* frame number, -1 when not a frame */
+    int recorded;                 /* the MHL generation that recorded these digests; 0 none */
 };
 
 struct catalog_generation {
@@ -129,8 +140,21 @@ bool catalog_put_asset(struct catalog *cat, const char *key, const char *propert
  * it. Sealing is kept across mounts; there is no unsealing through namfs. */
 bool catalog_seal(struct catalog *cat, const char *folder, int64_t at);
 
-/* Calls each() for every sealed folder. */
-bool catalog_each_sealed(struct catalog *cat, catalog_dir_fn each, void *ctx);
+/* Calls each() for every sealed folder, with the generation that listed
+ * its files (0: not yet). */
+typedef bool (*catalog_sealed_fn)(void *ctx, const char *folder, int generation);
+bool catalog_each_sealed(struct catalog *cat, catalog_sealed_fn each, void *ctx);
+bool catalog_seal_listed(struct catalog *cat, const char *folder, int generation);
+
+/* Calls each() for every file in `state` at or beneath folder ("" = the
+ * whole delivery), sorted by path. */
+bool catalog_each_under(struct catalog *cat, const char *folder, enum file_state state,
+                        catalog_file_fn each, void *ctx);
+
+/* Calls each() for every file in `state` that no generation recorded. */
+bool catalog_each_unrecorded(struct catalog *cat, enum file_state state, catalog_file_fn each,
+                             void *ctx);
+bool catalog_set_recorded(struct catalog *cat, const char *path, int generation);
 
 /* Records a generation; a sequence number already recorded (the ascmhl/
  * folder was reset) is replaced. */

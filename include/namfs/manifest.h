@@ -35,7 +35,8 @@ char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo al
 bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
                         uint32_t algos, char *err, size_t err_len);
 
-/* checksum_write_dir for every folder holding a landed frame. */
+/* checksum_write_dir for every folder holding a landed frame, but those
+ * under a sealed folder that a generation already lists (final). */
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
                         char *err, size_t err_len);
 
@@ -44,51 +45,5 @@ bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, u
  * replace, an existing path is an error (EEXIST) and stays as it was. */
 bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len,
                            bool replace, char *err, size_t err_len);
-
-/* One file as the history lists it. */
-struct mhl_item {
-    char *path;
-    char *generation; /* "ascmhl/NNNN_....mhl" the record comes from */
-    uint64_t size;
-    char modified[32]; /* lastmodificationdate as written */
-    struct digests digests;
-};
-
-struct mhl_list {
-    struct mhl_item *items; /* sorted by path */
-    size_t count;
-};
-
-/* ascmhl/ read as one history (ASC MHL 5.6.5: a generation may list only
- * the files it added or changed): for each file the record of the newest
- * generation listing it, except files the newest generation names as
- * gone. namfs names them as root-anchored ignore patterns without
- * wildcards ("/seq/a.0001.dpx"), one for every file an earlier generation
- * listed that has left the delivery. */
-struct mhl_history {
-    struct mhl_list files;
-    struct mhl_list gone; /* paths only */
-    char newest[256];     /* newest generation file; "" when there is none */
-    int sequence;         /* its number, 0 when none */
-};
-
-bool mhl_read_history(int root_fd, struct mhl_history *out, char *err, size_t err_len);
-void mhl_history_free(struct mhl_history *h);
-const struct mhl_item *mhl_find(const struct mhl_list *list, const char *path);
-
-/* Writes the next generation and the chain file, and records the
- * generation in the catalog. It lists landed files with size,
- * modification date and digests in `algos`, each original (new to the
- * history), verified (same digest) or failed (changed). With changes_only
- * (the mount, at each pause) it lists only those the history does not
- * already record as they are, and a changed one is original (the mount
- * saw it written); when there are none and nothing left, no generation is
- * written and out->sequence is 0. Otherwise (namctl manifest: every file
- * checked) it lists them all. `started` (unix seconds) names
- * and dates it. Earlier generations are never touched; concurrent writers
- * take turns (flock on ascmhl/). */
-bool mhl_write_generation(struct catalog *cat, int root_fd, const char *root_name, uint32_t algos,
-                          bool changes_only, int64_t started, struct catalog_generation *out,
-                          char *err, size_t err_len);
 
 #endif

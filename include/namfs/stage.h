@@ -80,8 +80,19 @@ bool stage_bare(const struct stage *s);
  * BACKING could not be walked (reconcile.c). */
 bool stage_reconcile(struct stage *s, bool at_mount, size_t *changed);
 
-/* Starts the checkpoint thread (not in bare mode). */
+/* Starts the checkpoint thread (not in bare mode), and records the
+ * daemon's pid in the state folder (namfs.pid, flock'd until the process
+ * ends: namctl unmount waits on that lock). */
 void stage_start(struct stage *s);
+
+/* namctl sync: returns once BACKING's manifests say what the catalog
+ * says (files still being written are not waited for): 0, -EROFS while
+ * the catalog cannot record, -EIO when they cannot be written (logged),
+ * -EAGAIN after a minute of landed files not yet on disk. */
+int stage_sync(struct stage *s);
+
+/* The state folder (absolute), for namctl unmount. */
+const char *stage_state_folder(const struct stage *s);
 
 /* Writes checksum.txt files and a new MHL generation to BACKING when
  * anything changed since the last one, every landed file is on disk and
@@ -200,9 +211,11 @@ int stage_rename(struct stage *s, const char *from, const char *to, unsigned fla
  * a closed file, judged and hashed anew now. */
 int stage_truncate(struct stage *s, const char *path, off_t size);
 
-/* namctl seal of the asset folder at path: 0 sealed, -ENOTDIR, -EROFS
- * (the catalog cannot record), -EBUSY (a file is being written, a gap (S2)
- * or an unreplaced refusal: stage_seal_state says which). */
+/* namctl seal of the asset folder at path, or of the delivery root ("/":
+ * every file of it): 0 sealed, with the generation listing its files
+ * written; -ENOTDIR, -EROFS (the catalog cannot record), -EBUSY (a file is
+ * being written, a gap (S2), a held or changed file or an unreplaced
+ * refusal: stage_seal_state says which). */
 int stage_seal(struct stage *s, const char *path);
 /* "sealed", "sealable" or what stops it (malloc'd; NULL out of memory). */
 char *stage_seal_state(struct stage *s, const char *path);

@@ -21,4 +21,9 @@ bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_le
 
 void walk_free(struct walk_list *list);
 
+/* Finds a folder named `name` anywhere below root's own level (root/name
+ * itself does not count): its path relative to root in found, true. For
+ * "ascmhl": a nested history to the ASC's tools (SPEC M2). */
+bool walk_find_folder_below(const char *root, const char *name, char *found, size_t len);
+
 #endif

@@ -69,6 +69,19 @@ def xxh128(path):
                           check=True).stdout.split()[0]
 
 
+def c4(path):
+    """The ASC's C4 id of a file (SHA-512 in base58), from openssl's digest:
+    what ascmhl_chain.xml lists for each generation."""
+    digest = subprocess.run(["openssl", "dgst", "-sha512", "-binary", path],
+                            capture_output=True, check=True).stdout
+    alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+    n, s = int.from_bytes(digest, "big"), ""
+    for _ in range(88):
+        n, r = divmod(n, 58)
+        s = alphabet[r] + s
+    return "c4" + s
+
+
 def namfs_digest(path):
     """The digest the mount shows for a landed file, None if not landed."""
     try:

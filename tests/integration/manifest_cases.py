@@ -3,9 +3,12 @@
 
 Usage: manifest_cases.py NAMCTL NAMGEN ASCMHL_DIR
 Checks the manifests against the reference tools (xxhsum, md5sum, sha1sum,
-openssl + base58 for C4), the ASC MHL schemas (xmllint), generation
-history (original / verified / failed, earlier generations untouched), and
-that verify reports exactly the file that was changed, deleted or added.
+openssl + base58 for C4), the ASC MHL schemas (xmllint), the custody
+history (a seal lists each file once as original, a sealed file changed
+later is failed, no generation without a change, earlier generations
+untouched), and that verify reports exactly the file that was changed,
+deleted or added. Most cases seal the whole delivery (--seal .), so that
+the history lists what they look at.
 """
 import json
 import os
@@ -18,11 +21,11 @@ import time
 import xml.etree.ElementTree as ET
 
 import harness
+from harness import c4
 
 NAMCTL, NAMGEN, ASCMHL = sys.argv[1], sys.argv[2], sys.argv[3]
 SEQ = "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
 NS = {"m": "urn:ASC:MHL:v2.0", "d": "urn:ASC:MHL:DIRECTORY:v2.0"}
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 work = tempfile.mkdtemp(prefix="namfs-manifest-")
 failures = []
 
@@ -66,16 +69,6 @@ def tool(cmd, path):
     return m.group(1) if m else out.split()[0]
 
 
-def c4(path):
-    digest = subprocess.run(["openssl", "dgst", "-sha512", "-binary", path],
-                            capture_output=True, check=True).stdout
-    n, s = int.from_bytes(digest, "big"), ""
-    for _ in range(88):
-        n, r = divmod(n, 58)
-        s = B58[r] + s
-    return "c4" + s
-
-
 def generations(root):
     return sorted(f for f in os.listdir(os.path.join(root, "ascmhl")) if f.endswith(".mhl"))
 
@@ -106,7 +99,8 @@ def schema_valid(root):
 
 def digests_match_tools():
     root = delivery("tools")
-    run = manifest(root, profile("[manifest]\nmhl = xxh128, xxh64, xxh3, md5, sha1, c4"))
+    run = manifest(root, profile("[manifest]\nmhl = xxh128, xxh64, xxh3, md5, sha1, c4"),
+                   "--seal", ".")
     check(run.returncode == 0, "manifest exits 0 (%s)" % run.stderr.strip()[-200:])
     check(schema_valid(root), "generation and chain pass xmllint --schema")
     entries = mhl_entries(root, generations(root)[0])
@@ -148,7 +142,7 @@ def digests_match_tools():
 def history_and_determinism():
     root = delivery("history")
     prof = profile("")
-    manifest(root, prof)
+    manifest(root, prof, "--seal", ".")
     checksum = os.path.join(root, SEQ, "checksum.txt")
     before = open(checksum, "rb").read()
     stamp = os.stat(checksum).st_mtime_ns
@@ -157,11 +151,8 @@ def history_and_determinism():
     time.sleep(1.1)  # generation names carry the second
     run = manifest(root, prof)
     check(run.returncode == 0 and open(checksum, "rb").read() == before
-          and os.stat(checksum).st_mtime_ns == stamp,
-          "unchanged folder: checksum.txt byte-identical and not rewritten")
-    entries = mhl_entries(root, generations(root)[1])
-    check(all(d["xxh128"][1] == "verified" for _, d in entries.values()),
-          "second generation marks unchanged files verified")
+          and os.stat(checksum).st_mtime_ns == stamp and len(generations(root)) == 1,
+          "unchanged sealed folder: checksum.txt byte-identical, not rewritten; no generation")
     frame = os.path.join(root, SEQ, "%s.0002.dpx" % SEQ)
     with open(frame, "r+b") as f:
         f.seek(5000)
@@ -169,15 +160,19 @@ def history_and_determinism():
     with open(os.path.join(root, SEQ, "new.txt"), "w") as f:
         f.write("new")
     time.sleep(1.1)
-    manifest(root, prof)
-    entries = mhl_entries(root, generations(root)[2])
+    run = manifest(root, prof)
+    entries = mhl_entries(root, generations(root)[-1])
     actions = {os.path.basename(p): d["xxh128"][1] for p, (_, d) in entries.items()}
-    check(actions["%s.0002.dpx" % SEQ] == "failed" and actions["new.txt"] == "original"
-          and actions["%s.0001.dpx" % SEQ] == "verified",
-          "third generation: changed file failed, new file original (%s)" % actions)
+    check(run.returncode == 1 and actions == {"%s.0002.dpx" % SEQ: "failed"} and
+          open(checksum, "rb").read() == before,
+          "a sealed file changed: recorded as failed, exit 1; a file added to the sealed "
+          "folder is in no generation; the sealed checksum.txt stays as listed (%s)" % actions)
     check(open(os.path.join(root, "ascmhl", first_gen), "rb").read() == first_bytes
-          and len(generations(root)) == 3 and schema_valid(root),
-          "earlier generations untouched; three generations, all schema-valid")
+          and len(generations(root)) == 2 and schema_valid(root),
+          "earlier generations untouched; two generations, all schema-valid")
+    run = namctl("verify", root)
+    check(run.returncode == 1 and "0002.dpx" in run.stdout and "new.txt" in run.stdout,
+          "verify names the changed and the added file (%s)" % run.stdout.strip()[-300:])
 
 
 def verify_reports(root, expect_paths, what):
@@ -194,7 +189,7 @@ def verify_reports(root, expect_paths, what):
 
 def verify_cases():
     root = delivery("verify")
-    manifest(root, profile(""))
+    manifest(root, profile(""), "--seal", ".")
     verify_reports(root, [], "untouched")
     frame = "%s/%s.0002.dpx" % (SEQ, SEQ)
     with open(os.path.join(root, frame), "r+b") as f:
@@ -239,7 +234,7 @@ def odd_files():
         f.truncate(2 * 1024 ** 3 + 4096)
         f.seek(2 * 1024 ** 3 + 100)
         f.write(b"tail")
-    run = manifest(root, profile("[naming]\nchecks = off"))
+    run = manifest(root, profile("[naming]\nchecks = off"), "--seal", ".")
     check(run.returncode == 0 and schema_valid(root),
           "unicode, 200-character, empty and 2 GiB+ files: manifest ok, MHL schema-valid (%s)"
           % run.stderr.strip()[-200:])
@@ -290,8 +285,10 @@ def hostile_cases():
     check(run.returncode == 1 and sorted(x["rule"] for x in report["left_out"]) == ["M2"] * 4
           and schema_valid(root) and namctl("verify", root).returncode == 1,
           "names XML or checksum.txt cannot carry are left out (M2); MHL stays schema-valid")
-    check("amp&<q>\"'.txt" in mhl_entries(root, generations(root)[0]),
-          "XML special characters in a name are escaped, not refused")
+    patterns = [p.text for p in ET.parse(os.path.join(root, "ascmhl", generations(root)[0]))
+                .getroot().iterfind("m:processinfo/m:ignore/m:pattern", NS)]
+    check("**/amp&<q>\"'.txt" in patterns,
+          "XML special characters in a name are escaped, not refused: %s" % patterns[-3:])
     root = delivery(os.fsdecode(b"root\xff\x01name"), 1)
     run = manifest(root, profile(""))
     check(run.returncode == 0 and schema_valid(root) and chain_consistent(root),
@@ -301,14 +298,17 @@ def hostile_cases():
     manifest(root, profile(""))
     with open(os.path.join(root, "ascmhl", "ascmhl_chain.xml"), "w") as f:
         f.write("<not-closed>")
-    run = manifest(root, profile(""))
+    run = manifest(root, profile(""), "--seal", ".")
     check(run.returncode == 2 and len(generations(root)) == 1,
           "a damaged chain stops the run before a generation is written")
+    run = namctl("verify", root)
+    check(run.returncode == 2 and "ascmhl_chain.xml" in run.stderr,
+          "and namctl verify refuses it, as the reference tool does: %s" % run.stderr.strip())
 
     root = delivery("concurrent", 2)
     prof = profile("")
     procs = [subprocess.Popen([NAMCTL, "manifest", "--rehash", "--profile", prof, "--state",
-                               os.path.join(work, "state-c%d" % (i % 2)), root],
+                               os.path.join(work, "state-c%d" % i), "--seal", ".", root],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for i in range(6)]
     codes = [p.wait() for p in procs]
@@ -331,7 +331,7 @@ def hostile_cases():
           "a folder that lost its frames: checksum.txt rewritten empty, verify passes")
 
     root = delivery("same-size", 2)
-    manifest(root, profile(""))
+    manifest(root, profile(""), "--seal", ".")
     target = os.path.join(root, SEQ, "%s.0001.dpx" % SEQ)
     stat = os.stat(target)
     data = bytearray(open(target, "rb").read())
@@ -342,7 +342,7 @@ def hostile_cases():
     report = json.loads(manifest(root, profile(""), "--json").stdout)
     entries = mhl_entries(root, generations(root)[-1])
     check(report["hashed"] >= 1 and entries["%s/%s.0001.dpx" % (SEQ, SEQ)][1]["xxh128"][1]
-          == "failed" and namctl("verify", root).returncode == 0,
+          == "failed" and namctl("verify", root).returncode == 1,
           "same size and restored mtime: the change time still forces a re-hash")
 
     root = delivery("state-inside", 1)
@@ -352,7 +352,7 @@ def hostile_cases():
           "a state folder inside the delivery is refused")
 
     root = delivery("crlf", 2)
-    manifest(root, profile(""))
+    manifest(root, profile(""), "--seal", ".")
     path = os.path.join(root, SEQ, "checksum.txt")
     text = open(path).read().upper().replace("\n", "\r\n")
     text = text.replace("XXH128", "xxh128").replace(".DPX", ".dpx").replace(SEQ.upper(), SEQ)

@@ -310,11 +310,12 @@ def manifests():
         subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.0004.dpx" % SEQ)],
                        check=True)
     gens = sorted(os.listdir(os.path.join(m.backing, "ascmhl")))
-    check(len(gens) == 3 and all(
+    check(len(gens) == 2 and all(
         subprocess.run(["xmllint", "--noout", "--schema", os.path.join(ASCMHL, "ASCMHL.xsd"),
                         os.path.join(m.backing, "ascmhl", g)], capture_output=True).returncode
         == 0 for g in gens if g.endswith(".mhl")),
-        "a generation at the pause and one at unmount, schema-valid: %s" % gens)
+        "one generation (the unsealed asset's ignore pattern) at the first pause, none at "
+        "unmount for a fourth frame, schema-valid: %s" % gens)
     run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
     check(run.returncode == 0, "BACKING alone verifies against its manifests (%s)"
           % run.stdout.strip()[-200:])
@@ -331,7 +332,8 @@ def manifests():
           "mount and unmount without changes: no new generation")
     check((catalog_rows(), open(listed).read()) == before and len(before[0]) == 5,  # 4 frames, checksum.txt
           "mount and unmount without changes: catalog rows and checksum.txt identical")
-    # changed behind namfs's back while unmounted: caught at the next mount
+    # changed behind namfs's back while unmounted: caught at the next mount,
+    # never re-baselined (M3)
     frame = lambda n: os.path.join(SEQ, "%s.%04d.dpx" % (SEQ, n))
     with open(os.path.join(m.backing, frame(2)), "r+b") as f:
         f.seek(5000)
@@ -340,74 +342,102 @@ def manifests():
     subprocess.run([NAMGEN, "dpx", os.path.join(m.backing, frame(5))], check=True)
     subprocess.run([NAMGEN, "dpx", os.path.join(m.backing, frame(6)), "--bits", "8"], check=True)
     with m:
-        check(namfs_digest(os.path.join(m.point, frame(2))) ==
-              xxh128(os.path.join(m.backing, frame(2))) and
-              namfs_digest(os.path.join(m.point, frame(5))) ==
+        check(namfs_digest(os.path.join(m.point, frame(2))) is None and
+              os.getxattr(os.path.join(m.point, frame(2)), "user.namfs.verdict").startswith(
+                  b"M3: changed in BACKING behind the mount"),
+              "remount: a frame changed while unmounted is not re-baselined: no digest, "
+              "verdict M3")
+        status = open(os.path.join(m.point, ".namfs", "status")).read()
+        check("changed\t" + frame(2) in status and "1 changed behind the mount" in status,
+              "remount: .namfs/status lists it as changed behind the mount")
+        check(namfs_digest(os.path.join(m.point, frame(5))) ==
               xxh128(os.path.join(m.backing, frame(5))),
-              "remount: a file changed and a file added while unmounted are hashed anew")
+              "remount: a frame added while unmounted is judged and hashed (catch-up)")
         check(not os.path.exists(os.path.join(m.backing, frame(6))) and
               os.path.exists(os.path.join(m.backing + ".namfs", "quarantine", frame(6))),
               "remount: a bad frame put into BACKING while unmounted goes to the quarantine")
+        subprocess.run([NAMCTL, "sync", m.point], check=True)
+        listed = open(os.path.join(m.backing, SEQ, "checksum.txt")).read()
+        run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 1 and frame(2) in run.stdout and "0002" not in listed and
+              "0003" not in listed and "0005" in listed,
+              "checksum.txt lost 0002 (changed) and 0003 (deleted), gained 0005; namctl verify "
+              "names the changed frame (%s)" % run.stdout.strip()[-300:])
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, frame(2))], check=True)
+        check(namfs_digest(os.path.join(m.point, frame(2))) ==
+              xxh128(os.path.join(m.backing, frame(2))),
+              "written again through the mount, the frame lands again")
     run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
-    listed = open(os.path.join(m.backing, SEQ, "checksum.txt")).read()
-    check(run.returncode == 0 and "0003" not in listed and "0005" in listed,
-          "after the remount BACKING verifies again; checksum.txt lost 0003, gained 0005 (%s)"
-          % run.stdout.strip()[-200:])
+    check(run.returncode == 0, "and BACKING verifies again (%s)" % run.stdout.strip()[-200:])
 
 
 def generation(path):
-    """(files listed with their xxh128 action, root-anchored exact ignore
-    patterns) of one MHL generation."""
+    """(files listed with their xxh128 action, ignore patterns) of one MHL
+    generation."""
     import xml.etree.ElementTree as ET
     ns = {"m": "urn:ASC:MHL:v2.0"}
     root = ET.parse(path).getroot()
     files = {h.find("m:path", ns).text: h.find("m:xxh128", ns).get("action")
              for h in root.iterfind("m:hashes/m:hash", ns)}
-    gone = [p.text for p in root.iterfind("m:processinfo/m:ignore/m:pattern", ns)
-            if p.text.startswith("/")]
-    return files, gone
+    patterns = [p.text for p in root.iterfind("m:processinfo/m:ignore/m:pattern", ns)]
+    return files, patterns
 
 
-def incremental_generations():
-    """A frame every few seconds (a render farm) must not make every pause
-    write an MHL listing every frame again (ASC MHL 5.6.5: a generation
-    lists what it adds); a file that leaves the delivery is named as gone,
-    so BACKING still verifies, and comes back listed anew. N1 is relaxed so
-    that a name can hold gitignore's special characters."""
+def custody_generations():
+    """A frame every few seconds (a render farm) writes no generation per
+    pause: the unsealed asset is one ignore pattern, written once; a file
+    outside the asset is a pattern of its own (gitignore's special
+    characters escaped: N1 is relaxed for it) until the root is sealed;
+    nothing is listed before a seal, and each seal lists its files once."""
     relaxed = os.path.join(work, "relaxed-n1.ini")
     open(relaxed, "w").write(open(PROFILE).read() + "[rules]\nrelax = N1\n")
     with Mount("trickle", "-o", "profile=%s,quiet=0.2" % relaxed) as m:
         history = os.path.join(m.backing, "ascmhl")
         seen = lambda: sorted(g for g in os.listdir(history) if g.endswith(".mhl")) \
             if os.path.isdir(history) else []
-        def pause_after(action):
-            before = len(seen())
-            action()
-            check(eventually(lambda: len(seen()) > before), "a generation after the pause")
-            return generation(os.path.join(history, seen()[-1]))
+        sync = lambda: subprocess.run([NAMCTL, "sync", m.point], check=True)
         os.makedirs(os.path.join(m.point, SEQ))
         frame = lambda n: os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n))
-        write = lambda n, seed=0: lambda: subprocess.run(
+        write = lambda n, seed=0: subprocess.run(
             [NAMGEN, "dpx", frame(n), "--seed", str(n + seed)], check=True)
         odd = os.path.join(m.point, "read me [v1] #2 *.txt")
-        pause_after(lambda: open(odd, "w").write("notes"))
-        for n in (1, 2, 3, 4):
-            files, gone = pause_after(write(n))
-            check(sorted(files) == sorted([os.path.join(SEQ, "checksum.txt"),
-                                           os.path.relpath(frame(n), m.point)]) and not gone
-                  and files[os.path.relpath(frame(n), m.point)] == "original",
-                  "frame %d's generation lists that frame and its checksum.txt only: %s"
-                  % (n, sorted(files)))
-        files, gone = pause_after(lambda: (os.unlink(frame(2)), os.unlink(odd)))
-        check(sorted(gone) == sorted(["/" + os.path.relpath(frame(2), m.point),
-                                      "/read\\ me\\ \\[v1\\]\\ \\#2\\ \\*.txt"]),
-              "deleted files are named as gone, wildcards escaped: %s" % gone)
+        open(odd, "w").write("notes")
+        write(1)
+        sync()
+        first = seen()
+        files, patterns = generation(os.path.join(history, first[-1])) if first else ({}, [])
+        check(len(first) == 1 and not files and "**/" + SEQ + "/" in patterns and
+              "**/read\\ me\\ \\[v1\\]\\ \\#2\\ \\*.txt" in patterns,
+              "the first pause writes one generation: no file listed, the asset's pattern and "
+              "the loose file's, escaped: %s" % patterns)
+        for n in (2, 3, 4):
+            write(n)
+            sync()
+        os.unlink(frame(2))
+        write(2, seed=100)
+        sync()
+        check(seen() == first, "frames landing, deleted and rewritten over pauses write no "
+              "generation: %s" % seen())
         run = subprocess.run([NAMCTL, "verify", m.backing], capture_output=True, text=True)
-        check(run.returncode == 0, "BACKING verifies after deletions (%s)" % run.stdout[-300:])
-        files, gone = pause_after(write(2, seed=100))
-        check(files.get(os.path.relpath(frame(2), m.point)) == "original" and
-              len(gone) == 1 and gone[0].startswith("/read"),
-              "a frame written again is listed anew and no longer gone: %s %s" % (files, gone))
+        check(run.returncode == 0 and "4 checked against a checksum.txt" in run.stdout,
+              "namctl verify checks the unsealed asset against checksum.txt (%s)"
+              % run.stdout.strip()[-300:])
+        os.unlink(odd)
+        sync()
+        files, patterns = generation(os.path.join(history, seen()[-1]))
+        check(len(seen()) == 2 and not any(p.startswith("**/read") for p in patterns),
+              "a loose file deleted: the next generation drops its pattern: %s" % patterns)
+        subprocess.run([NAMCTL, "seal", os.path.join(m.point, SEQ)], check=True,
+                       capture_output=True)
+        files, patterns = generation(os.path.join(history, seen()[-1]))
+        check(len(seen()) == 3 and len(files) == 5 and set(files.values()) == {"original"} and
+              "**/" + SEQ + "/" not in patterns,
+              "the seal writes one generation listing its 4 frames and checksum.txt as "
+              "original, and lifts the pattern: %s" % sorted(files))
+        tool = os.path.join(os.path.dirname(ASCMHL), "tools", "ascmhl")
+        run = subprocess.run([tool, "verify", m.backing], capture_output=True, text=True)
+        check(run.returncode == 0, "the ASC's reference tool accepts BACKING after the seal "
+              "(%s)" % (run.stdout + run.stderr).strip()[-300:])
     gens = seen()
     check(all(subprocess.run(["xmllint", "--noout", "--schema",
                               os.path.join(ASCMHL, "ASCMHL.xsd"), os.path.join(history, g)],
@@ -730,7 +760,7 @@ def startup_errors():
 
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
-             refusals_by_profile, manifests, incremental_generations,
+             refusals_by_profile, manifests, custody_generations,
              sequence_rules, live_checksum, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
              real_writers, startup_errors)
 harness.run_cases(ALL_CASES, "MOUNT_CASES")  # e.g. MOUNT_CASES="seal sigterm"

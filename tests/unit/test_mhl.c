@@ -1,7 +1,9 @@
-/* The MHL history (ASC MHL 5.6.5): the mount's generations list only what
- * changed, files that left are named as gone, and the history read back
- * as a whole gives each file's newest record; checksum.txt rendered with
- * a filter. */
+/* The MHL history as a custody record (namfs/custody.h): an unsealed
+ * asset is one ignore pattern, a seal lists every file once as original,
+ * a changed sealed file is recorded as failed; histories read the way the
+ * ASC's reference tool reads them (namfs/mhl.h), ignore patterns matched
+ * as python-pathspec matches them (namfs/ignore.h); checksum.txt rendered
+ * with a filter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,12 +12,16 @@
 #include <cmocka.h>
 
 #include "namfs/catalog.h"
+#include "namfs/custody.h"
+#include "namfs/ignore.h"
 #include "namfs/manifest.h"
+#include "namfs/mhl.h"
 
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct fixture {
@@ -54,7 +60,10 @@ static int teardown(void **state)
     return rc;
 }
 
-static void land(struct fixture *f, const char *path, const char *digest)
+#define SEQ "show_s01e01_nam_16b_sdr_aces110_ap0_log_20261124_178_64x32"
+
+static void put(struct fixture *f, const char *path, const char *digest, int64_t frame,
+                enum file_state state)
 {
     struct catalog_file *row = calloc(1, sizeof *row);
 
@@ -64,113 +73,249 @@ static void land(struct fixture *f, const char *path, const char *digest)
     row->hashed_at = 1700000001;
     row->digests.present = HASH_BIT(HASH_XXH128);
     snprintf(row->digests.text[HASH_XXH128], HASH_TEXT_MAX, "%s", digest);
-    row->state = FILE_LANDED;
-    row->frame = -1;
+    row->state = state;
+    row->frame = frame;
     assert_true(catalog_put_file(f->cat, row));
     free(row);
 }
 
-/* Writes the next generation; its sequence number, 0 when none was due. */
-static int next_generation(struct fixture *f, bool changes_only)
+static void land(struct fixture *f, const char *path, const char *digest)
+{
+    put(f, path, digest, -1, FILE_LANDED);
+}
+
+static void land_frame(struct fixture *f, int64_t frame, const char *digest)
+{
+    char path[300];
+    snprintf(path, sizeof path, SEQ "/" SEQ ".%04lld.dpx", (long long)frame);
+    put(f, path, digest, frame, FILE_LANDED);
+}
+
+/* Runs custody_update; the sequence it wrote, 0 when none was due. */
+static int update(struct fixture *f, struct custody_counts *counts)
 {
     struct catalog_generation g;
-    char err[300];
+    struct custody_counts ignored;
+    char err[600];
 
     f->now += 60; /* a new name each time */
-    assert_true(mhl_write_generation(f->cat, f->root, "d", HASH_BIT(HASH_XXH128), changes_only,
-                                     f->now, &g, err, sizeof err));
+    bool ok = custody_update(f->cat, f->root, "d", HASH_BIT(HASH_XXH128), f->now, &g,
+                             counts ? counts : &ignored, err, sizeof err);
+    if (!ok)
+        fail_msg("%s", err);
     return g.sequence;
 }
 
 static struct mhl_history history(struct fixture *f)
 {
     struct mhl_history h;
-    char err[300];
+    char err[600];
 
-    assert_true(mhl_read_history(f->root, &h, err, sizeof err));
+    if (!mhl_read_history(f->root, &h, err, sizeof err))
+        fail_msg("%s", err);
     return h;
 }
 
-/* The generation the record of path comes from: "ascmhl/000N_..." -> N. */
-static int listed_in(const struct mhl_history *h, const char *path)
+static bool has_pattern(const struct mhl_history *h, const char *pattern)
 {
-    const struct mhl_item *item = mhl_find(&h->files, path);
-    return item ? atoi(item->generation + strlen(MHL_FOLDER) + 1) : 0;
+    for (size_t i = 0; i < h->patterns.count; i++)
+        if (strcmp(h->patterns.items[i], pattern) == 0)
+            return true;
+    return false;
 }
 
-static void lists_only_changes(void **state)
+/* Each expectation is python-pathspec 0.11's (the reference tool's
+ * matcher): PathSpec.from_lines("gitwildmatch", [pattern]).match_file(path). */
+static void ignore_matches_as_pathspec(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pattern, *path;
+        bool ignored;
+    } cases[] = {
+        {"**/" SEQ "/", "/srv/d/" SEQ "/a.0001.dpx", true},
+        {"**/" SEQ "/", "/srv/d/" SEQ, false},
+        {"**/" SEQ "/", "/srv/d/x" SEQ "/a.dpx", false},
+        {"**/docs/notes.txt", "/srv/d/docs/notes.txt", true},
+        {"**/docs/notes.txt", "/srv/d/docs/notes.txt.bak", false},
+        {"/docs/notes.txt", "/srv/d/docs/notes.txt", false}, /* mhl#174 */
+        {"docs/notes.txt", "/srv/d/docs/notes.txt", false},
+        {".*", "/srv/d/a/.namfs~1234~x.dpx", true},
+        {".*", "/srv/d/a/b.dpx", false},
+        {"*.????????.temp.*", "/srv/d/a/x.1a2b3c4d.temp.exr", true},
+        {"*.????????.temp.*", "/srv/d/a/x.1a2b3c.temp.exr", false},
+        {"ascmhl", "/srv/d/ascmhl", true},
+        {"ascmhl/", "/srv/d/ascmhl/0001_x.mhl", true},
+        {"*~", "/srv/d/a/b.txt~", true},
+        {"#*", "/srv/d/#x", false},
+        {"**/a\\[1\\]/", "/srv/d/a[1]/f", true},
+        {"**/a[0-9]/", "/srv/d/a5/f", true},
+        {"**/a[!0-9]/", "/srv/d/a5/f", false},
+        {"**/", "/srv/d/a", true},
+        {"a/**/b", "/srv/d/a/x/y/b", false},
+        {"**/a/**/b", "/srv/d/srv/a/x/y/b", true},
+        {"!**/x", "/srv/d/x/f", false},
+        {"  *.tmp  ", "/srv/d/q/r.tmp", true},
+    };
+    char err[300];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct strlist p = {0};
+        assert_true(strlist_add(&p, cases[i].pattern));
+        struct ignore_spec *spec = ignore_compile(&p, err, sizeof err);
+        assert_non_null(spec);
+        if (ignore_matches(spec, cases[i].path) != cases[i].ignored)
+            fail_msg("%s against %s: expected %s", cases[i].pattern, cases[i].path,
+                     cases[i].ignored ? "ignored" : "not ignored");
+        ignore_free(spec);
+        strlist_free(&p);
+    }
+    /* the last match decides: pathspec gives True False False */
+    struct strlist p = {0};
+    assert_true(strlist_add(&p, "**/a/") && strlist_add(&p, "!**/a/b"));
+    struct ignore_spec *spec = ignore_compile(&p, err, sizeof err);
+    assert_true(ignore_matches(spec, "/srv/d/a/f"));
+    assert_false(ignore_matches(spec, "/srv/d/a/b/f"));
+    assert_false(ignore_matches(spec, "/srv/d/a/b"));
+    ignore_free(spec);
+    strlist_free(&p);
+    char *pattern = ignore_pattern_for("a b/c[1]", true);
+    assert_string_equal(pattern, "**/a\\ b/c\\[1\\]/");
+    free(pattern);
+}
+
+/* An asset being delivered is one pattern, written once: frames landing
+ * later write no generation. */
+static void unsealed_asset_is_one_pattern(void **state)
 {
     struct fixture *f = *state;
 
-    land(f, "a.txt", "0000000000000000000000000000000a");
-    land(f, "b.txt", "0000000000000000000000000000000b");
-    assert_int_equal(next_generation(f, true), 1);
-    land(f, "c.txt", "0000000000000000000000000000000c");
-    land(f, "a.txt", "000000000000000000000000000000aa"); /* rewritten */
-    assert_int_equal(next_generation(f, true), 2);
-    assert_int_equal(next_generation(f, true), 0); /* nothing new: none written */
-
+    land_frame(f, 1001, "a1");
+    land_frame(f, 1002, "a2");
+    land(f, SEQ "/checksum.txt", "cc");
+    assert_int_equal(update(f, NULL), 1);
     struct mhl_history h = history(f);
+    assert_true(has_pattern(&h, "**/" SEQ "/"));
+    assert_true(has_pattern(&h, ".*"));
+    assert_int_equal(h.files.count, 0);
+    mhl_history_free(&h);
+    land_frame(f, 1003, "a3");
+    land(f, SEQ "/checksum.txt", "cd");
+    assert_int_equal(update(f, NULL), 0);
+}
+
+/* The seal lists every file of the asset exactly once, as original, with
+ * the digest it landed with, and lifts the pattern. */
+static void seal_lists_every_file_once(void **state)
+{
+    struct fixture *f = *state;
+    struct custody_counts n;
+
+    land_frame(f, 1001, "a1");
+    land_frame(f, 1002, "a2");
+    land(f, SEQ "/checksum.txt", "cc");
+    assert_int_equal(update(f, NULL), 1);
+    assert_true(catalog_seal(f->cat, SEQ, f->now));
+    assert_int_equal(update(f, &n), 2);
+    assert_int_equal(n.listed, 3);
+    assert_int_equal(n.failed, 0);
+    struct mhl_history h = history(f);
+    assert_false(has_pattern(&h, "**/" SEQ "/"));
     assert_int_equal(h.files.count, 3);
-    assert_int_equal(h.sequence, 2);
-    assert_int_equal(listed_in(&h, "a.txt"), 2);
-    assert_int_equal(listed_in(&h, "b.txt"), 1);
-    assert_int_equal(listed_in(&h, "c.txt"), 2);
-    assert_string_equal(mhl_find(&h.files, "a.txt")->digests.text[HASH_XXH128],
-                        "000000000000000000000000000000aa");
+    const struct mhl_item *item = mhl_truth_for(&h, SEQ "/" SEQ ".1002.dpx");
+    assert_non_null(item);
+    assert_string_equal(item->truth.text[HASH_XXH128], "a2");
+    assert_non_null(strstr(item->generation, "ascmhl/0002_"));
     mhl_history_free(&h);
+    assert_int_equal(update(f, NULL), 0); /* nothing listed twice */
 }
 
-static void gone_files_leave_the_history(void **state)
+/* A sealed file changed behind the mount is recorded as failed; its
+ * original stays the truth. */
+static void changed_sealed_file_is_failed(void **state)
 {
     struct fixture *f = *state;
-    const char *odd = "x [1] #2 *?.txt";
+    struct custody_counts n;
 
-    land(f, "a.txt", "0000000000000000000000000000000a");
-    land(f, odd, "0000000000000000000000000000000b");
-    assert_int_equal(next_generation(f, true), 1);
-    assert_true(catalog_delete_file(f->cat, odd));
-    assert_true(catalog_delete_file(f->cat, "a.txt"));
-    assert_int_equal(next_generation(f, true), 2); /* nothing landed, two left */
-
+    land_frame(f, 1001, "a1");
+    assert_true(catalog_seal(f->cat, SEQ, f->now));
+    assert_int_equal(update(f, NULL), 1);
+    put(f, SEQ "/" SEQ ".1001.dpx", "ff", 1001, FILE_CHANGED);
+    assert_int_equal(update(f, &n), 2);
+    assert_int_equal(n.failed, 1);
     struct mhl_history h = history(f);
-    assert_int_equal(h.files.count, 0);
-    assert_int_equal(h.gone.count, 2);
-    assert_non_null(mhl_find(&h.gone, odd)); /* escaped and read back exactly */
+    const struct mhl_item *item = mhl_truth_for(&h, SEQ "/" SEQ ".1001.dpx");
+    assert_string_equal(item->truth.text[HASH_XXH128], "a1");
+    assert_non_null(item->failed_in);
+    assert_string_equal(item->failed.text[HASH_XXH128], "ff");
     mhl_history_free(&h);
+    assert_int_equal(update(f, NULL), 0); /* recorded once */
+}
 
-    assert_int_equal(next_generation(f, true), 0);        /* still gone: nothing new */
-    land(f, "a.txt", "0000000000000000000000000000000a"); /* back, same bytes */
-    assert_int_equal(next_generation(f, true), 3);
+/* A file outside every asset is its own pattern until the root is sealed. */
+static void loose_files_wait_for_the_root(void **state)
+{
+    struct fixture *f = *state;
+    struct custody_counts n;
+
+    land(f, "docs/notes.txt", "dd");
+    land_frame(f, 1001, "a1");
+    assert_int_equal(update(f, NULL), 1);
+    struct mhl_history h = history(f);
+    assert_true(has_pattern(&h, "**/docs/notes.txt"));
+    mhl_history_free(&h);
+    assert_true(catalog_seal(f->cat, "", f->now));
+    assert_int_equal(update(f, &n), 2);
+    assert_int_equal(n.listed, 2);
     h = history(f);
-    assert_int_equal(listed_in(&h, "a.txt"), 3);
-    assert_int_equal(h.gone.count, 1);
-    assert_non_null(mhl_find(&h.gone, odd));
+    assert_false(has_pattern(&h, "**/docs/notes.txt"));
+    assert_false(has_pattern(&h, "**/" SEQ "/"));
+    assert_non_null(mhl_truth_for(&h, "docs/notes.txt"));
     mhl_history_free(&h);
 }
 
-static void full_generations_list_everything(void **state)
+static void write_file(struct fixture *f, const char *rel, const char *text)
 {
-    struct fixture *f = *state;
-
-    land(f, "a.txt", "0000000000000000000000000000000a");
-    land(f, "b.txt", "0000000000000000000000000000000b");
-    assert_int_equal(next_generation(f, true), 1);
-    assert_int_equal(next_generation(f, false), 2);
-    struct mhl_history h = history(f);
-    assert_int_equal(listed_in(&h, "a.txt"), 2);
-    assert_int_equal(listed_in(&h, "b.txt"), 2);
-    mhl_history_free(&h);
+    int fd = openat(f->root, rel, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
 }
 
-static void no_history(void **state)
+#define HASH_ENTRY(path, extra, action, digest)                                                    \
+    "<hash><path size=\"3\">" path "</path>" extra "<xxh128 action=\"" action                      \
+    "\" hashdate=\"2026-01-01T00:00:00Z\">" digest "</xxh128></hash>"
+#define GENERATION(hashes)                                                                         \
+    "<?xml version=\"1.0\"?><hashlist version=\"2.0\" xmlns=\"urn:ASC:MHL:v2.0\"><creatorinfo>"    \
+    "</creatorinfo><processinfo><process>in-place</process><ignore><pattern>.*</pattern>"          \
+    "</ignore></processinfo><hashes>" hashes "</hashes></hashlist>"
+
+/* The first original is the truth; a later one is not; a rename is
+ * checked against the path it came from; failed is never a reference. */
+static void history_read_the_asc_way(void **state)
 {
     struct fixture *f = *state;
-    struct mhl_history h = history(f);
+    size_t count;
 
-    assert_int_equal(h.files.count, 0);
-    assert_int_equal(h.sequence, 0);
-    assert_string_equal(h.newest, "");
+    mkdirat(f->root, MHL_FOLDER, 0755);
+    write_file(f, "ascmhl/0001_d_2026-01-01_000000Z.mhl",
+               GENERATION(HASH_ENTRY("a.txt", "", "original", "11")
+                              HASH_ENTRY("c.txt", "", "original", "33")));
+    write_file(f, "ascmhl/0002_d_2026-01-01_000100Z.mhl",
+               GENERATION(HASH_ENTRY("a.txt", "", "original", "22")
+                              HASH_ENTRY("b.txt", "<previousPath>c.txt</previousPath>", "verified",
+                                         "33") HASH_ENTRY("d.txt", "", "failed", "44")));
+    struct mhl_history h = history(f);
+    assert_int_equal(h.sequence, 2);
+    assert_string_equal(mhl_truth_for(&h, "a.txt")->truth.text[HASH_XXH128], "11");
+    assert_string_equal(mhl_truth_for(&h, "b.txt")->path, "c.txt");
+    assert_null(mhl_truth_for(&h, "d.txt"));
+    const char **expected = mhl_expected_paths(&h, &count);
+    assert_int_equal(count, 3); /* a, b, d: c is expected as b */
+    assert_string_equal(expected[0], "a.txt");
+    assert_string_equal(expected[1], "b.txt");
+    assert_string_equal(expected[2], "d.txt");
+    free(expected);
     mhl_history_free(&h);
 }
 
@@ -203,10 +348,12 @@ static void checksum_render_filters(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(lists_only_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(gone_files_leave_the_history, setup, teardown),
-        cmocka_unit_test_setup_teardown(full_generations_list_everything, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_history, setup, teardown),
+        cmocka_unit_test(ignore_matches_as_pathspec),
+        cmocka_unit_test_setup_teardown(unsealed_asset_is_one_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(seal_lists_every_file_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(changed_sealed_file_is_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(loose_files_wait_for_the_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(history_read_the_asc_way, setup, teardown),
         cmocka_unit_test_setup_teardown(checksum_render_filters, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

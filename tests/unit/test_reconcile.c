@@ -1,8 +1,8 @@
-/* The catalog against BACKING (core/reconcile.c): at mount, what changed
- * while unmounted is judged and hashed anew and what went is forgotten;
- * while mounted, the look-out before a checkpoint re-judges a landed frame
- * changed behind the mount, so checksum.txt never carries a stale digest
- * (M3). Driven on a temporary folder without FUSE, as test_stage.c. */
+/* The catalog against BACKING (core/reconcile.c): at mount, what was added
+ * while unmounted is judged and hashed and what went is forgotten; a landed
+ * frame changed behind the mount, while unmounted or mounted, is reported
+ * and never re-baselined (M3), and recorded as failed once sealed. Driven
+ * on a temporary folder without FUSE, as test_stage.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,10 @@
 #include <cmocka.h>
 
 #include "stage_fixture.h"
+
+#include "namfs/mhl.h"
+
+#include <fcntl.h>
 
 /* A name libfuse gives a file deleted while open (backing_hidden_by_fuse). */
 #define FUSE_HIDDEN "/" SEQ "/.fuse_hidden0000002a00000001"
@@ -98,8 +102,9 @@ static void frame_digest(uint32_t seed, char *digest)
 
 /* While unmounted: frame 1 rewritten with other bytes of the same size,
  * frame 2 deleted, frame 4 added whole, frame 5 added cut short (R7).
- * The next mount's reconcile counts the four, takes frame 1's new digest,
- * forgets frame 2, lands 4 and quarantines 5; frame 3 stays as it was. */
+ * The next mount's reconcile counts the four, reports frame 1 as changed
+ * (M3: no digest, never re-baselined), forgets frame 2, lands 4 and
+ * quarantines 5; frame 3 stays as it was. */
 static void reconcile_at_mount_catches_up(void **state)
 {
     struct fixture *f = *state;
@@ -122,7 +127,11 @@ static void reconcile_at_mount_catches_up(void **state)
     assert_true(stage_reconcile(f->stage, true, &changed));
     assert_int_equal(changed, 4);
     frame_path(path, 1, 4);
-    assert_digest(f, path, rewritten);
+    assert_false(stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest));
+    char verdict[600];
+    assert_true(stage_verdict(f->stage, path, verdict, sizeof verdict));
+    assert_contains(verdict, "M3: changed in BACKING behind the mount");
+    assert_contains(verdict, rewritten);
     frame_path(path, 2, 4);
     assert_false(stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest));
     frame_path(path, 3, 4);
@@ -181,14 +190,15 @@ static void fuse_hidden_removed_at_mount_only(void **state)
 /* ---- behind the mount, while mounted (M3) ---- */
 
 /* A landed frame rewritten in BACKING while mounted: the checkpoint's
- * look-out judges it anew, so checksum.txt carries the new bytes' digest,
- * never the one it had. */
-static void checkpoint_rejudges_frame_changed_behind(void **state)
+ * look-out reports it (M3) and takes it out of checksum.txt; its new bytes
+ * are never listed, and the mount shows no digest for it. */
+static void checkpoint_reports_frame_changed_behind(void **state)
 {
     struct fixture *f = *state;
-    char path[PATH_LEN], old[DIGEST_LEN], now[DIGEST_LEN];
+    char path[PATH_LEN], old[DIGEST_LEN], now[DIGEST_LEN], digest[DIGEST_LEN];
 
     land(f, 1, 1);
+    land(f, 2, 2);
     frame_digest(1, old);
     stage_checkpoint(f->stage);
     char *listed = checksum_txt(f);
@@ -196,16 +206,52 @@ static void checkpoint_rejudges_frame_changed_behind(void **state)
     free(listed);
 
     next_tick();
-    write_behind(f, 1, 2, 0, now);
+    write_behind(f, 1, 3, 0, now);
     stage_checkpoint(f->stage);
     listed = checksum_txt(f);
-    assert_contains(listed, now);
-    if (strstr(listed, old))
-        fail_msg("checksum.txt still lists the old digest %s:\n%s", old, listed);
+    if (strstr(listed, old) || strstr(listed, now) || !strstr(listed, ".0002.dpx"))
+        fail_msg("checksum.txt must list frame 2 only:\n%s", listed);
     free(listed);
     frame_path(path, 1, 4);
-    assert_digest(f, path, now);
-    assert_logged(f, path, "changed in BACKING behind the mount");
+    assert_false(stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest));
+    assert_logged(f, path + 1, "changed in BACKING behind the mount");
+    char *status = stage_render_status(f->stage);
+    assert_contains(status, "changed\t" SEQ "/" SEQ ".0001.dpx");
+    free(status);
+}
+
+/* The same in a sealed asset: the next generation records what was found
+ * as failed; the original stays the truth and checksum.txt, listed with
+ * the asset, is left as it was. */
+static void sealed_frame_changed_behind_is_recorded_failed(void **state)
+{
+    struct fixture *f = *state;
+    char old[DIGEST_LEN], now[DIGEST_LEN], err[600];
+    struct mhl_history h;
+
+    land(f, 1, 1);
+    frame_digest(1, old);
+    assert_int_equal(stage_seal(f->stage, "/" SEQ), 0);
+    char *sealed = checksum_txt(f);
+    next_tick();
+    write_behind(f, 1, 3, 0, now);
+    stage_checkpoint(f->stage);
+    char *listed = checksum_txt(f);
+    assert_string_equal(listed, sealed);
+    free(listed);
+    free(sealed);
+    int root = open(f->backing, O_RDONLY | O_DIRECTORY);
+    assert_true(root >= 0);
+    if (!mhl_read_history(root, &h, err, sizeof err))
+        fail_msg("%s", err);
+    close(root);
+    const struct mhl_item *item = mhl_truth_for(&h, SEQ "/" SEQ ".0001.dpx");
+    assert_non_null(item);
+    assert_string_equal(item->truth.text[HASH_XXH128], old);
+    assert_non_null(item->failed_in);
+    assert_string_equal(item->failed.text[HASH_XXH128], now);
+    assert_int_equal(h.sequence, 2); /* the seal's, then the failure's */
+    mhl_history_free(&h);
 }
 
 /* A landed frame deleted in BACKING while mounted leaves the catalog and
@@ -238,7 +284,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(reconcile_of_an_unchanged_delivery_changes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(fuse_hidden_removed_at_mount_only, setup, teardown),
-        cmocka_unit_test_setup_teardown(checkpoint_rejudges_frame_changed_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_reports_frame_changed_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(sealed_frame_changed_behind_is_recorded_failed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(checkpoint_forgets_frame_removed_behind, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
