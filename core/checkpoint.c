@@ -45,6 +45,8 @@ void stage_checkpoint(struct stage *s)
             stage_log(s, LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
         s->dirty = !ok;
         s->checkpoint_failed = !ok;
+        if (!ok) /* tried again after the next quiet period, not every tick */
+            clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     }
     pthread_mutex_unlock(&s->model);
 }

@@ -73,12 +73,14 @@ static bool add_pattern(struct layout *l, const char *rel, bool folder, bool neg
     return ok;
 }
 
-/* A file outside every asset folder, before the root is sealed. */
+/* A file outside every asset folder, before the root is sealed (a landed
+ * frame is in one by definition; a changed one may be left alone). */
 static bool add_loose(void *ctx, const struct catalog_file *f)
 {
     struct layout *l = ctx;
 
-    if (f->frame >= 0 || strlist_holds_path(&l->unsealed, f->path) || sealed(&l->seals, f->path))
+    if ((f->state == FILE_LANDED && f->frame >= 0) || strlist_holds_path(&l->unsealed, f->path) ||
+        sealed(&l->seals, f->path))
         return true;
     return add_pattern(l, f->path, false, false);
 }
@@ -209,7 +211,7 @@ bool custody_update(struct catalog *cat, int root_fd, const char *root_name, uin
     }
     bool ok = read_seals(cat, &u.seals) && (u.draft = mhl_draft_new(&want, algos, now)) &&
               list_entries(&u);
-    bool needed = mhl_draft_count(u.draft) || !newest || !strlist_same_set(&want, &have);
+    bool needed = ok && (mhl_draft_count(u.draft) || !newest || !strlist_same_set(&want, &have));
     if (!ok)
         snprintf(err, err_len, "%s",
                  catalog_error(cat)[0] ? catalog_error(cat)

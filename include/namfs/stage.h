@@ -86,9 +86,11 @@ bool stage_reconcile(struct stage *s, bool at_mount, size_t *changed);
 void stage_start(struct stage *s);
 
 /* namctl sync: returns once BACKING's manifests say what the catalog
- * says (files still being written are not waited for): 0, -EROFS while
- * the catalog cannot record, -EIO when they cannot be written (logged),
- * -EAGAIN after a minute of landed files not yet on disk. */
+ * says (new files still being written are not waited for; a landed file
+ * being rewritten is, as the checkpoint waits for it): 0, -EROFS while the
+ * catalog cannot record, -EIO when they cannot be written (logged),
+ * -EAGAIN after a minute of that rewrite or of landed files not yet on
+ * disk. */
 int stage_sync(struct stage *s);
 
 /* The state folder (absolute), for namctl unmount. */

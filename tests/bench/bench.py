@@ -295,14 +295,17 @@ def w_small(src_small, result, targets):
               clean=True)
 
 
-def checkpoint_latency(src, target):
+def checkpoint_latency(src, target, namctl):
     """cp of the frames into namfs, then the time until BACKING holds a
-    checksum.txt listing all of them and a new MHL generation."""
+    checksum.txt listing all of them and an MHL history that says what it
+    must: its newest generation carries the asset's ignore pattern (the
+    custody model writes no generation per pause, docs/user-guide.md)."""
     frames = sorted(glob.glob(os.path.join(src, "*.dpx")))
     dest = fresh(target, DPX_SEQ)
+    run([namctl, "sync", target.mountpoint])  # checksum.txt of the emptied folder, empty
     os.sync()
     mhl = os.path.join(target.backing, "ascmhl")
-    before = set(os.listdir(mhl)) if os.path.isdir(mhl) else set()
+    pattern = "<pattern>**/%s/</pattern>" % DPX_SEQ
     t0 = time.monotonic()
     run(["cp", *frames, dest])
     copied = time.monotonic()
@@ -311,10 +314,11 @@ def checkpoint_latency(src, target):
     while True:
         try:
             lines = {l.split("\t")[0] for l in open(listed).read().splitlines()}
-            gens = set(os.listdir(mhl)) - before
+            gens = sorted(g for g in os.listdir(mhl) if g.endswith(".mhl"))
+            current = bool(gens) and pattern in open(os.path.join(mhl, gens[-1])).read()
         except OSError:
-            lines, gens = set(), set()
-        if names <= lines and any(g.endswith(".mhl") for g in gens):
+            lines, current = set(), False
+        if names <= lines and current:
             break
         if time.monotonic() - copied > 120:
             raise RuntimeError("manifests did not appear in BACKING within 120 s")
@@ -496,13 +500,14 @@ def main():
             t = Target("namfs", "latency", work, namfs_daemon(namfs, []))
             native = Target("native", "latency-native", work)
             try:
-                lat = [checkpoint_latency(src, t) for _ in range(args.reps)]
+                lat = [checkpoint_latency(src, t, os.path.join(args.builddir, "fs/namctl/namctl"))
+                       for _ in range(args.reps)]
                 today = [vendor_today(src, native) for _ in range(args.reps)]
             finally:
                 t.close()
             copy_n, wait_n = (statistics.median(x) for x in zip(*lat))
             copy_v, hash_v = (statistics.median(x) for x in zip(*today))
-            print("\nlast frame closed -> checksum.txt and a new MHL generation in BACKING: "
+            print("\nlast frame closed -> checksum.txt and the MHL history current in BACKING: "
                   "%.2f s (copy through namfs took %.2f s)" % (wait_n, copy_n))
             print("vendor today: native cp %.2f s, then xxhsum -H2 over the %d frames %.2f s "
                   "(cold page cache would be slower)" % (copy_v, args.frames, hash_v))

@@ -1,8 +1,10 @@
 /* libFuzzer: what namctl verify reads from a delivery, checksum.txt (first
- * byte even) or an ASC MHL generation (odd), through verify_load and the
- * MHL history reader. The bytes are written to a file in a scratch
- * delivery on tmpfs, because the readers take folders, as verify does. */
+ * byte even) or an ASC MHL generation (odd), through verify_load, the MHL
+ * history reader and the ignore patterns' translation to regexes. The bytes are written to a file
+ * in a scratch delivery on tmpfs, because the readers take folders, as verify does. */
+#include "namfs/ignore.h"
 #include "namfs/manifest.h"
+#include "namfs/mhl.h"
 #include "namfs/verify.h"
 
 #include <fcntl.h>
@@ -53,10 +55,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unlinkat(root, checksum, 0);
     unlinkat(root, GENERATION, 0);
     put(root, mhl ? GENERATION : checksum, data + 1, size - 1);
-    struct expectations *e = verify_load(root, &checksum, mhl ? 0 : 1, err, sizeof err);
+    struct expectations *e =
+        verify_load(root, "/dev/shm/namfs-fuzz", &checksum, mhl ? 0 : 1, err, sizeof err);
     verify_free(e);
     struct mhl_history h;
-    if (mhl && mhl_read_history(root, &h, err, sizeof err))
+    if (mhl && mhl_read_history(root, &h, err, sizeof err)) {
+        size_t count;
+        free(mhl_expected_paths(&h, &count));
         mhl_history_free(&h);
+    }
+    struct strlist patterns;
+    int sequence;
+    if (mhl && mhl_read_patterns(root, &patterns, &sequence, err, sizeof err)) {
+        struct ignore_spec *spec = ignore_compile(&patterns, err, sizeof err);
+        if (spec)
+            ignore_matches(spec, "/dev/shm/namfs-fuzz/" SEQ "/" SEQ ".0001.dpx");
+        ignore_free(spec);
+        strlist_free(&patterns);
+    }
     return 0;
 }

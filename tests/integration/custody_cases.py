@@ -558,9 +558,10 @@ except OSError as e:
 
 
 def mid_write():
-    """Half a frame written and the writer pausing past a quiet period:
-    both verifiers accept BACKING while the frame is open; then it closes,
-    lands, and they accept it again."""
+    """Half a frame written and the writer pausing: at the quiet point
+    namctl sync gives (it does not wait for files being written) both
+    verifiers accept BACKING while the frame is open; then it closes, lands,
+    and they accept it again."""
     with Mount("mid-write", *OPTIONS) as m:
         anchor(m)
         land(m, (1, 2))
@@ -572,7 +573,7 @@ def mid_write():
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             check(writer.stdout.readline().strip() == "half", "the slow writer wrote half a frame")
-            time.sleep(4 * QUIET)  # not waiting for namfs: giving a checkpoint the chance to come
+            sync(m)  # a quiet point with the frame still open: sync does not wait for it
             check(not os.path.exists(os.path.join(m.backing, rel(3))),
                   "mid-write: BACKING has nothing under the frame's name")
             verifiers(m.backing, 0, 0, "a frame half written, still open")
