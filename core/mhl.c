@@ -170,15 +170,17 @@ static bool read_generation(int root_fd, const char *file, int generation, struc
 
 /* ---- the generation files ---- */
 
-/* "0007_..." -> 7; 0 for names that are not generation files (the
- * reference tool's pattern: digits, '_', anything, ".mhl"). */
+/* "0007_..." -> 7; 0 for names that are not generation files. The
+ * reference tool's rule: ".mhl" after at least four digits, alone or
+ * followed by '_' and a name; "._" copies of macOS are not. */
 static int sequence_of(const char *name)
 {
     size_t digits = strspn(name, "0123456789");
     size_t len = strlen(name);
 
-    if (digits < 1 || name[digits] != '_' || len < 4 || strcmp(name + len - 4, ".mhl") != 0 ||
-        strncmp(name, "._", 2) == 0)
+    if (digits < 4 || len < digits + 4 || strcmp(name + len - 4, ".mhl") != 0)
+        return 0;
+    if (digits + 4 != len && (name[digits] != '_' || len < digits + 6))
         return 0;
     return atoi(name);
 }

@@ -302,6 +302,8 @@ char *stage_render_checksum(struct stage *s, const char *path, bool checked)
     const char *rel = stage_relative(path), *slash = strrchr(rel, '/'), *name;
 
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    if (sealed_covers(&s->sealed, dir))
+        return NULL; /* listed with its folder in the MHL history: BACKING's, final */
     bool filtered = checked || stage_read_only(s);
     struct folder_check check = {s, filtered ? backing_parent(&s->backing, path, &name) : -1};
     if (filtered && check.folder < 0)

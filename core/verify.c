@@ -134,6 +134,10 @@ struct expectations *verify_load(int root_fd, const char *root_abs, const char *
     bool ok = e != NULL && mhl_check_chain(root_fd, err, err_len) &&
               mhl_read_history(root_fd, &e->mhl, err, err_len);
 
+    /* the reference tool's own list when the newest generation has none */
+    static const char *const tool_defaults[] = {".DS_Store", MHL_FOLDER, MHL_FOLDER "/"};
+    for (size_t i = 0; ok && !e->mhl.patterns.count && e->mhl.sequence && i < 3; i++)
+        ok = strlist_add(&e->mhl.patterns, tool_defaults[i]);
     if (ok) {
         snprintf(e->root, sizeof e->root, "%s", root_abs);
         ok = (e->ignore = ignore_compile(&e->mhl.patterns, err, err_len)) != NULL;

@@ -231,8 +231,10 @@ char *stage_render_status_json(struct stage *s);
 char *stage_render_rejected(struct stage *s);
 
 /* checksum.txt of the folder holding path, rendered from the catalog now;
- * NULL when no frame landed there. checked: only files BACKING still has
- * as catalogued (a stat each), never a stale digest. */
+ * NULL when no frame landed there, or when the folder is sealed (BACKING's
+ * checksum.txt is then final: the history lists it as it is). checked:
+ * only files BACKING still has as catalogued (a stat each), never a stale
+ * digest. */
 char *stage_render_checksum(struct stage *s, const char *path, bool checked);
 
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */

@@ -429,6 +429,12 @@ def seal_coverage():
         flip(os.path.join(m.backing, rel(2)))
         changed = xxh128(os.path.join(m.backing, rel(2)))
         verifiers(m.backing, 11, 1, "a byte flipped in a sealed frame in BACKING")
+        sync(m)
+        check(open(os.path.join(m.point, SEQ, "checksum.txt"), "rb").read() == sums,
+              "through the mount too, the sealed checksum.txt reads as it was listed")
+        status = open(os.path.join(m.point, ".namfs", "status")).read()
+        check(("changed\t" + rel(2)) in status,
+              "the look-out reports the sealed frame as changed behind the mount")
     found = listed_under(history(m.backing), rel(2))
     check((rel(2), changed, "failed") in found and
           [a for _, _, a in found].count("original") == 1,
