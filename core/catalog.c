@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 
 enum statement {
     ST_PUT_FILE,
@@ -118,6 +118,12 @@ static const char *const migrations[SCHEMA_VERSION] = {
      * file, and which generation listed a sealed folder's files */
     "ALTER TABLE files ADD COLUMN recorded INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE sealed ADD COLUMN generation INTEGER NOT NULL DEFAULT 0;",
+    /* 6: the reservation's index whole: SQLite cannot use the partial one
+     * of 4 for "frame = ?" (a bound number does not prove frame >= 0), so
+     * every landing scanned the table (issue 17: 469 -> 247 frames/s
+     * over 5,000 frames) */
+    "DROP INDEX files_by_frame;"
+    "CREATE INDEX files_by_frame ON files (asset, frame);",
 };
 
 struct catalog {
