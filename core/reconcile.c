@@ -97,9 +97,15 @@ static void changed_behind(struct stage *s, const char *rel, struct catalog_file
     pthread_mutex_unlock(&s->model);
 }
 
-struct stale {
-    struct stage *s;
-    char (*paths)[CATALOG_PATH_MAX];
+/* A landed file as the catalog had it when the look-out began. */
+struct seen {
+    char *path; /* relative */
+    uint64_t size;
+    int64_t mtime_ns, ctime_ns;
+};
+
+struct snapshot {
+    struct seen *items;
     size_t count;
 };
 
@@ -114,47 +120,89 @@ static bool still_as_catalogued(struct stage *s, const struct catalog_file *f)
     return backing_stat(&s->backing, path, &now) == 0 && stage_unchanged_since(f, &now);
 }
 
-static bool note_stale(void *ctx, const struct catalog_file *f)
+static bool take_seen(void *ctx, const struct catalog_file *f)
 {
-    struct stale *st = ctx;
+    struct snapshot *snap = ctx;
 
-    if (stage_is_manifest(f->path) || still_as_catalogued(st->s, f))
+    if (stage_is_manifest(f->path))
         return true;
-    char(*grown)[CATALOG_PATH_MAX] = realloc(st->paths, (st->count + 1) * sizeof *grown);
-    if (!grown)
+    struct seen *grown = realloc(snap->items, (snap->count + 1) * sizeof *grown);
+    char *path = grown ? strdup(f->path) : NULL;
+    if (grown)
+        snap->items = grown;
+    if (!path)
         return false;
-    st->paths = grown;
-    snprintf(grown[st->count++], CATALOG_PATH_MAX, "%s", f->path);
+    snap->items[snap->count++] = (struct seen){path, f->size, f->mtime_ns, f->ctime_ns};
     return true;
 }
 
+static void snapshot_free(struct snapshot *snap)
+{
+    for (size_t i = 0; i < snap->count; i++)
+        free(snap->items[i].path);
+    free(snap->items);
+    memset(snap, 0, sizeof *snap);
+}
+
+/* The landed files, read through a read-only connection of their own, so
+ * that no lock is held while they are read and stat'ed (issue 17: with
+ * 100,000 files landed, creates waited seconds on the look-out). */
+static bool take_snapshot(struct stage *s, struct snapshot *snap)
+{
+    char path[PATH_MAX + 32], err[300];
+
+    memset(snap, 0, sizeof *snap);
+    snprintf(path, sizeof path, "%s/catalog.sqlite", s->state_path);
+    struct catalog *view = catalog_open_view(path, err, sizeof err);
+    bool ok = view && catalog_each_file(view, NULL, FILE_LANDED, take_seen, snap);
+    if (!ok)
+        stage_log(s, LOG_ERR, "namfs: looking out for changes behind the mount: %s",
+                  view ? catalog_error(view) : err);
+    catalog_close(view);
+    return ok;
+}
+
+/* BACKING no longer has f as the snapshot saw it. */
+static bool differs(struct stage *s, const struct seen *f)
+{
+    char path[CATALOG_PATH_MAX + 1];
+    struct stat now;
+
+    snprintf(path, sizeof path, "/%s", f->path);
+    return backing_stat(&s->backing, path, &now) != 0 || f->size != (uint64_t)now.st_size ||
+           f->mtime_ns != stage_ns(now.st_mtim) || f->ctime_ns != stage_ns(now.st_ctim);
+}
+
 /* Landed files changed or removed in BACKING behind the mount's back are
- * reported (changed_behind) before a manifest lists them.
- * False while one is being rewritten through the mount: its own
- * settlement will record it, so the manifests wait for it. */
+ * reported (changed_behind) before a manifest lists them. The walk holds
+ * no lock; only a file that looks changed is looked at again under the
+ * changes lock, against the catalog's row of now (it may have been
+ * renamed or rewritten through the mount meanwhile: a rename half done is
+ * not a change behind). False while one is being rewritten through the
+ * mount: its own settlement will record it, so the manifests wait. */
 bool stage_refresh_landed(struct stage *s)
 {
-    struct stale st = {.s = s};
+    struct snapshot snap = {0};
     struct catalog_file *row = malloc(sizeof *row);
-    bool ready = row != NULL && !stage_read_only(s); /* recover() does it then */
+    bool ready = row != NULL && !stage_read_only(s) && take_snapshot(s, &snap);
 
-    pthread_rwlock_wrlock(&s->changes); /* a rename half done is not a change behind */
-    pthread_mutex_lock(&s->model);
-    ready = ready && catalog_each_file(s->cat, NULL, FILE_LANDED, note_stale, &st);
-    pthread_mutex_unlock(&s->model);
-    for (size_t i = 0; ready && i < st.count; i++) {
+    for (size_t i = 0; ready && i < snap.count; i++) {
+        if (!differs(s, &snap.items[i]))
+            continue;
         char path[CATALOG_PATH_MAX + 1];
-        snprintf(path, sizeof path, "/%s", st.paths[i]);
+        snprintf(path, sizeof path, "/%s", snap.items[i].path);
+        pthread_rwlock_wrlock(&s->changes);
         pthread_mutex_lock(&s->model);
-        bool known = catalog_get_file(s->cat, st.paths[i], row) && row->state == FILE_LANDED;
+        bool landed =
+            catalog_get_file(s->cat, snap.items[i].path, row) && row->state == FILE_LANDED;
         pthread_mutex_unlock(&s->model);
         if (stage_busy(s, path)) /* being written, or in flight to its name */
             ready = false;
-        else if (known && !still_as_catalogued(s, row))
-            changed_behind(s, st.paths[i], row);
+        else if (landed && !still_as_catalogued(s, row))
+            changed_behind(s, snap.items[i].path, row);
+        pthread_rwlock_unlock(&s->changes);
     }
-    pthread_rwlock_unlock(&s->changes);
-    free(st.paths);
+    snapshot_free(&snap);
     free(row);
     return ready;
 }

@@ -26,6 +26,7 @@ length (~90 characters, 7-digit frame numbers). Nothing here is a test:
 the figures are printed, the targets are marked, nothing fails on them.
 
 usage: scale.py BUILDDIR [--frames N] [--window N] [--uhd N] [--runs N] [--dir DIR]
+                [--writers 1,4] [--no-native]       (--runs 0: no cp runs)
 """
 import argparse
 import os
@@ -325,6 +326,8 @@ def main():
     ap.add_argument("--uhd", type=int, default=32, help="UHD frames for the cp runs (32)")
     ap.add_argument("--runs", type=int, default=5, help="cp runs (5)")
     ap.add_argument("--dir", default=None, help="work folder (default: a temporary one)")
+    ap.add_argument("--writers", default="1,4", help="writer counts to land with (1,4)")
+    ap.add_argument("--no-native", action="store_true", help="skip the native landing baseline")
     args = ap.parse_args()
     window = min(args.window, max(100, args.frames // 10))
     work = os.path.abspath(args.dir or tempfile.mkdtemp(prefix="namfs-scale-"))
@@ -338,13 +341,14 @@ def main():
     print("scale: %d frames of %d bytes, names of %d characters, windows of %d frames"
           % (args.frames, len(data), len(frame_name(SEQ, 1)), window), flush=True)
 
-    for writers in (1, 4):
-        native = os.path.join(work, "native-%d" % writers, SEQ)
-        os.makedirs(native)
-        report_landing("natively (temp, fdatasync, rename, folder fsync)", writers,
-                       *land_all(native, data, args.frames, window, writers, land_natively),
-                       target=False)
-        shutil.rmtree(os.path.dirname(native))
+    for writers in map(int, args.writers.split(",")):
+        if not args.no_native:
+            native = os.path.join(work, "native-%d" % writers, SEQ)
+            os.makedirs(native)
+            report_landing("natively (temp, fdatasync, rename, folder fsync)", writers,
+                           *land_all(native, data, args.frames, window, writers, land_natively),
+                           target=False)
+            shutil.rmtree(os.path.dirname(native))
         m = Mount(args.builddir, work, "scale-%d" % writers, ["-o", "profile=" + profile])
         m.mount()
         try:
@@ -363,7 +367,8 @@ def main():
             print("remount of the %d-frame delivery, nothing changed: %.2f s"
                   % (args.frames, m.mount()))
             m.unmount()
-    cp_runs(args.builddir, work, args.uhd, args.runs)
+    if args.runs:
+        cp_runs(args.builddir, work, args.uhd, args.runs)
     shutil.rmtree(work, ignore_errors=True)
 
 
