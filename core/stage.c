@@ -157,6 +157,7 @@ void stage_free(struct stage *s)
         free(s->refused_open[--s->refused_count].path);
     free(s->refused_open);
     catalog_close(s->cat);
+    free(s->shown_checksum.text);
     if (s->pid_fd >= 0)
         close(s->pid_fd); /* after the last manifests: namctl unmount returns */
     seqset_free(s->seq);
@@ -211,6 +212,7 @@ bool stage_bare(const struct stage *s)
 void stage_changed_now(struct stage *s)
 {
     s->dirty = true;
+    s->version++;
     clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     clock_gettime(CLOCK_REALTIME, &s->last_change_real);
 }

@@ -76,6 +76,15 @@ struct stage {
     pthread_t thread;
     int pid_fd;             /* namfs.pid, flock'd while the daemon lives; -1 */
     bool checkpoint_failed; /* the last checkpoint could not write (model lock) */
+    /* model lock: moves at every change of a file's row (stage_changed_now),
+     * so a view rendered from the catalog at one version is current while
+     * the version is */
+    uint64_t version;
+    struct {
+        char dir[CATALOG_PATH_MAX];
+        uint64_t version;
+        char *text;   /* NULL: nothing cached */
+    } shown_checksum; /* model lock: the last checksum.txt rendered unchecked */
 };
 
 /* stage.c */

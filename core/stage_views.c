@@ -296,23 +296,69 @@ static bool as_catalogued_in(void *ctx, const struct catalog_file *f)
            stage_unchanged_since(f, &now);
 }
 
+/* dir's checksum.txt as the catalog has it, every landed file in it:
+ * rendered once per catalog version (the model lock held). NULL when no
+ * frame landed there; the text is the cache's. */
+static const char *shown_checksum(struct stage *s, const char *dir)
+{
+    char err[300];
+
+    if (s->shown_checksum.text && s->shown_checksum.version == s->version &&
+        strcmp(s->shown_checksum.dir, dir) == 0)
+        return s->shown_checksum.text;
+    free(s->shown_checksum.text);
+    s->shown_checksum.text =
+        holds_frames(s, dir)
+            ? checksum_render_if(s->cat, dir, s->profile.checksum_hash, NULL, NULL, err, sizeof err)
+            : NULL;
+    s->shown_checksum.version = s->version;
+    snprintf(s->shown_checksum.dir, sizeof s->shown_checksum.dir, "%s", dir);
+    return s->shown_checksum.text;
+}
+
+/* The folder of path, relative; false when it is sealed (BACKING's
+ * checksum.txt, listed in the MHL history as it is, is final). */
+static bool unsealed_folder(struct stage *s, const char *path, char *dir, size_t len)
+{
+    const char *rel = stage_relative(path), *slash = strrchr(rel, '/');
+
+    snprintf(dir, len, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    return !sealed_covers(&s->sealed, dir);
+}
+
+long stage_checksum_length(struct stage *s, const char *path)
+{
+    char dir[4096];
+
+    if (!unsealed_folder(s, path, dir, sizeof dir))
+        return -1;
+    pthread_mutex_lock(&s->model);
+    const char *text = shown_checksum(s, dir);
+    long len = text && *text ? (long)strlen(text) : -1;
+    pthread_mutex_unlock(&s->model);
+    return len;
+}
+
 char *stage_render_checksum(struct stage *s, const char *path, bool checked)
 {
     char dir[4096], err[300];
-    const char *rel = stage_relative(path), *slash = strrchr(rel, '/'), *name;
+    const char *name;
+    char *text = NULL;
 
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - rel) : 0, rel);
-    if (sealed_covers(&s->sealed, dir))
-        return NULL; /* listed with its folder in the MHL history: BACKING's, final */
+    if (!unsealed_folder(s, path, dir, sizeof dir))
+        return NULL;
     bool filtered = checked || stage_read_only(s);
     struct folder_check check = {s, filtered ? backing_parent(&s->backing, path, &name) : -1};
     if (filtered && check.folder < 0)
         return NULL; /* the folder itself is gone */
-    catalog_file_fn keep = filtered ? as_catalogued_in : NULL;
     pthread_mutex_lock(&s->model);
-    char *text = holds_frames(s, dir) ? checksum_render_if(s->cat, dir, s->profile.checksum_hash,
-                                                           keep, &check, err, sizeof err)
-                                      : NULL;
+    if (!filtered) {
+        const char *shown = shown_checksum(s, dir);
+        text = shown ? strdup(shown) : NULL;
+    } else if (holds_frames(s, dir)) {
+        text = checksum_render_if(s->cat, dir, s->profile.checksum_hash, as_catalogued_in, &check,
+                                  err, sizeof err);
+    }
     pthread_mutex_unlock(&s->model);
     if (check.folder >= 0)
         close(check.folder);

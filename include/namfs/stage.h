@@ -236,6 +236,10 @@ char *stage_render_rejected(struct stage *s);
  * only files BACKING still has as catalogued (a stat each), never a stale
  * digest. */
 char *stage_render_checksum(struct stage *s, const char *path, bool checked);
+/* Its length unchecked, without a copy: rendered once per change of the
+ * catalog (a stat of it costs nothing while nothing lands); -1 when there
+ * is none to show. */
+long stage_checksum_length(struct stage *s, const char *path);
 
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */
 bool stage_folder_has_frames(struct stage *s, const char *path);
