@@ -31,6 +31,7 @@ enum statement {
     ST_EACH_UNDER,
     ST_EACH_UNRECORDED,
     ST_SET_RECORDED,
+    ST_EACH_BRIEF,
     ST_COUNT
 };
 
@@ -86,6 +87,8 @@ static const char *const statements[ST_COUNT] = {
                            " c4, state, rule, message, asset, frame, ctime_ns, recorded FROM files"
                            " WHERE state = ?1 AND recorded = 0 ORDER BY path",
     [ST_SET_RECORDED] = "UPDATE files SET recorded = ?2 WHERE path = ?1",
+    [ST_EACH_BRIEF] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns FROM files"
+                      " WHERE state = ?1 ORDER BY path",
 };
 
 /* Each entry moves the schema from version i to i + 1. */
@@ -127,6 +130,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 };
 
 struct catalog {
+    uint64_t writes; /* statements that changed something through this connection */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char error[300];
@@ -333,7 +337,13 @@ static bool run(struct catalog *cat, sqlite3_stmt *st, const char *what)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    cat->writes += rc == SQLITE_DONE;
     return rc == SQLITE_DONE || failed(cat, what);
+}
+
+uint64_t catalog_writes(const struct catalog *cat)
+{
+    return cat->writes;
 }
 
 static void bind_text(sqlite3_stmt *st, int i, const char *text)
@@ -647,6 +657,35 @@ bool catalog_set_recorded(struct catalog *cat, const char *path, int generation)
     bind_text(st, 1, path);
     sqlite3_bind_int(st, 2, generation);
     return run(cat, st, "recording a file's generation");
+}
+
+bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
+                        void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_BRIEF];
+    bool ok = true;
+    int rc;
+
+    cleared(cat);
+    sqlite3_bind_int(st, 1, state);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct catalog_brief b = {
+            .path = (const char *)sqlite3_column_text(st, 0),
+            .asset = (const char *)sqlite3_column_text(st, 1),
+            .frame = sqlite3_column_int64(st, 2),
+            .size = (uint64_t)sqlite3_column_int64(st, 3),
+            .mtime_ns = sqlite3_column_int64(st, 4),
+            .ctime_ns = sqlite3_column_int64(st, 5),
+        };
+        b.path = b.path ? b.path : "";
+        b.asset = b.asset ? b.asset : "";
+        ok = each(ctx, &b);
+    }
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "listing files");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ok;
 }
 
 bool catalog_each_under(struct catalog *cat, const char *folder, enum file_state state,

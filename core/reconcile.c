@@ -106,7 +106,7 @@ struct seen {
 
 struct snapshot {
     struct seen *items;
-    size_t count;
+    size_t count, cap;
 };
 
 /* The row still tells its file's bytes: BACKING has it with the same
@@ -120,16 +120,21 @@ static bool still_as_catalogued(struct stage *s, const struct catalog_file *f)
     return backing_stat(&s->backing, path, &now) == 0 && stage_unchanged_since(f, &now);
 }
 
-static bool take_seen(void *ctx, const struct catalog_file *f)
+static bool take_seen(void *ctx, const struct catalog_brief *f)
 {
     struct snapshot *snap = ctx;
 
     if (stage_is_manifest(f->path))
         return true;
-    struct seen *grown = realloc(snap->items, (snap->count + 1) * sizeof *grown);
-    char *path = grown ? strdup(f->path) : NULL;
-    if (grown)
+    if (snap->count == snap->cap) {
+        size_t cap = snap->cap ? 2 * snap->cap : 1024;
+        struct seen *grown = realloc(snap->items, cap * sizeof *grown);
+        if (!grown)
+            return false;
         snap->items = grown;
+        snap->cap = cap;
+    }
+    char *path = strdup(f->path);
     if (!path)
         return false;
     snap->items[snap->count++] = (struct seen){path, f->size, f->mtime_ns, f->ctime_ns};
@@ -154,7 +159,7 @@ static bool take_snapshot(struct stage *s, struct snapshot *snap)
     memset(snap, 0, sizeof *snap);
     snprintf(path, sizeof path, "%s/catalog.sqlite", s->state_path);
     struct catalog *view = catalog_open_view(path, err, sizeof err);
-    bool ok = view && catalog_each_file(view, NULL, FILE_LANDED, take_seen, snap);
+    bool ok = view && catalog_each_brief(view, FILE_LANDED, take_seen, snap);
     if (!ok)
         stage_log(s, LOG_ERR, "namfs: looking out for changes behind the mount: %s",
                   view ? catalog_error(view) : err);

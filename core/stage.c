@@ -158,6 +158,8 @@ void stage_free(struct stage *s)
     free(s->refused_open);
     catalog_close(s->cat);
     free(s->shown_checksum.text);
+    for (size_t i = 0; i < sizeof s->views / sizeof *s->views; i++)
+        free(s->views[i].text);
     if (s->pid_fd >= 0)
         close(s->pid_fd); /* after the last manifests: namctl unmount returns */
     seqset_free(s->seq);
@@ -212,7 +214,6 @@ bool stage_bare(const struct stage *s)
 void stage_changed_now(struct stage *s)
 {
     s->dirty = true;
-    s->version++;
     clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     clock_gettime(CLOCK_REALTIME, &s->last_change_real);
 }

@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <syslog.h>
+#include <time.h>
 
 /* How a settlement ended. */
 enum settlement {
@@ -76,15 +77,17 @@ struct stage {
     pthread_t thread;
     int pid_fd;             /* namfs.pid, flock'd while the daemon lives; -1 */
     bool checkpoint_failed; /* the last checkpoint could not write (model lock) */
-    /* model lock: moves at every change of a file's row (stage_changed_now),
-     * so a view rendered from the catalog at one version is current while
-     * the version is */
-    uint64_t version;
     struct {
         char dir[CATALOG_PATH_MAX];
         uint64_t version;
         char *text;   /* NULL: nothing cached */
     } shown_checksum; /* model lock: the last checksum.txt rendered unchecked */
+    struct view_cache {
+        uint64_t version; /* catalog_writes() it was rendered at */
+        time_t second;    /* the hash rate moves with the clock */
+        bool dirty, read_only;
+        char *text; /* NULL: nothing cached */
+    } views[2];     /* model lock: .namfs/status and status.json as last rendered */
 };
 
 /* stage.c */

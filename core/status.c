@@ -36,7 +36,7 @@ static struct status_asset *asset_of(struct status *st, const char *key)
     return &grown[st->count++];
 }
 
-bool status_count_landed(void *ctx, const struct catalog_file *f)
+bool status_count_brief(void *ctx, const struct catalog_brief *f)
 {
     struct status *st = ctx;
     struct status_asset *a;
@@ -61,6 +61,12 @@ bool status_count_landed(void *ctx, const struct catalog_file *f)
     a->frames[a->count++] = f->frame;
     a->bytes += f->size;
     return true;
+}
+
+bool status_count_landed(void *ctx, const struct catalog_file *f)
+{
+    struct catalog_brief b = {f->path, f->asset, f->frame, f->size, f->mtime_ns, f->ctime_ns};
+    return status_count_brief(ctx, &b);
 }
 
 bool status_count_refused(void *ctx, const struct catalog_file *f)

@@ -81,6 +81,10 @@ enum catalog_fault catalog_fault(const struct catalog *cat);
  * version, which takes a page of the log, the least any change takes. */
 bool catalog_probe(struct catalog *cat);
 
+/* How many writes this connection has made: a version for what is
+ * rendered from it (a view is current while the count is). */
+uint64_t catalog_writes(const struct catalog *cat);
+
 bool catalog_begin(struct catalog *cat);
 bool catalog_commit(struct catalog *cat);
 bool catalog_rollback(struct catalog *cat);
@@ -123,6 +127,20 @@ long catalog_count_frames_under(struct catalog *cat, const char *dir);
 typedef bool (*catalog_file_fn)(void *ctx, const struct catalog_file *f);
 bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
                        catalog_file_fn each, void *ctx);
+
+/* A file's row in brief: what the views and the look-out read of every
+ * landed file, without the whole row's copy (struct catalog_file is 9 KB;
+ * 150,000 of them were most of a status view's time). The strings are
+ * valid during the call only. */
+struct catalog_brief {
+    const char *path, *asset;
+    int64_t frame;
+    uint64_t size;
+    int64_t mtime_ns, ctime_ns;
+};
+typedef bool (*catalog_brief_fn)(void *ctx, const struct catalog_brief *b);
+bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
+                        void *ctx);
 
 /* Calls each() for every folder holding at least one landed frame. */
 typedef bool (*catalog_dir_fn)(void *ctx, const char *dir);

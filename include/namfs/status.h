@@ -46,6 +46,7 @@ struct status {
 
 /* catalog_file_fn's, ctx a struct status. */
 bool status_count_landed(void *ctx, const struct catalog_file *f);
+bool status_count_brief(void *ctx, const struct catalog_brief *f); /* the same, in brief */
 bool status_count_refused(void *ctx, const struct catalog_file *f);
 
 /* The frames missing between the sorted frame numbers (n of them), as
