@@ -639,6 +639,23 @@ bool catalog_each_sealed(struct catalog *cat, catalog_sealed_fn each, void *ctx)
     return ok;
 }
 
+struct listed_only {
+    catalog_dir_fn each;
+    void *ctx;
+};
+
+static bool if_listed(void *ctx, const char *folder, int generation)
+{
+    const struct listed_only *l = ctx;
+    return generation == 0 || l->each(l->ctx, folder);
+}
+
+bool catalog_each_listed(struct catalog *cat, catalog_dir_fn each, void *ctx)
+{
+    struct listed_only l = {each, ctx};
+    return catalog_each_sealed(cat, if_listed, &l);
+}
+
 bool catalog_seal_listed(struct catalog *cat, const char *folder, int generation)
 {
     sqlite3_stmt *st = cat->st[ST_SEAL_LISTED];

@@ -3,6 +3,7 @@
  * sorted, UTF-8, no header. Rendered from the catalog, so the same content
  * always gives the same bytes. */
 #include "namfs/manifest.h"
+#include "namfs/strlist.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -204,27 +205,6 @@ static bool recorded(struct catalog *cat, const char *path, size_t len)
     return found;
 }
 
-struct dir_list {
-    char *err;
-    size_t err_len;
-    char (*dirs)[CATALOG_PATH_MAX];
-    size_t count;
-};
-
-static bool remember_dir(void *ctx, const char *dir)
-{
-    struct dir_list *w = ctx;
-    char(*grown)[CATALOG_PATH_MAX] = realloc(w->dirs, (w->count + 1) * sizeof *w->dirs);
-
-    if (!grown) {
-        snprintf(w->err, w->err_len, "out of memory listing folders");
-        return false;
-    }
-    w->dirs = grown;
-    snprintf(w->dirs[w->count++], CATALOG_PATH_MAX, "%s", dir);
-    return true;
-}
-
 bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
                         uint32_t algos, char *err, size_t err_len)
 {
@@ -244,36 +224,21 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
     return ok;
 }
 
-/* Folders whose files a generation lists are final: their checksum.txt,
- * listed with them, never changes again. */
-static bool remember_listed(void *ctx, const char *folder, int generation)
-{
-    return generation == 0 || remember_dir(ctx, folder);
-}
-
-static bool under_any(const struct dir_list *folders, const char *dir)
-{
-    for (size_t i = 0; i < folders->count; i++) {
-        size_t n = strlen(folders->dirs[i]);
-        if (n == 0 || (strncmp(dir, folders->dirs[i], n) == 0 && (!dir[n] || dir[n] == '/')))
-            return true;
-    }
-    return false;
-}
-
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
                         char *err, size_t err_len)
 {
-    struct dir_list w = {err, err_len, NULL, 0}, listed = {err, err_len, NULL, 0};
-    bool ok = catalog_each_frame_dir(cat, remember_dir, &w) &&
-              catalog_each_sealed(cat, remember_listed, &listed);
+    struct strlist dirs = {0}, listed = {0};
+    bool ok = catalog_each_frame_dir(cat, strlist_add_to, &dirs) &&
+              catalog_each_listed(cat, strlist_add_to, &listed);
 
-    if (!ok && !err[0])
-        snprintf(err, err_len, "%s", catalog_error(cat));
-    for (size_t i = 0; ok && i < w.count; i++)
-        ok = under_any(&listed, w.dirs[i]) ||
-             checksum_write_dir(cat, root_fd, w.dirs[i], algo, algos, err, err_len);
-    free(w.dirs);
-    free(listed.dirs);
+    if (!ok)
+        snprintf(err, err_len, "%s",
+                 catalog_error(cat)[0] ? catalog_error(cat) : "out of memory listing folders");
+    /* a listed folder's checksum.txt is listed with it: final */
+    for (size_t i = 0; ok && i < dirs.count; i++)
+        ok = strlist_holds_path(&listed, dirs.items[i]) ||
+             checksum_write_dir(cat, root_fd, dirs.items[i], algo, algos, err, err_len);
+    strlist_free(&dirs);
+    strlist_free(&listed);
     return ok;
 }

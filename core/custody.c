@@ -44,11 +44,6 @@ static bool sealed(const struct seals *s, const char *path)
     return strlist_holds_path(&s->listed, path) || strlist_holds_path(&s->pending, path);
 }
 
-static bool add_frame_dir(void *ctx, const char *dir)
-{
-    return strlist_add(ctx, dir);
-}
-
 /* What the patterns are computed from. */
 struct layout {
     struct seals seals;
@@ -91,7 +86,7 @@ static bool add_loose(void *ctx, const struct catalog_file *f)
 static bool find_unsealed(struct catalog *cat, struct layout *l)
 {
     struct strlist frame_dirs = {0};
-    bool ok = catalog_each_frame_dir(cat, add_frame_dir, &frame_dirs);
+    bool ok = catalog_each_frame_dir(cat, strlist_add_to, &frame_dirs);
 
     for (size_t i = 0; ok && i < frame_dirs.count; i++) {
         const char *dir = frame_dirs.items[i];

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -166,6 +167,16 @@ void hasher_final(struct hasher *h, struct digests *out)
             hex(md, len, out->text[evp_algos[i]]);
     }
     hasher_reset(h);
+}
+
+bool digests_agree(const struct digests *a, const struct digests *b)
+{
+    uint32_t shared = a->present & b->present;
+
+    for (int x = 0; x < HASH_ALGO_COUNT; x++)
+        if ((shared & HASH_BIT(x)) && strcasecmp(a->text[x], b->text[x]) != 0)
+            return false;
+    return shared != 0;
 }
 
 int64_t hasher_read_fd(struct hasher *h, int fd, uint64_t from, atomic_uint_fast64_t *progress)

@@ -791,17 +791,14 @@ bool mhl_draft_store(struct mhl_draft *d, int root_fd, const char *root_name,
 /* The C4 id of a generation file as it is on disk; "" when unreadable. */
 static void c4_of_file(int root_fd, const char *name, char out[HASH_TEXT_MAX])
 {
-    char path[700], buf[1 << 16];
+    char path[700];
     struct hasher *h = hasher_new(HASH_BIT(HASH_C4));
     struct digests d;
-    ssize_t n = -1;
 
     out[0] = '\0';
     snprintf(path, sizeof path, "%s/%s", MHL_FOLDER, name);
     int fd = openat(root_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    while (fd >= 0 && h && (n = read(fd, buf, sizeof buf)) > 0)
-        hasher_update(h, buf, (size_t)n);
-    if (fd >= 0 && h && n == 0) {
+    if (fd >= 0 && h && hasher_read_fd(h, fd, 0, NULL) >= 0) {
         hasher_final(h, &d);
         snprintf(out, HASH_TEXT_MAX, "%s", d.text[HASH_C4]);
     }

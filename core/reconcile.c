@@ -24,27 +24,12 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
 static bool digest_now(struct stage *s, int fd, struct digests *out)
 {
     struct hasher *h = hasher_new(s->algos);
-    char buf[1 << 16];
-    ssize_t n;
-    off_t at = 0;
+    bool ok = h && hasher_read_fd(h, fd, 0, NULL) >= 0;
 
-    if (!h)
-        return false;
-    while ((n = pread(fd, buf, sizeof buf, at)) > 0) {
-        hasher_update(h, buf, (size_t)n);
-        at += n;
-    }
-    hasher_final(h, out);
+    if (ok)
+        hasher_final(h, out);
     hasher_free(h);
-    return n == 0;
-}
-
-static bool same_bytes(const struct digests *a, const struct digests *b)
-{
-    for (int x = 0; x < HASH_ALGO_COUNT; x++)
-        if ((a->present & b->present & HASH_BIT(x)) && strcmp(a->text[x], b->text[x]) != 0)
-            return false;
-    return (a->present & b->present) != 0;
+    return ok;
 }
 
 /* A landed file (row) found changed, or removed, in BACKING behind the
@@ -68,7 +53,7 @@ static void changed_behind(struct stage *s, const char *rel, struct catalog_file
         return;
     }
     pthread_mutex_lock(&s->model);
-    if (read && same_bytes(&row->digests, &now)) {
+    if (read && digests_agree(&row->digests, &now)) {
         row->mtime_ns = stage_ns(st.st_mtim); /* touched: the bytes are the ones listed */
         row->ctime_ns = stage_ns(st.st_ctim);
     } else {

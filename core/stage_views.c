@@ -332,6 +332,12 @@ long stage_checksum_length(struct stage *s, const char *path)
 
     if (!unsealed_folder(s, path, dir, sizeof dir))
         return -1;
+    if (stage_read_only(s)) { /* shown checked then: only what BACKING has as catalogued */
+        char *checked = stage_render_checksum(s, path, false);
+        long len = checked ? (long)strlen(checked) : -1;
+        free(checked);
+        return len;
+    }
     pthread_mutex_lock(&s->model);
     const char *text = shown_checksum(s, dir);
     long len = text && *text ? (long)strlen(text) : -1;

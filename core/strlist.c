@@ -17,6 +17,11 @@ bool strlist_add(struct strlist *l, const char *s)
     return true;
 }
 
+bool strlist_add_to(void *list, const char *s)
+{
+    return strlist_add(list, s);
+}
+
 void strlist_free(struct strlist *l)
 {
     for (size_t i = 0; i < l->count; i++)

@@ -196,20 +196,6 @@ static void fill_row(struct catalog_file *row, const struct file_result *r,
 }
 
 /* Folders whose files a generation lists: final (namfs/custody.h). */
-/* Folders whose files a generation lists (namfs/custody.h). */
-static bool add_listed(void *ctx, const char *folder, int generation)
-{
-    return !generation || strlist_add(ctx, folder);
-}
-
-static bool same_digests(const struct digests *a, const struct digests *b)
-{
-    for (int x = 0; x < HASH_ALGO_COUNT; x++)
-        if ((a->present & b->present & HASH_BIT(x)) && strcmp(a->text[x], b->text[x]) != 0)
-            return false;
-    return (a->present & b->present) != 0;
-}
-
 /* A file of a listed folder keeps what the history knows: the same bytes
  * keep their row; other bytes are recorded as changed (what was found,
  * for a failed entry), never as a new original (SPEC M3). */
@@ -219,7 +205,7 @@ static void keep_custody(struct catalog *cat, const struct strlist *l, struct ca
     if (!strlist_holds_path(l, row->path))
         return;
     bool had = catalog_get_file(cat, row->path, before);
-    if (had && same_digests(&before->digests, &row->digests) &&
+    if (had && digests_agree(&before->digests, &row->digests) &&
         (before->state == FILE_CHANGED || row->state == FILE_LANDED)) {
         row->recorded = before->recorded;
         row->state = before->state;
@@ -250,7 +236,8 @@ static bool record(struct catalog *cat, const struct check_run *run, const struc
 {
     struct catalog_file *row = malloc(sizeof *row), *before = malloc(sizeof *before);
     struct strlist listed = {0};
-    bool ok = row && before && catalog_each_sealed(cat, add_listed, &listed) && catalog_begin(cat);
+    bool ok =
+        row && before && catalog_each_listed(cat, strlist_add_to, &listed) && catalog_begin(cat);
 
     for (size_t i = 0; ok && i < run->files.count; i++) {
         const struct file_result *r = &run->results[i];
@@ -347,7 +334,7 @@ static bool write_checksums(struct catalog *cat, int root_fd, const struct check
     uint32_t algos = p->mhl_hashes | HASH_BIT(p->checksum_hash);
     char dir[CATALOG_PATH_MAX];
     struct strlist listed = {0};
-    bool ok = catalog_each_sealed(cat, add_listed, &listed) &&
+    bool ok = catalog_each_listed(cat, strlist_add_to, &listed) &&
               checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, err_len);
 
     if (!ok && !err[0])

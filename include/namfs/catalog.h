@@ -164,6 +164,10 @@ typedef bool (*catalog_sealed_fn)(void *ctx, const char *folder, int generation)
 bool catalog_each_sealed(struct catalog *cat, catalog_sealed_fn each, void *ctx);
 bool catalog_seal_listed(struct catalog *cat, const char *folder, int generation);
 
+/* Calls each() for every sealed folder a generation lists: its files,
+ * checksum.txt included, are final. */
+bool catalog_each_listed(struct catalog *cat, catalog_dir_fn each, void *ctx);
+
 /* Calls each() for every file in `state` at or beneath folder ("" = the
  * whole delivery), sorted by path. */
 bool catalog_each_under(struct catalog *cat, const char *folder, enum file_state state,

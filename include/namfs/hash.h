@@ -30,6 +30,10 @@ struct digests {
 
 const char *hash_algo_name(enum hash_algo algo);
 
+/* a and b share at least one format and agree in every one they share
+ * (hex compared in any case): the same bytes. */
+bool digests_agree(const struct digests *a, const struct digests *b);
+
 /* A streaming digest of one byte stream in any set of algorithms. */
 struct hasher;
 

@@ -13,6 +13,8 @@ struct strlist {
 
 /* Adds a copy of s; false when out of memory (the list as it was). */
 bool strlist_add(struct strlist *l, const char *s);
+/* The same as a callback (catalog_dir_fn): list is a struct strlist. */
+bool strlist_add_to(void *list, const char *s);
 void strlist_free(struct strlist *l);
 bool strlist_has(const struct strlist *l, const char *s);
 

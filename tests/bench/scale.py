@@ -107,46 +107,27 @@ class Timings:
             self.ops[op].append(seconds)
 
 
-def land(folder, data, numbers, timings, reread_every=10):
+def land(folder, data, numbers, timings, by_hand=False, reread_every=10):
     """Writes the frames numbered `numbers` into folder, timing each
     create, write and close; every reread_every-th frame is opened again
-    (a landed frame read back: open) right after."""
-    for n in numbers:
-        path = os.path.join(folder, frame_name(SEQ, n))
-        t0 = time.perf_counter()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        t1 = time.perf_counter()
-        os.write(fd, data)
-        t2 = time.perf_counter()
-        os.close(fd)
-        t3 = time.perf_counter()
-        timings.add("create", t1 - t0)
-        timings.add("write", t2 - t1)
-        timings.add("close", t3 - t2)
-        if n % reread_every == 0:
-            t4 = time.perf_counter()
-            fd = os.open(path, os.O_RDONLY)
-            os.close(fd)
-            timings.add("open", time.perf_counter() - t4)
-
-
-def land_natively(folder, data, numbers, timings, reread_every=10):
-    """The baseline: what namfs promises at close(), done by hand on the
-    same disk: a temp name, write, fdatasync, rename to the frame's name,
-    fsync of the folder; then the same read-back opens."""
+    (a landed frame read back: open) right after. by_hand: the baseline,
+    what namfs promises at close() done by hand on the same disk (a temp
+    name, write, fdatasync, rename to the frame's name, fsync of the
+    folder, all of it timed as the close)."""
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for n in numbers:
             path = os.path.join(folder, frame_name(SEQ, n))
-            temp = os.path.join(folder, ".tmp~" + frame_name(SEQ, n))
+            temp = os.path.join(folder, ".tmp~" + frame_name(SEQ, n)) if by_hand else path
             t0 = time.perf_counter()
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             t1 = time.perf_counter()
             os.write(fd, data)
             t2 = time.perf_counter()
-            os.fdatasync(fd)
-            os.rename(temp, path)
-            os.fsync(dir_fd)
+            if by_hand:
+                os.fdatasync(fd)
+                os.rename(temp, path)
+                os.fsync(dir_fd)
             os.close(fd)
             t3 = time.perf_counter()
             timings.add("create", t1 - t0)
@@ -158,6 +139,10 @@ def land_natively(folder, data, numbers, timings, reread_every=10):
                 timings.add("open", time.perf_counter() - t4)
     finally:
         os.close(dir_fd)
+
+
+def land_by_hand(folder, data, numbers, timings):
+    land(folder, data, numbers, timings, by_hand=True)
 
 
 def land_window(folder, data, first, count, writers, writer=land):
@@ -376,7 +361,7 @@ def main():
             native = os.path.join(work, "native-%d" % writers, SEQ)
             os.makedirs(native)
             report_landing("natively (temp, fdatasync, rename, folder fsync)", writers,
-                           *land_all(native, data, args.frames, window, writers, land_natively),
+                           *land_all(native, data, args.frames, window, writers, land_by_hand),
                            target=False)
             shutil.rmtree(os.path.dirname(native))
         m = Mount(args.builddir, work, "scale-%d" % writers, ["-o", "profile=" + profile])
