@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 6
+#define SCHEMA_VERSION 7
 
 enum statement {
     ST_PUT_FILE,
@@ -19,7 +19,9 @@ enum statement {
     ST_DELETE_FILE,
     ST_EACH_FILE_IN_DIR,
     ST_EACH_FILE,
+    ST_EACH_FILE_ASIDE,
     ST_EACH_FRAME_DIR,
+    ST_EACH_DIR_HOLDING,
     ST_UNDER,
     ST_COUNT_FRAMES_UNDER,
     ST_PUT_ASSET,
@@ -32,6 +34,9 @@ enum statement {
     ST_EACH_UNRECORDED,
     ST_SET_RECORDED,
     ST_EACH_BRIEF,
+    ST_EACH_TALLY,
+    ST_FOLDER_TALLY,
+    ST_EACH_DIGEST_IN_DIR,
     ST_COUNT
 };
 
@@ -63,8 +68,17 @@ static const char *const statements[ST_COUNT] = {
         "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
         " state, rule, message, asset, frame, ctime_ns, recorded FROM files WHERE state = ?2"
         " ORDER BY path",
-    [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM files WHERE state = ?1 AND frame >= 0"
+    /* the same for a state other than landed, through files_aside: the
+     * literal "state <> 1" lets SQLite use that partial index */
+    [ST_EACH_FILE_ASIDE] =
+        "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
+        " state, rule, message, asset, frame, ctime_ns, recorded FROM files WHERE state = ?2"
+        " AND state <> 1 ORDER BY path",
+    [ST_EACH_FRAME_DIR] = "SELECT DISTINCT dir FROM tally WHERE state = ?1 AND frames > 0"
                           " ORDER BY dir",
+    /* ?2: 1 when frames count too */
+    [ST_EACH_DIR_HOLDING] = "SELECT DISTINCT dir FROM tally WHERE state = ?1"
+                            " AND files > frames * (1 - ?2) ORDER BY dir",
     [ST_UNDER] = "SELECT path, size, mtime_ns, hashed_at, xxh128, xxh64, xxh3, md5, sha1, c4,"
                  " state, rule, message, asset, frame, ctime_ns, recorded FROM files"
                  " WHERE path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/'",
@@ -89,7 +103,29 @@ static const char *const statements[ST_COUNT] = {
     [ST_SET_RECORDED] = "UPDATE files SET recorded = ?2 WHERE path = ?1",
     [ST_EACH_BRIEF] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns FROM files"
                       " WHERE state = ?1 ORDER BY path",
+    [ST_EACH_TALLY] = "SELECT dir, asset, state, files, frames, bytes, listed, listed_bytes,"
+                      " changes FROM tally WHERE files > 0 ORDER BY dir, asset, state",
+    [ST_FOLDER_TALLY] = "SELECT total(listed) FILTER (WHERE state = 1),"
+                        " total(listed_bytes) FILTER (WHERE state = 1), total(changes),"
+                        " total(frames) FILTER (WHERE state = 1) FROM tally WHERE dir = ?1",
+    [ST_EACH_DIGEST_IN_DIR] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
+                              " xxh3, md5, sha1, c4 FROM files WHERE dir = ?1 AND state = 1"
+                              " ORDER BY path",
 };
+
+/* The tally's triggers (schema 7): a row counted in, a row counted out
+ * (its changes count moves either way). */
+#define TALLY_ADD                                                                                  \
+    " INSERT INTO tally VALUES (new.dir, new.asset, new.state, 1, new.frame >= 0, new.size,"       \
+    "  new.listed_bytes IS NOT NULL, coalesce(new.listed_bytes, 0), 1)"                            \
+    " ON CONFLICT DO UPDATE SET files = files + 1, frames = frames + excluded.frames,"             \
+    "  bytes = bytes + excluded.bytes, listed = listed + excluded.listed,"                         \
+    "  listed_bytes = listed_bytes + excluded.listed_bytes, changes = changes + 1;"
+#define TALLY_REMOVE                                                                               \
+    " UPDATE tally SET files = files - 1, frames = frames - (old.frame >= 0),"                     \
+    "  bytes = bytes - old.size, listed = listed - (old.listed_bytes IS NOT NULL),"                \
+    "  listed_bytes = listed_bytes - coalesce(old.listed_bytes, 0), changes = changes + 1"         \
+    "  WHERE dir = old.dir AND asset = old.asset AND state = old.state;"
 
 /* Each entry moves the schema from version i to i + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -127,6 +163,28 @@ static const char *const migrations[SCHEMA_VERSION] = {
      * over 5,000 frames) */
     "DROP INDEX files_by_frame;"
     "CREATE INDEX files_by_frame ON files (asset, frame);",
+    /* 7: what the views count, kept by triggers as rows change (issue 17:
+     * a status of 150,000 frames read every row): per folder, asset and
+     * state, files, frames, bytes, the lines checksum.txt lists and their
+     * bytes before the digest (listed_bytes: name and size), and a count
+     * of changes that moves with every row's; and the few files in a
+     * state other than landed, indexed apart from the many landed ones */
+    "CREATE INDEX files_aside ON files (state, path) WHERE state <> 1;"
+    "ALTER TABLE files ADD COLUMN listed_bytes INTEGER GENERATED ALWAYS AS ("
+    "  CASE WHEN substr(path, length(dir) + 1 + (dir <> ''), 1) <> '.'"
+    "   AND substr(path, length(dir) + 1 + (dir <> '')) <> 'checksum.txt'"
+    "  THEN length(CAST(substr(path, length(dir) + 1 + (dir <> '')) AS BLOB))"
+    "   + length(CAST(size AS TEXT)) END) VIRTUAL;"
+    "CREATE TABLE tally (dir TEXT NOT NULL, asset TEXT NOT NULL, state INTEGER NOT NULL,"
+    "  files INTEGER NOT NULL, frames INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+    "  listed INTEGER NOT NULL, listed_bytes INTEGER NOT NULL, changes INTEGER NOT NULL,"
+    "  PRIMARY KEY (dir, asset, state)) WITHOUT ROWID;"
+    "INSERT INTO tally SELECT dir, asset, state, count(*), sum(frame >= 0), sum(size),"
+    "  count(listed_bytes), total(listed_bytes), count(*) FROM files GROUP BY dir, asset, state;"
+    "CREATE TRIGGER tally_in AFTER INSERT ON files BEGIN" TALLY_ADD " END;"
+    "CREATE TRIGGER tally_out AFTER DELETE ON files BEGIN" TALLY_REMOVE " END;"
+    "CREATE TRIGGER tally_moved AFTER UPDATE OF path, dir, asset, state, frame, size ON files"
+    " BEGIN" TALLY_REMOVE TALLY_ADD " END;",
 };
 
 struct catalog {
@@ -275,7 +333,9 @@ static struct catalog *opened(const char *path, bool view, char *err, size_t err
     if (view)
         ok = ok && schema_current(cat);
     else
-        ok = ok && use_wal(cat) && exec(cat, "PRAGMA synchronous = NORMAL") && migrate(cat);
+        /* recursive triggers: a REPLACE's delete must reach the tally too */
+        ok = ok && use_wal(cat) && exec(cat, "PRAGMA synchronous = NORMAL") &&
+             exec(cat, "PRAGMA recursive_triggers = ON") && migrate(cat);
     for (int i = 0; ok && i < ST_COUNT; i++)
         ok = sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i],
                                 NULL) == SQLITE_OK ||
@@ -524,7 +584,9 @@ static bool each_row(struct catalog *cat, sqlite3_stmt *st, catalog_file_fn each
 bool catalog_each_file(struct catalog *cat, const char *dir, enum file_state state,
                        catalog_file_fn each, void *ctx)
 {
-    sqlite3_stmt *st = cat->st[dir ? ST_EACH_FILE_IN_DIR : ST_EACH_FILE];
+    sqlite3_stmt *st = cat->st[dir                    ? ST_EACH_FILE_IN_DIR
+                               : state == FILE_LANDED ? ST_EACH_FILE
+                                                      : ST_EACH_FILE_ASIDE];
 
     cleared(cat);
     if (dir)
@@ -603,6 +665,15 @@ bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx)
     return each_name(cat, cat->st[ST_EACH_FRAME_DIR], each, ctx, "listing folders");
 }
 
+bool catalog_each_dir_holding(struct catalog *cat, enum file_state state, bool frames_too,
+                              catalog_dir_fn each, void *ctx)
+{
+    cleared(cat);
+    sqlite3_bind_int(cat->st[ST_EACH_DIR_HOLDING], 1, state);
+    sqlite3_bind_int(cat->st[ST_EACH_DIR_HOLDING], 2, frames_too);
+    return each_name(cat, cat->st[ST_EACH_DIR_HOLDING], each, ctx, "listing folders");
+}
+
 bool catalog_put_asset(struct catalog *cat, const char *key, const char *properties, int padding)
 {
     sqlite3_stmt *st = cat->st[ST_PUT_ASSET];
@@ -676,15 +747,14 @@ bool catalog_set_recorded(struct catalog *cat, const char *path, int generation)
     return run(cat, st, "recording a file's generation");
 }
 
-bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
-                        void *ctx)
+/* Rows of st in brief (ST_EACH_BRIEF's columns, then the digests when
+ * algo is one), each passed to each(). */
+static bool each_brief(struct catalog *cat, sqlite3_stmt *st, int algo, catalog_brief_fn each,
+                       void *ctx)
 {
-    sqlite3_stmt *st = cat->st[ST_EACH_BRIEF];
     bool ok = true;
     int rc;
 
-    cleared(cat);
-    sqlite3_bind_int(st, 1, state);
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct catalog_brief b = {
             .path = (const char *)sqlite3_column_text(st, 0),
@@ -693,6 +763,7 @@ bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brie
             .size = (uint64_t)sqlite3_column_int64(st, 3),
             .mtime_ns = sqlite3_column_int64(st, 4),
             .ctime_ns = sqlite3_column_int64(st, 5),
+            .digest = algo >= 0 ? (const char *)sqlite3_column_text(st, 6 + algo) : NULL,
         };
         b.path = b.path ? b.path : "";
         b.asset = b.asset ? b.asset : "";
@@ -703,6 +774,71 @@ bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brie
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return ok;
+}
+
+bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
+                        void *ctx)
+{
+    cleared(cat);
+    sqlite3_bind_int(cat->st[ST_EACH_BRIEF], 1, state);
+    return each_brief(cat, cat->st[ST_EACH_BRIEF], -1, each, ctx);
+}
+
+bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo algo,
+                            catalog_brief_fn each, void *ctx)
+{
+    cleared(cat);
+    bind_text(cat->st[ST_EACH_DIGEST_IN_DIR], 1, dir);
+    return each_brief(cat, cat->st[ST_EACH_DIGEST_IN_DIR], (int)algo, each, ctx);
+}
+
+bool catalog_each_tally(struct catalog *cat, catalog_tally_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_TALLY];
+    bool ok = true;
+    int rc;
+
+    cleared(cat);
+    while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct catalog_tally t = {
+            .dir = (const char *)sqlite3_column_text(st, 0),
+            .asset = (const char *)sqlite3_column_text(st, 1),
+            .state = (enum file_state)sqlite3_column_int(st, 2),
+            .files = (uint64_t)sqlite3_column_int64(st, 3),
+            .frames = (uint64_t)sqlite3_column_int64(st, 4),
+            .bytes = (uint64_t)sqlite3_column_int64(st, 5),
+            .listed = (uint64_t)sqlite3_column_int64(st, 6),
+            .listed_bytes = (uint64_t)sqlite3_column_int64(st, 7),
+            .changes = (uint64_t)sqlite3_column_int64(st, 8),
+        };
+        t.dir = t.dir ? t.dir : "";
+        t.asset = t.asset ? t.asset : "";
+        ok = each(ctx, &t);
+    }
+    if (ok && rc != SQLITE_DONE)
+        ok = failed(cat, "counting files");
+    sqlite3_reset(st);
+    return ok;
+}
+
+bool catalog_folder_tally(struct catalog *cat, const char *dir, struct catalog_folder *out)
+{
+    sqlite3_stmt *st = cat->st[ST_FOLDER_TALLY];
+
+    cleared(cat);
+    bind_text(st, 1, dir);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->listed = (uint64_t)sqlite3_column_double(st, 0);
+        out->listed_bytes = (uint64_t)sqlite3_column_double(st, 1);
+        out->changes = (uint64_t)sqlite3_column_double(st, 2);
+        out->frames = (uint64_t)sqlite3_column_double(st, 3);
+    } else {
+        failed(cat, "counting a folder's files");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW;
 }
 
 bool catalog_each_under(struct catalog *cat, const char *folder, enum file_state state,

@@ -16,7 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
-void stage_checkpoint(struct stage *s)
+/* forced: every folder that changed gets its checksum.txt now (sync,
+ * unmount, seal); otherwise one rewritten moments ago waits (manifest.h:
+ * CHECKSUM_COST_FACTOR), the manifests stay pending, and the checkpoint
+ * comes back when it is due. */
+static void checkpoint(struct stage *s, bool forced)
 {
     struct catalog_generation g;
     char err[4400];
@@ -36,19 +40,28 @@ void stage_checkpoint(struct stage *s)
     pthread_mutex_lock(&s->model);
     if (s->dirty && !stage_read_only(s)) { /* not from a catalog that just missed a change */
         bool ok = checksum_write_all(s->cat, s->backing.root, s->profile.checksum_hash, s->algos,
-                                     err, sizeof err) &&
+                                     &s->checksums, forced, err, sizeof err) &&
                   custody_update(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
                                  time(NULL), &g, NULL, err, sizeof err);
         if (!ok)
             stage_log(s, LOG_ERR, "namfs: writing manifests: %s", err);
         else if (g.sequence)
             stage_log(s, LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
-        s->dirty = !ok;
+        double deferred = ok ? s->checksums.retry_in : 0;
+        s->dirty = !ok || deferred > 0;
         s->checkpoint_failed = !ok;
+        clock_gettime(CLOCK_MONOTONIC, &s->checkpoint_due);
+        int64_t due_ns = stage_ns(s->checkpoint_due) + (int64_t)(deferred * 1e9);
+        s->checkpoint_due = (struct timespec){due_ns / 1000000000, due_ns % 1000000000};
         if (!ok) /* tried again after the next quiet period, not every tick */
             clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     }
     pthread_mutex_unlock(&s->model);
+}
+
+void stage_checkpoint(struct stage *s)
+{
+    checkpoint(s, true);
 }
 
 struct timespec stage_changed_at(struct stage *s)
@@ -81,11 +94,11 @@ static void *checkpoint_loop(void *arg)
         if (++ticks % 100 == 0 && stage_recover(s))
             stage_refresh_landed(s);
         pthread_mutex_lock(&s->model);
-        bool due =
-            s->dirty && seconds_since(&s->last_change) >= s->quiet_after && !stage_read_only(s);
+        bool due = s->dirty && seconds_since(&s->last_change) >= s->quiet_after &&
+                   seconds_since(&s->checkpoint_due) >= 0 && !stage_read_only(s);
         pthread_mutex_unlock(&s->model);
         if (due)
-            stage_checkpoint(s);
+            checkpoint(s, false);
     }
     return NULL;
 }

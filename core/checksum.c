@@ -21,33 +21,16 @@ const char *checksum_label(enum hash_algo algo)
 
 struct render {
     enum hash_algo algo;
-    catalog_file_fn keep;
+    catalog_brief_fn keep;
     void *keep_ctx;
-    char *text;
-    size_t len, cap;
+    checksum_emit_fn emit;
+    void *emit_ctx;
+    const char *dir;
     char *err;
     size_t err_len;
 };
 
-static bool append(struct render *r, const char *line, size_t n)
-{
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = (r->cap ? r->cap * 2 : 4096) + n;
-        char *grown = realloc(r->text, cap);
-        if (!grown) {
-            snprintf(r->err, r->err_len, "out of memory rendering %s", CHECKSUM_NAME);
-            return false;
-        }
-        r->text = grown;
-        r->cap = cap;
-    }
-    memcpy(r->text + r->len, line, n);
-    r->len += n;
-    r->text[r->len] = '\0';
-    return true;
-}
-
-static bool add_line(void *ctx, const struct catalog_file *f)
+static bool add_line(void *ctx, const struct catalog_brief *f)
 {
     struct render *r = ctx;
     const char *slash = strrchr(f->path, '/');
@@ -56,36 +39,99 @@ static bool add_line(void *ctx, const struct catalog_file *f)
 
     if (name[0] == '.' || strcmp(name, CHECKSUM_NAME) == 0 || (r->keep && !r->keep(r->keep_ctx, f)))
         return true;
-    if (!(f->digests.present & HASH_BIT(r->algo))) {
+    if (!f->digest) {
         snprintf(r->err, r->err_len, "%s: no %s digest in the catalog", f->path,
                  hash_algo_name(r->algo));
         return false;
     }
     int n = snprintf(line, sizeof line, "%s\t%llu\t%s\t%s\n", name, (unsigned long long)f->size,
-                     checksum_label(r->algo), f->digests.text[r->algo]);
-    return append(r, line, (size_t)n);
+                     checksum_label(r->algo), f->digest);
+    if (r->emit(r->emit_ctx, line, (size_t)n))
+        return true;
+    snprintf(r->err, r->err_len, "%s/%s: %s", r->dir, CHECKSUM_NAME,
+             errno ? strerror(errno) : "out of memory");
+    return false;
+}
+
+bool checksum_render_to(struct catalog *cat, const char *dir, enum hash_algo algo,
+                        catalog_brief_fn keep, void *keep_ctx, checksum_emit_fn emit,
+                        void *emit_ctx, char *err, size_t err_len)
+{
+    struct render r = {algo, keep, keep_ctx, emit, emit_ctx, dir, err, err_len};
+
+    err[0] = '\0';
+    if (catalog_each_digest_in(cat, dir, algo, add_line, &r))
+        return true;
+    if (!err[0])
+        snprintf(err, err_len, "%s", catalog_error(cat));
+    return false;
+}
+
+struct text {
+    char *bytes;
+    size_t len, cap;
+};
+
+static bool append(void *ctx, const char *bytes, size_t n)
+{
+    struct text *t = ctx;
+
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->cap ? t->cap * 2 : 4096) + n;
+        char *grown = realloc(t->bytes, cap);
+        if (!grown)
+            return false;
+        t->bytes = grown;
+        t->cap = cap;
+    }
+    memcpy(t->bytes + t->len, bytes, n);
+    t->len += n;
+    t->bytes[t->len] = '\0';
+    return true;
+}
+
+char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
+                         catalog_brief_fn keep, void *keep_ctx, char *err, size_t err_len)
+{
+    struct text t = {0};
+
+    errno = 0;
+    if (!append(&t, "", 0) ||
+        !checksum_render_to(cat, dir, algo, keep, keep_ctx, append, &t, err, err_len)) {
+        if (!t.bytes)
+            snprintf(err, err_len, "out of memory rendering %s", CHECKSUM_NAME);
+        free(t.bytes);
+        return NULL;
+    }
+    return t.bytes;
+}
+
+/* Every digest of an algorithm is written in as many characters: hex, or
+ * a C4 id (always 90). */
+static size_t digest_length(enum hash_algo algo)
+{
+    static const size_t length[HASH_ALGO_COUNT] = {
+        [HASH_XXH128] = 32, [HASH_XXH64] = 16, [HASH_XXH3] = 16,
+        [HASH_MD5] = 32,    [HASH_SHA1] = 40,  [HASH_C4] = 90,
+    };
+    return length[algo];
+}
+
+long checksum_length(struct catalog *cat, const char *dir, enum hash_algo algo)
+{
+    struct catalog_folder f;
+
+    if (!catalog_folder_tally(cat, dir, &f))
+        return -1;
+    /* "<name>\t<size>\t<label>\t<digest>\n" */
+    return (long)(f.listed_bytes +
+                  f.listed * (strlen(checksum_label(algo)) + digest_length(algo) + 4));
 }
 
 char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
                       size_t err_len)
 {
     return checksum_render_if(cat, dir, algo, NULL, NULL, err, err_len);
-}
-
-char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
-                         catalog_file_fn keep, void *keep_ctx, char *err, size_t err_len)
-{
-    struct render r = {
-        .algo = algo, .keep = keep, .keep_ctx = keep_ctx, .err = err, .err_len = err_len};
-
-    err[0] = '\0';
-    if (!append(&r, "", 0) || !catalog_each_file(cat, dir, FILE_LANDED, add_line, &r)) {
-        if (!err[0])
-            snprintf(err, err_len, "%s", catalog_error(cat));
-        free(r.text);
-        return NULL;
-    }
-    return r.text;
 }
 
 static bool write_all(int fd, const void *bytes, size_t len)
@@ -224,20 +270,82 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
     return ok;
 }
 
+static double monotonic_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static struct checksum_written *remembered(struct checksum_memory *m, const char *dir)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (strcmp(m->folders[i].dir, dir) == 0)
+            return &m->folders[i];
+    struct checksum_written *grown = realloc(m->folders, (m->count + 1) * sizeof *grown);
+    char *copy = strdup(dir);
+    if (!grown || !copy) {
+        free(copy);
+        if (grown)
+            m->folders = grown;
+        return NULL;
+    }
+    m->folders = grown;
+    grown[m->count] = (struct checksum_written){.dir = copy, .version = UINT64_MAX};
+    return &grown[m->count++];
+}
+
+void checksum_memory_free(struct checksum_memory *m)
+{
+    for (size_t i = 0; i < m->count; i++)
+        free(m->folders[i].dir);
+    free(m->folders);
+    *m = (struct checksum_memory){0};
+}
+
+/* dir's checksum.txt, unless the memory says it was written from the
+ * folder as it is, or too recently for what writing it costs. */
+static bool write_if_due(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
+                         uint32_t algos, struct checksum_memory *m, bool force, char *err,
+                         size_t err_len)
+{
+    struct catalog_folder tally;
+    struct checksum_written *w = m ? remembered(m, dir) : NULL;
+    double start = monotonic_seconds();
+
+    if (w && catalog_folder_tally(cat, dir, &tally) && tally.changes == w->version)
+        return true;
+    if (w && !force && start < w->at + CHECKSUM_COST_FACTOR * w->cost) {
+        double wait = w->at + CHECKSUM_COST_FACTOR * w->cost - start;
+        m->retry_in = m->retry_in > 0 && m->retry_in < wait ? m->retry_in : wait;
+        return true;
+    }
+    if (!checksum_write_dir(cat, root_fd, dir, algo, algos, err, err_len))
+        return false;
+    if (w) { /* the version after its own row was recorded */
+        w->version = catalog_folder_tally(cat, dir, &tally) ? tally.changes : UINT64_MAX;
+        w->at = monotonic_seconds();
+        w->cost = w->at - start;
+    }
+    return true;
+}
+
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
-                        char *err, size_t err_len)
+                        struct checksum_memory *m, bool force, char *err, size_t err_len)
 {
     struct strlist dirs = {0}, listed = {0};
     bool ok = catalog_each_frame_dir(cat, strlist_add_to, &dirs) &&
               catalog_each_listed(cat, strlist_add_to, &listed);
 
+    if (m)
+        m->retry_in = 0;
     if (!ok)
         snprintf(err, err_len, "%s",
                  catalog_error(cat)[0] ? catalog_error(cat) : "out of memory listing folders");
     /* a listed folder's checksum.txt is listed with it: final */
     for (size_t i = 0; ok && i < dirs.count; i++)
         ok = strlist_holds_path(&listed, dirs.items[i]) ||
-             checksum_write_dir(cat, root_fd, dirs.items[i], algo, algos, err, err_len);
+             write_if_due(cat, root_fd, dirs.items[i], algo, algos, m, force, err, err_len);
     strlist_free(&dirs);
     strlist_free(&listed);
     return ok;

@@ -23,8 +23,7 @@ static void add_gaps(struct strbuf *why, const struct status_asset *a)
 {
     struct verdict v;
 
-    if (!a->count || status_judge_s2(a->textless, a->frames[0], a->frames[a->count - 1], a->gaps,
-                                     a->gap_count, &v))
+    if (!a->count || status_judge_s2(a->textless, a->first, a->last, a->gaps, a->gap_count, &v))
         return;
     for (size_t g = 0; g < a->gap_count && g < 3; g++) {
         const struct status_range *r = &a->gaps[g];

@@ -124,6 +124,7 @@ struct stage *stage_new(const struct stage_config *c, char *err, size_t err_len)
     pthread_mutex_init(&s->model, NULL);
     sealed_init(&s->sealed);
     inflight_init(&s->flights);
+    checksum_view_init(&s->checksum_view);
     clock_gettime(CLOCK_MONOTONIC, &s->last_change);
     clock_gettime(CLOCK_REALTIME, &s->last_change_real);
     /* the first checkpoint writes what a crash kept from the last one
@@ -157,7 +158,8 @@ void stage_free(struct stage *s)
         free(s->refused_open[--s->refused_count].path);
     free(s->refused_open);
     catalog_close(s->cat);
-    free(s->shown_checksum.text);
+    checksum_view_free(&s->checksum_view);
+    checksum_memory_free(&s->checksums);
     for (size_t i = 0; i < sizeof s->views / sizeof *s->views; i++)
         free(s->views[i].text);
     if (s->pid_fd >= 0)

@@ -9,6 +9,7 @@
 #include "namfs/inflight.h"
 #include "namfs/judge.h"
 #include "namfs/landing.h"
+#include "namfs/manifest.h"
 #include "namfs/quarantine.h"
 #include "namfs/sealed.h"
 #include "namfs/sequence.h"
@@ -55,9 +56,11 @@ struct stage {
     pthread_mutex_t settling;
     pthread_mutex_t model; /* the rest below */
     struct catalog *cat;
-    struct seqset *seq;          /* the sequence rules' memory of what landed */
-    bool dirty;                  /* something landed, moved or went since the last checkpoint */
-    struct timespec last_change; /* CLOCK_MONOTONIC: for the checkpoint thread */
+    struct seqset *seq;             /* the sequence rules' memory of what landed */
+    bool dirty;                     /* something landed, moved or went since the last checkpoint */
+    struct timespec last_change;    /* CLOCK_MONOTONIC: for the checkpoint thread */
+    struct timespec checkpoint_due; /* CLOCK_MONOTONIC: not before (a deferred checksum.txt) */
+    struct checksum_memory checksums; /* what each folder's checksum.txt was written from */
     struct timespec last_change_real; /* CLOCK_REALTIME: checksum.txt's mtime */
     double quiet_after;
     uint64_t hashed_bytes; /* landed through this mount, for the hash rate */
@@ -77,11 +80,23 @@ struct stage {
     pthread_t thread;
     int pid_fd;             /* namfs.pid, flock'd while the daemon lives; -1 */
     bool checkpoint_failed; /* the last checkpoint could not write (model lock) */
-    struct {
+    struct checksum_view {
         char dir[CATALOG_PATH_MAX];
-        uint64_t version;
-        char *text;   /* NULL: nothing cached */
-    } shown_checksum; /* model lock: the last checksum.txt rendered unchecked */
+        uint64_t version; /* the folder's tally's when rendered */
+        int fd;           /* the text, in an unnamed file of the state folder; -1 none */
+        size_t len;
+        uint64_t serial, served; /* renderings made; the one the last open got */
+        unsigned opens_of_serial;
+        int inotify; /* -1: no notices, every open renders */
+        int watch;   /* the view's folder in BACKING; -1 */
+        struct folder_watch {
+            int wd;
+            uint64_t notices; /* relevant inotify events in the folder */
+        } * watches;
+        size_t watch_count;
+        uint64_t overflows;                /* inotify queue overflows */
+        uint64_t notices_at, overflows_at; /* the view's folder's when its rendering began */
+    } checksum_view;                       /* model lock: checksum_view.c */
     struct view_cache {
         uint64_t version; /* catalog_writes() it was rendered at */
         time_t second;    /* the hash rate moves with the clock */
@@ -152,6 +167,10 @@ void stage_let_go(struct stage *s, struct stage_handle *h);
 
 /* open.c */
 gid_t stage_new_group(int dirfd, const struct stage_caller *who);
+
+/* checksum_view.c */
+void checksum_view_init(struct checksum_view *v);
+void checksum_view_free(struct checksum_view *v);
 
 /* reconcile.c */
 bool stage_recover(struct stage *s);

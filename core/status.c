@@ -36,7 +36,7 @@ static struct status_asset *asset_of(struct status *st, const char *key)
     return &grown[st->count++];
 }
 
-bool status_count_brief(void *ctx, const struct catalog_brief *f)
+bool status_count_landed(void *ctx, const struct catalog_file *f)
 {
     struct status *st = ctx;
     struct status_asset *a;
@@ -63,22 +63,58 @@ bool status_count_brief(void *ctx, const struct catalog_brief *f)
     return true;
 }
 
-bool status_count_landed(void *ctx, const struct catalog_file *f)
+/* n refusals in folder dir (dir_len bytes of it): each asset there
+ * counts them. */
+static void count_refused(struct status *st, const char *dir, size_t dir_len, size_t n)
 {
-    struct catalog_brief b = {f->path, f->asset, f->frame, f->size, f->mtime_ns, f->ctime_ns};
-    return status_count_brief(ctx, &b);
+    st->refused += n;
+    for (size_t i = 0; i < st->count; i++)
+        if (strncmp(st->assets[i].key, dir, dir_len) == 0 && st->assets[i].key[dir_len] == '/')
+            st->assets[i].refused += n;
 }
 
 bool status_count_refused(void *ctx, const struct catalog_file *f)
 {
-    struct status *st = ctx;
     const char *slash = strrchr(f->path, '/');
-    size_t dir = slash ? (size_t)(slash - f->path) : 0;
 
-    st->refused++;
-    for (size_t i = 0; i < st->count; i++)
-        if (strncmp(st->assets[i].key, f->path, dir) == 0 && st->assets[i].key[dir] == '/')
-            st->assets[i].refused++;
+    count_refused(ctx, f->path, slash ? (size_t)(slash - f->path) : 0, 1);
+    return true;
+}
+
+bool status_put_asset(struct status *st, const char *key, size_t count, int64_t first, int64_t last,
+                      struct status_range *gaps, size_t gap_count)
+{
+    struct status_asset *a = asset_of(st, key);
+
+    if (!a) {
+        free(gaps);
+        st->failed = true;
+        return false;
+    }
+    free(a->gaps);
+    a->count = count;
+    a->first = first;
+    a->last = last;
+    a->gaps = gaps;
+    a->gap_count = gap_count;
+    return true;
+}
+
+bool status_count_tally(void *ctx, const struct catalog_tally *t)
+{
+    struct status *st = ctx;
+
+    if (t->state == FILE_QUARANTINED || t->state == FILE_REJECTED) {
+        count_refused(st, t->dir, strlen(t->dir), (size_t)t->files);
+        return true;
+    }
+    if (t->state != FILE_LANDED)
+        return true;
+    st->files += (size_t)t->files;
+    st->bytes += t->bytes;
+    for (size_t i = 0; t->frames && i < st->count; i++)
+        if (strcmp(st->assets[i].key, t->asset) == 0)
+            st->assets[i].bytes += t->bytes; /* an asset's rows are all frames */
     return true;
 }
 
@@ -116,16 +152,27 @@ bool status_judge_s2(bool textless, int64_t first, int64_t last, const struct st
 
 static void find_gaps(struct status *st, struct status_asset *a)
 {
+    if (!a->frames)
+        return; /* put with its gaps */
     if (a->count > 1)
         qsort(a->frames, a->count, sizeof *a->frames, compare_frames);
+    a->first = a->frames[0];
+    a->last = a->frames[a->count - 1];
     if (!status_find_gaps(a->frames, a->count, &a->gaps, &a->gap_count))
         st->failed = true;
+}
+
+static int compare_keys(const void *a, const void *b)
+{
+    return strcmp(((const struct status_asset *)a)->key, ((const struct status_asset *)b)->key);
 }
 
 void status_finish(struct status *st)
 {
     for (size_t i = 0; i < st->count; i++)
         find_gaps(st, &st->assets[i]);
+    if (st->count > 1)
+        qsort(st->assets, st->count, sizeof *st->assets, compare_keys);
 }
 
 void status_free(struct status *st)
@@ -138,23 +185,13 @@ void status_free(struct status *st)
     *st = (struct status){0};
 }
 
-static int64_t first_of(const struct status_asset *a)
-{
-    return a->count ? a->frames[0] : 0;
-}
-
-static int64_t last_of(const struct status_asset *a)
-{
-    return a->count ? a->frames[a->count - 1] : 0;
-}
-
 void status_text_assets(const struct status *st, struct strbuf *out)
 {
     for (size_t i = 0; i < st->count; i++) {
         const struct status_asset *a = &st->assets[i];
         strbuf_add(out, "%s\t%zu frames\t%lld-%lld\t%zu gap(s)\t%zu rejected\t%.1f MB\n", a->key,
-                   a->count, (long long)first_of(a), (long long)last_of(a), a->gap_count,
-                   a->refused, (double)a->bytes / 1e6);
+                   a->count, (long long)a->first, (long long)a->last, a->gap_count, a->refused,
+                   (double)a->bytes / 1e6);
     }
 }
 
@@ -168,8 +205,8 @@ void status_json_assets(const struct status *st, struct strbuf *out)
         strbuf_add(out,
                    ", \"textless\": %s, \"frames\": %zu, \"first\": %lld, \"last\": %lld, "
                    "\"gaps\": [",
-                   a->textless ? "true" : "false", a->count, (long long)first_of(a),
-                   (long long)last_of(a));
+                   a->textless ? "true" : "false", a->count, (long long)a->first,
+                   (long long)a->last);
         for (size_t g = 0; g < a->gap_count; g++)
             strbuf_add(out, "%s[%lld, %lld]", g ? ", " : "", (long long)a->gaps[g].first,
                        (long long)a->gaps[g].last);

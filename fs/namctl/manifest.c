@@ -335,7 +335,7 @@ static bool write_checksums(struct catalog *cat, int root_fd, const struct check
     char dir[CATALOG_PATH_MAX];
     struct strlist listed = {0};
     bool ok = catalog_each_listed(cat, strlist_add_to, &listed) &&
-              checksum_write_all(cat, root_fd, p->checksum_hash, algos, err, err_len);
+              checksum_write_all(cat, root_fd, p->checksum_hash, algos, NULL, true, err, err_len);
 
     if (!ok && !err[0])
         snprintf(err, err_len, "%s", catalog_error(cat));

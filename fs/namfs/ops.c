@@ -24,10 +24,12 @@
 #include <unistd.h>
 
 /* An open file, folder or text: a handle on a file of BACKING (fd -1 for
- * a .namfs/ file or checksum.txt served from text, and for folders). */
+ * a .namfs/ file or checksum.txt served from a text, and for folders). */
 struct open_file {
     struct stage_handle h;
-    char *text;                    /* that text */
+    char *text;                    /* a .namfs/ file's text */
+    int view_fd;                   /* checksum.txt's text, in a file; -1 */
+    size_t text_len;               /* either's length */
     DIR *dir;                      /* an open folder of BACKING; NULL for .namfs/ */
     struct open_file *prev, *next; /* every handle, for unmount */
 };
@@ -90,7 +92,7 @@ static struct open_file *new_handle(struct fuse_file_info *fi)
     struct open_file *f = calloc(1, sizeof *f);
     if (!f)
         return NULL;
-    f->h.fd = -1;
+    f->h.fd = f->view_fd = -1;
     track_open(ctx(), f, true);
     fi->fh = (uintptr_t)f;
     return f;
@@ -103,6 +105,8 @@ static void free_handle(struct namfs *n, struct open_file *f)
     track_open(n, f, false);
     if (f->h.fd >= 0)
         close(f->h.fd);
+    if (f->view_fd >= 0)
+        close(f->view_fd);
     if (f->dir)
         closedir(f->dir);
     free(f->text);
@@ -176,12 +180,14 @@ static int namfs_getattr(const char *path, struct stat *st, struct fuse_file_inf
 {
     if (fi && of(fi)->h.fd >= 0)
         return io_sized(fstat(of(fi)->h.fd, st) == 0 ? 0 : -errno, st);
+    if (fi && of(fi)->view_fd >= 0 && path) /* the length of the text this open reads */
+        return virtual_checksum_getattr(stage(), path, (long)of(fi)->text_len, st);
     if (!path)
         return -ESTALE; /* neither a name nor an fd to answer from */
     enum virtual_kind kind = virtual_kind(path);
     if (kind != NOT_VIRTUAL)
         return virtual_getattr(stage(), kind, st);
-    if (virtual_is_checksum(path) && virtual_checksum_getattr(stage(), path, st) == 0)
+    if (virtual_is_checksum(path) && virtual_checksum_getattr(stage(), path, -1, st) == 0)
         return 0;
     return io_sized(stage_stat(stage(), path, st), st);
 }
@@ -415,7 +421,28 @@ static int serve_text(char *text, struct fuse_file_info *fi)
         return -ENOMEM;
     }
     f->text = text;
+    f->text_len = strlen(text);
     fi->direct_io = 1; /* always the text of this open, whatever getattr said */
+    return 0;
+}
+
+/* checksum.txt as the mount shows it; BACKING's own when it shows none
+ * (open_file then). */
+static int open_checksum(const char *path, struct fuse_file_info *fi)
+{
+    struct checksum_open view;
+    int rc = stage_open_checksum(stage(), path, &view);
+    if (rc < 0)
+        return rc;
+    struct open_file *f = new_handle(fi);
+    if (!f) {
+        close(view.fd);
+        return -ENOMEM;
+    }
+    f->view_fd = view.fd;
+    f->text_len = view.len;
+    fi->direct_io = view.direct;
+    fi->keep_cache = view.keep_cache;
     return 0;
 }
 
@@ -469,9 +496,9 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
     if (virtual_kind(path) != NOT_VIRTUAL)
         return open_virtual(virtual_kind(path), fi);
     if (virtual_is_checksum(path) && (fi->flags & O_ACCMODE) == O_RDONLY) {
-        char *text = stage_render_checksum(stage(), path, true);
-        if (text)
-            return serve_text(text, fi);
+        int rc = open_checksum(path, fi);
+        if (rc != -ENOENT)
+            return rc;
     }
     return open_file(path, fi->flags & ~O_CREAT, 0, fi);
 }
@@ -482,13 +509,13 @@ static int namfs_read(const char *path, char *buf, size_t size, off_t off,
     struct open_file *f = of(fi);
 
     (void)path;
-    if (f->h.fd < 0) {
-        size_t len = strlen(f->text);
+    if (f->text) {
+        size_t len = f->text_len;
         size_t n = (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
         memcpy(buf, f->text + off, n);
         return (int)n;
     }
-    ssize_t n = pread(f->h.fd, buf, size, off);
+    ssize_t n = pread(f->view_fd >= 0 ? f->view_fd : f->h.fd, buf, size, off);
     return n < 0 ? -errno : (int)n;
 }
 

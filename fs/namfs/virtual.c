@@ -73,9 +73,10 @@ bool virtual_is_checksum(const char *path)
     return strcmp(slash ? slash + 1 : path, CHECKSUM_NAME) == 0;
 }
 
-int virtual_checksum_getattr(struct stage *s, const char *path, struct stat *st)
+int virtual_checksum_getattr(struct stage *s, const char *path, long len, struct stat *st)
 {
-    long len = stage_checksum_length(s, path);
+    if (len < 0)
+        len = stage_checksum_length(s, path);
     if (len < 0)
         return -ENOENT;
     struct stat real;

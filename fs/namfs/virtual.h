@@ -35,8 +35,9 @@ int virtual_getattr(struct stage *s, enum virtual_kind kind, struct stat *st);
 /* The last component of path is checksum.txt. */
 bool virtual_is_checksum(const char *path);
 
-/* getattr of path's checksum.txt as the mount shows it: 0, or -ENOENT when
- * no frame landed in its folder (BACKING's file, if any, is shown then). */
-int virtual_checksum_getattr(struct stage *s, const char *path, struct stat *st);
+/* getattr of path's checksum.txt as the mount shows it, len bytes long (-1:
+ * as long as the stage says): 0, or -ENOENT when no frame landed in its
+ * folder (BACKING's file, if any, is shown then). */
+int virtual_checksum_getattr(struct stage *s, const char *path, long len, struct stat *st);
 
 #endif

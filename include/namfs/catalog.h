@@ -137,14 +137,47 @@ struct catalog_brief {
     int64_t frame;
     uint64_t size;
     int64_t mtime_ns, ctime_ns;
+    const char *digest; /* catalog_each_digest_in's algorithm's; NULL when absent */
 };
 typedef bool (*catalog_brief_fn)(void *ctx, const struct catalog_brief *b);
 bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
                         void *ctx);
 
+/* What the catalog counts per folder, asset ("" for files that are not
+ * frames) and state, kept as rows change: the views read these few rows
+ * instead of every file's (issue 17). Only rows counting files. */
+struct catalog_tally {
+    const char *dir, *asset; /* valid during the call only */
+    enum file_state state;
+    uint64_t files, frames, bytes;
+    uint64_t listed;       /* files checksum.txt lists (not dot files, not itself) */
+    uint64_t listed_bytes; /* their names' and sizes' bytes (the rest of a line is fixed) */
+    uint64_t changes;      /* moves with every row counted in or out */
+};
+typedef bool (*catalog_tally_fn)(void *ctx, const struct catalog_tally *t);
+bool catalog_each_tally(struct catalog *cat, catalog_tally_fn each, void *ctx);
+
+/* One folder's: its landed files checksum.txt lists, their bytes, and its
+ * version (every row of the folder counted in or out moves it; a
+ * generation's recording does not). */
+struct catalog_folder {
+    uint64_t listed, listed_bytes, changes, frames;
+};
+bool catalog_folder_tally(struct catalog *cat, const char *dir, struct catalog_folder *out);
+
+/* Every landed file of folder dir in brief, by path, with its digest of
+ * algo: what checksum.txt is rendered from. */
+bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo algo,
+                            catalog_brief_fn each, void *ctx);
+
 /* Calls each() for every folder holding at least one landed frame. */
 typedef bool (*catalog_dir_fn)(void *ctx, const char *dir);
 bool catalog_each_frame_dir(struct catalog *cat, catalog_dir_fn each, void *ctx);
+
+/* Calls each() for every folder holding a file in state that is not a
+ * frame (frames_too: any file in state); from the tallies, no row read. */
+bool catalog_each_dir_holding(struct catalog *cat, enum file_state state, bool frames_too,
+                              catalog_dir_fn each, void *ctx);
 
 /* Drops the rows, in any state of the `states` mask (bit n = enum
  * file_state n), of files that are not in `present` (the sorted listing

@@ -26,19 +26,50 @@ const char *checksum_label(enum hash_algo algo);
  * lacks the digest. */
 char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo, char *err,
                       size_t err_len);
+/* The length checksum_render's text has, from the catalog's tally of the
+ * folder (no row read); -1 when the catalog cannot tell. */
+long checksum_length(struct catalog *cat, const char *dir, enum hash_algo algo);
+
 /* The same, with only the files keep() returns true for. */
 char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
-                         catalog_file_fn keep, void *keep_ctx, char *err, size_t err_len);
+                         catalog_brief_fn keep, void *keep_ctx, char *err, size_t err_len);
+
+/* The same text, passed to emit() a line at a time instead of kept
+ * (emit sets errno when it fails, or leaves it 0 when out of memory). */
+typedef bool (*checksum_emit_fn)(void *ctx, const char *bytes, size_t len);
+bool checksum_render_to(struct catalog *cat, const char *dir, enum hash_algo algo,
+                        catalog_brief_fn keep, void *keep_ctx, checksum_emit_fn emit,
+                        void *emit_ctx, char *err, size_t err_len);
 
 /* Writes dir's checksum.txt (only when its content changes) and records
  * it as a landed file in the catalog with its digests in `algos`. */
 bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
                         uint32_t algos, char *err, size_t err_len);
 
+/* What each folder's checksum.txt was last written from, and what that
+ * cost: the mount's checkpoints rewrite a folder's file only when the
+ * folder changed since (its tally's version), and not within
+ * CHECKSUM_COST_FACTOR times the last rewrite's duration of it (a
+ * 150,000-line file is rewritten whole: at most a tenth of the time goes
+ * to rewriting it while frames keep landing). */
+#define CHECKSUM_COST_FACTOR 10.0
+struct checksum_written {
+    char *dir;
+    uint64_t version; /* UINT64_MAX: not known */
+    double at, cost;  /* CLOCK_MONOTONIC seconds */
+};
+struct checksum_memory {
+    struct checksum_written *folders;
+    size_t count;
+    double retry_in; /* after checksum_write_all: seconds until a deferred folder is due; 0 none */
+};
+void checksum_memory_free(struct checksum_memory *m);
+
 /* checksum_write_dir for every folder holding a landed frame, but those
- * under a sealed folder that a generation already lists (final). */
+ * under a sealed folder that a generation already lists (final). With
+ * memory m, only those due (all changed ones when forced); NULL: all. */
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
-                        char *err, size_t err_len);
+                        struct checksum_memory *m, bool force, char *err, size_t err_len);
 
 /* Writes bytes to path (relative to dir_fd) via a temp file, fsync and
  * rename, so readers see the old or the new file, never a part. Without

@@ -230,15 +230,21 @@ char *stage_render_status(struct stage *s);
 char *stage_render_status_json(struct stage *s);
 char *stage_render_rejected(struct stage *s);
 
-/* checksum.txt of the folder holding path, rendered from the catalog now;
- * NULL when no frame landed there, or when the folder is sealed (BACKING's
- * checksum.txt is then final: the history lists it as it is). checked:
- * only files BACKING still has as catalogued (a stat each), never a stale
- * digest. */
-char *stage_render_checksum(struct stage *s, const char *path, bool checked);
-/* Its length unchecked, without a copy: rendered once per change of the
- * catalog (a stat of it costs nothing while nothing lands); -1 when there
- * is none to show. */
+/* checksum.txt as the mount shows it in path's folder (M1), between
+ * checkpoints: every landed file BACKING still has as catalogued (a stat
+ * each, when rendered; kept until the folder changes: checksum_view.c).
+ * 0 and *out, or -ENOENT when the folder shows BACKING's own (no frame
+ * landed there, or it is sealed: its checksum.txt is final). */
+struct checksum_open {
+    int fd; /* the text, from offset 0; the caller closes it */
+    size_t len;
+    bool direct;     /* a text the kernel has not seen: read it through */
+    bool keep_cache; /* the text of the open before, whose pages the kernel has */
+};
+int stage_open_checksum(struct stage *s, const char *path, struct checksum_open *out);
+/* Its length without a rendering (the catalog's tally, or the view kept;
+ * on a read-only mount the checked rendering's); -1 when there is none
+ * to show. */
 long stage_checksum_length(struct stage *s, const char *path);
 
 /* A frame landed in the folder at path: it has a checksum.txt (M1). */

@@ -5,7 +5,10 @@
  *
  * Filled from catalog rows: status_count_landed() for every landed file,
  * then status_count_refused() for every refused one (a refusal counts
- * against the asset of its folder), then status_finish(). */
+ * against the asset of its folder), then status_finish(). Or, where the
+ * frames are known already (the mount's sequence memory):
+ * status_put_asset() for each asset, then status_count_tally() for each
+ * of the catalog's tallies, then status_finish(): no row is read. */
 #ifndef NAMFS_STATUS_H
 #define NAMFS_STATUS_H
 
@@ -27,8 +30,9 @@ struct status_range {
 
 struct status_asset {
     char key[CATALOG_PATH_MAX]; /* "folder/asset", as the catalog keys it */
-    int64_t *frames;            /* sorted once finished */
+    int64_t *frames;            /* sorted once finished; NULL when put */
     size_t count, cap;
+    int64_t first, last;       /* 0 when no frame */
     struct status_range *gaps; /* frames missing between first and last */
     size_t gap_count;
     size_t refused;
@@ -46,8 +50,17 @@ struct status {
 
 /* catalog_file_fn's, ctx a struct status. */
 bool status_count_landed(void *ctx, const struct catalog_file *f);
-bool status_count_brief(void *ctx, const struct catalog_brief *f); /* the same, in brief */
 bool status_count_refused(void *ctx, const struct catalog_file *f);
+
+/* An asset whose frames are counted already: count of them from first to
+ * last, missing the gaps (taken: freed with st). False when out of memory
+ * (gaps freed then too). */
+bool status_put_asset(struct status *st, const char *key, size_t count, int64_t first, int64_t last,
+                      struct status_range *gaps, size_t gap_count);
+
+/* catalog_tally_fn: landed files and bytes, each put asset's bytes, and
+ * refusals (against the assets of their folder). */
+bool status_count_tally(void *ctx, const struct catalog_tally *t);
 
 /* The frames missing between the sorted frame numbers (n of them), as
  * ranges appended to *gaps (realloc'd; *count of them). The one gap
@@ -62,7 +75,8 @@ bool status_find_gaps(const int64_t *sorted, size_t n, struct status_range **gap
 bool status_judge_s2(bool textless, int64_t first, int64_t last, const struct status_range *gaps,
                      size_t gap_count, struct verdict *v);
 
-/* Sorts each asset's frames and finds its gaps. */
+/* Sorts each asset's frames and finds its gaps (the counted ones), and
+ * the assets by key. */
 void status_finish(struct status *st);
 void status_free(struct status *st);
 

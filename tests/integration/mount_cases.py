@@ -527,12 +527,26 @@ def live_checksum():
         check(os.path.exists(shown) and len(open(shown).read().splitlines()) == 2 and
               not os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
               "checksum.txt is current in the mount before any checkpoint")
+        for _ in range(3):  # rendered, kept, then from the kernel's pages of it
+            text = open(shown, "rb").read()
+        check(len(text) == os.stat(shown).st_size and len(text.splitlines()) == 2,
+              "read again, the same text; stat gives its length")
+        subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.0003.dpx" % SEQ),
+                        "--seed", "3"], check=True)
+        size = os.stat(shown).st_size
+        text = open(shown, "rb").read()
+        check(len(text.splitlines()) == 3 and len(text) == size and
+              b"%s.0003.dpx" % SEQ.encode() in text,
+              "after a landing it lists the new frame at once; stat's length is the text's")
         open(os.path.join(m.point, "notes.txt"), "w").write("not a frame")
         check("checksum.txt" in os.listdir(os.path.join(m.point, SEQ)) and
               "checksum.txt" not in os.listdir(m.point),
               "ls shows checksum.txt beside the frames before the checkpoint, not at the root")
     check(os.path.exists(os.path.join(m.backing, SEQ, "checksum.txt")),
           "and reaches BACKING at unmount")
+    check(subprocess.run(["cmp", "-s", "-", os.path.join(m.backing, SEQ, "checksum.txt")],
+                         input=text).returncode == 0,
+          "BACKING's checksum.txt has the bytes the mount showed (cmp)")
 
 
 

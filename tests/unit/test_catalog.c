@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "namfs/catalog.h"
+#include "namfs/manifest.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -376,6 +377,138 @@ static void a_busy_catalog_is_waited_for(void **state)
 }
 
 /* A view reads what the writer recorded and cannot change anything. */
+/* The tallies (schema 7) as sqlite itself counts the rows. */
+static bool tally_line(void *ctx, const struct catalog_tally *t)
+{
+    char line[256];
+    snprintf(line, sizeof line, "%s|%s|%d|%llu|%llu|%llu|%llu\n", t->dir, t->asset, (int)t->state,
+             (unsigned long long)t->files, (unsigned long long)t->frames,
+             (unsigned long long)t->bytes, (unsigned long long)t->listed);
+    strcat(ctx, line);
+    return true;
+}
+
+static int counted_line(void *ctx, int columns, char **values, char **names)
+{
+    (void)names;
+    for (int i = 0; i < columns; i++) {
+        strcat(ctx, values[i] ? values[i] : "");
+        strcat(ctx, i + 1 < columns ? "|" : "\n");
+    }
+    return 0;
+}
+
+static void assert_tallies_count_the_rows(struct catalog *cat)
+{
+    static char tallied[4096], counted[4096];
+    sqlite3 *db;
+
+    tallied[0] = counted[0] = '\0';
+    assert_true(catalog_each_tally(cat, tally_line, tallied));
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "SELECT dir, asset, state, count(*), sum(frame >= 0), sum(size),"
+                     " sum(substr(path, length(dir) + 2, 1) <> '.'"
+                     " AND path NOT LIKE '%checksum.txt')"
+                     " FROM files GROUP BY dir, asset, state ORDER BY dir, asset, state",
+                     counted_line, counted, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_string_equal(tallied, counted);
+}
+
+static void tallies_follow_every_change(void **state)
+{
+    struct catalog *cat = *state;
+    char holder[CATALOG_PATH_MAX];
+
+    for (int frame = 1001; frame <= 1005; frame++) {
+        char name[64];
+        snprintf(name, sizeof name, "seq/seq.%d.dpx", frame);
+        assert_true(catalog_put_frame(cat, file(name, FILE_LANDED, frame), holder, sizeof holder));
+    }
+    assert_true(catalog_put_file(cat, file("seq/notes.txt", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("seq/seq.1009.dpx", FILE_QUARANTINED, -1)));
+    assert_tallies_count_the_rows(cat);
+    struct catalog_file *f = file("seq/seq.1003.dpx", FILE_CHANGED, 1003); /* a REPLACE */
+    f->size = 99;
+    assert_true(catalog_put_file(cat, f));
+    assert_false(catalog_put_frame(cat, file("seq/seq.01001.dpx", FILE_LANDED, 1001), holder,
+                                   sizeof holder)); /* refused: nothing counted */
+    assert_true(catalog_delete_file(cat, "seq/seq.1004.dpx"));
+    assert_true(catalog_rename(cat, "seq", "moved"));
+    assert_tallies_count_the_rows(cat);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE files SET state = 4, size = 7 WHERE frame = 1005",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_tallies_count_the_rows(cat);
+}
+
+/* checksum.txt's length from the tally alone is its rendering's, for
+ * every digest, names of any length and sizes of any width; hidden files
+ * and checksum.txt itself are not listed. */
+static void checksum_length_without_rows(void **state)
+{
+    struct catalog *cat = *state;
+    const char *names[] = {"seq/a.dpx",          "seq/\xc3\xa9t\xc3\xa9.0001.dpx",
+                           "seq/.hidden",        "seq/checksum.txt",
+                           "seq/sub/deeper.txt", "top.txt"};
+    char err[300];
+
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        struct catalog_file *f = file(names[i], FILE_LANDED, -1);
+        f->size = 7 * (uint64_t)(i + 1) * 1000003;
+        f->digests.present = (1u << HASH_ALGO_COUNT) - 1;
+        for (int a = 0; a < HASH_ALGO_COUNT; a++)
+            memset(f->digests.text[a], 'a',
+                   a == HASH_XXH64 || a == HASH_XXH3 ? 16
+                   : a == HASH_SHA1                  ? 40
+                   : a == HASH_C4                    ? 90
+                                                     : 32);
+        assert_true(catalog_put_file(cat, f));
+    }
+    assert_true(catalog_put_file(cat, file("seq/refused.dpx", FILE_QUARANTINED, -1)));
+    const char *dirs[] = {"seq", "seq/sub", "", "none"};
+    for (size_t d = 0; d < 4; d++)
+        for (int a = 0; a < HASH_ALGO_COUNT; a++) {
+            char *text = checksum_render(cat, dirs[d], (enum hash_algo)a, err, sizeof err);
+            assert_non_null(text);
+            assert_int_equal(checksum_length(cat, dirs[d], (enum hash_algo)a), strlen(text));
+            free(text);
+        }
+}
+
+/* A catalog of schema 6 with rows in it gets tallies that count them. */
+static void tallies_of_an_older_catalog(void **state)
+{
+    struct catalog *cat = *state;
+    char err[300], holder[CATALOG_PATH_MAX];
+    sqlite3 *db;
+
+    assert_true(
+        catalog_put_frame(cat, file("a/seq.1001.dpx", FILE_LANDED, 1001), holder, sizeof holder));
+    assert_true(catalog_put_file(cat, file("a/x.txt", FILE_LANDED, -1)));
+    catalog_close(cat);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "DROP TRIGGER tally_in; DROP TRIGGER tally_out;"
+                     " DROP TRIGGER tally_moved; DROP TABLE tally;"
+                     " DROP INDEX files_aside; ALTER TABLE files DROP COLUMN listed_bytes;"
+                     " PRAGMA user_version = 6",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_non_null(*state = cat = catalog_open(path, err, sizeof err));
+    assert_tallies_count_the_rows(cat);
+    assert_true(catalog_put_file(cat, file("a/y.txt", FILE_LANDED, -1)));
+    assert_tallies_count_the_rows(cat);
+}
+
 static void a_view_only_reads(void **state)
 {
     struct catalog *cat = *state, *view;
@@ -412,6 +545,9 @@ int main(void)
                                         close_catalog),
         cmocka_unit_test_setup_teardown(a_busy_catalog_is_waited_for, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(a_view_only_reads, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(tallies_follow_every_change, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(tallies_of_an_older_catalog, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(checksum_length_without_rows, open_fresh, close_catalog),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

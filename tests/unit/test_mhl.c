@@ -319,10 +319,47 @@ static void history_read_the_asc_way(void **state)
     mhl_history_free(&h);
 }
 
-static bool not_b(void *ctx, const struct catalog_file *f)
+static bool not_b(void *ctx, const struct catalog_brief *f)
 {
     (void)ctx;
     return strcmp(f->path, "s/b.txt") != 0;
+}
+
+/* The mount's checkpoints: a folder that did not change is not even
+ * looked at; one rewritten at a high cost moments ago waits, unless
+ * forced. */
+static void checksum_rewrites_only_what_is_due(void **state)
+{
+    struct fixture *f = *state;
+    struct checksum_memory m = {0};
+    const uint32_t algos = HASH_BIT(HASH_XXH128);
+    char err[600], text[400] = {0};
+    struct stat st;
+
+    assert_int_equal(mkdirat(f->root, SEQ, 0755), 0);
+    land_frame(f, 1, "aa");
+    assert_true(
+        checksum_write_all(f->cat, f->root, HASH_XXH128, algos, &m, false, err, sizeof err));
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &st, 0), 0);
+    assert_int_equal(unlinkat(f->root, SEQ "/checksum.txt", 0), 0);
+    assert_true(
+        checksum_write_all(f->cat, f->root, HASH_XXH128, algos, &m, false, err, sizeof err));
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &st, 0), -1); /* unchanged: skipped */
+    assert_true(m.retry_in == 0);
+    land_frame(f, 2, "bb");
+    assert_int_equal(m.count, 1);
+    m.folders[0].cost = 1000; /* its last rewrite took that long */
+    assert_true(
+        checksum_write_all(f->cat, f->root, HASH_XXH128, algos, &m, false, err, sizeof err));
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &st, 0), -1); /* deferred */
+    assert_true(m.retry_in > 9000);
+    assert_true(checksum_write_all(f->cat, f->root, HASH_XXH128, algos, &m, true, err, sizeof err));
+    int fd = openat(f->root, SEQ "/checksum.txt", O_RDONLY);
+    assert_true(fd >= 0 && read(fd, text, sizeof text - 1) > 0);
+    close(fd);
+    assert_non_null(strstr(text, ".0001.dpx\t100\txxh128\taa\n"));
+    assert_non_null(strstr(text, ".0002.dpx\t100\txxh128\tbb\n"));
+    checksum_memory_free(&m);
 }
 
 /* checksum.txt rendered with a filter leaves out exactly what it rejects. */
@@ -355,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(loose_files_wait_for_the_root, setup, teardown),
         cmocka_unit_test_setup_teardown(history_read_the_asc_way, setup, teardown),
         cmocka_unit_test_setup_teardown(checksum_render_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(checksum_rewrites_only_what_is_due, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

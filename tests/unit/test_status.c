@@ -79,6 +79,47 @@ static void refusals_count_against_their_folder(void **state)
     status_free(&st);
 }
 
+/* The mount's way: assets put from its sequence memory, the rest from the
+ * catalog's tallies; the same summary as counting every row. */
+static void put_assets_and_tallies(void **state)
+{
+    (void)state;
+    struct status st = {0};
+    struct status_range *gaps = malloc(sizeof *gaps);
+
+    assert_non_null(gaps);
+    *gaps = (struct status_range){3, 4};
+    assert_true(status_put_asset(&st, "zz/zz", 3, 1, 6, gaps, 1));
+    assert_true(status_put_asset(&st, "seq/seq", 1, 7, 7, NULL, 0));
+    const struct catalog_tally tallies[] = {
+        {"seq", "seq/seq", FILE_LANDED, 1, 1, 500, 0, 0, 0},
+        {"seq", "", FILE_LANDED, 2, 0, 20, 0, 0, 0},
+        {"seq", "", FILE_QUARANTINED, 4, 0, 9, 0, 0, 0},
+        {"zz", "zz/zz", FILE_LANDED, 3, 3, 3000, 0, 0, 0},
+        {"zz", "zz/zz", FILE_CHANGED, 1, 1, 1000, 0, 0, 0},
+        {"seq2", "", FILE_REJECTED, 1, 0, 1, 0, 0, 0},
+        {"seq", "seq/seq", FILE_HELD, 1, 0, 77, 0, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof tallies / sizeof *tallies; i++)
+        assert_true(status_count_tally(&st, &tallies[i]));
+    status_finish(&st);
+    assert_int_equal(st.files, 6);
+    assert_int_equal(st.bytes, 3520);
+    assert_int_equal(st.refused, 5);
+    struct strbuf b = {0};
+    status_text_assets(&st, &b);
+    char *text = strbuf_take(&b);
+    assert_string_equal(text, "seq/seq\t1 frames\t7-7\t0 gap(s)\t4 rejected\t0.0 MB\n"
+                              "zz/zz\t3 frames\t1-6\t1 gap(s)\t0 rejected\t0.0 MB\n");
+    free(text);
+    status_json_assets(&st, &b);
+    char *json = strbuf_take(&b);
+    assert_non_null(strstr(json, "\"frames\": 3, \"first\": 1, \"last\": 6, \"gaps\": [[3, 4]]"));
+    assert_non_null(strstr(json, "\"refused\": 0, \"bytes\": 3000}"));
+    free(json);
+    status_free(&st);
+}
+
 static void json_strings_are_escaped(void **state)
 {
     (void)state;
@@ -140,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gaps_are_ranges),
         cmocka_unit_test(refusals_count_against_their_folder),
+        cmocka_unit_test(put_assets_and_tallies),
         cmocka_unit_test(json_strings_are_escaped),
         cmocka_unit_test(textless_inserts_are_marked),
         cmocka_unit_test(s2_spares_textless_inserts_only),
