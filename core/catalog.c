@@ -33,7 +33,7 @@ enum statement {
     ST_EACH_UNDER,
     ST_EACH_UNRECORDED,
     ST_SET_RECORDED,
-    ST_EACH_BRIEF,
+    ST_EACH_BRIEF_AFTER,
     ST_EACH_TALLY,
     ST_FOLDER_TALLY,
     ST_EACH_DIGEST_IN_DIR,
@@ -101,8 +101,8 @@ static const char *const statements[ST_COUNT] = {
                            " c4, state, rule, message, asset, frame, ctime_ns, recorded FROM files"
                            " WHERE state = ?1 AND recorded = 0 ORDER BY path",
     [ST_SET_RECORDED] = "UPDATE files SET recorded = ?2 WHERE path = ?1",
-    [ST_EACH_BRIEF] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns FROM files"
-                      " WHERE state = ?1 ORDER BY path",
+    [ST_EACH_BRIEF_AFTER] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns FROM files"
+                            " WHERE state = ?1 AND path > ?2 ORDER BY path LIMIT ?3",
     [ST_EACH_TALLY] = "SELECT dir, asset, state, files, frames, bytes, listed, listed_bytes,"
                       " changes FROM tally WHERE files > 0 ORDER BY dir, asset, state",
     [ST_FOLDER_TALLY] = "SELECT total(listed) FILTER (WHERE state = 1),"
@@ -747,7 +747,7 @@ bool catalog_set_recorded(struct catalog *cat, const char *path, int generation)
     return run(cat, st, "recording a file's generation");
 }
 
-/* Rows of st in brief (ST_EACH_BRIEF's columns, then the digests when
+/* Rows of st in brief (ST_EACH_BRIEF_AFTER's columns, then the digests when
  * algo is one), each passed to each(). */
 static bool each_brief(struct catalog *cat, sqlite3_stmt *st, int algo, catalog_brief_fn each,
                        void *ctx)
@@ -776,12 +776,16 @@ static bool each_brief(struct catalog *cat, sqlite3_stmt *st, int algo, catalog_
     return ok;
 }
 
-bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
-                        void *ctx)
+bool catalog_each_brief_after(struct catalog *cat, enum file_state state, const char *after,
+                              size_t limit, catalog_brief_fn each, void *ctx)
 {
+    sqlite3_stmt *st = cat->st[ST_EACH_BRIEF_AFTER];
+
     cleared(cat);
-    sqlite3_bind_int(cat->st[ST_EACH_BRIEF], 1, state);
-    return each_brief(cat, cat->st[ST_EACH_BRIEF], -1, each, ctx);
+    sqlite3_bind_int(st, 1, state);
+    bind_text(st, 2, after);
+    sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
+    return each_brief(cat, st, -1, each, ctx);
 }
 
 bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo algo,

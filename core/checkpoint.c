@@ -82,8 +82,8 @@ static double seconds_since(const struct timespec *then)
 
 /* Polls often enough that a checkpoint follows the pause within 50 ms;
  * every 5 s it also looks for landed files changed behind the mount's
- * back, so that they leave checksum.txt as the mount shows it and the
- * next manifests. */
+ * back, a slice of them per round (stage_look_out), so that they leave
+ * checksum.txt as the mount shows it and the next manifests. */
 static void *checkpoint_loop(void *arg)
 {
     struct stage *s = arg;
@@ -92,7 +92,7 @@ static void *checkpoint_loop(void *arg)
     while (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE)) {
         nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         if (++ticks % 100 == 0 && stage_recover(s))
-            stage_refresh_landed(s);
+            stage_look_out(s, LOOK_OUT_SLICE);
         pthread_mutex_lock(&s->model);
         bool due = s->dirty && seconds_since(&s->last_change) >= s->quiet_after &&
                    seconds_since(&s->checkpoint_due) >= 0 && !stage_read_only(s);

@@ -163,65 +163,111 @@ static void sync_parent(int dir_fd, const char *path)
     }
 }
 
-bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len,
-                           bool replace, char *err, size_t err_len)
+/* A temp file beside path (same file system), under a name the judge
+ * knows as namfs's own, so a concurrent run does not take it for N6 junk;
+ * its name in tmp. -1 with errno. */
+static int open_temp(int dir_fd, const char *path, char *tmp, size_t len)
 {
-    char tmp[CATALOG_PATH_MAX + 32];
     const char *slash = strrchr(path, '/');
     int fd = -1;
 
-    /* In the same folder (same file system), under a name the judge knows
-     * as namfs's own, so a concurrent run does not take it for N6 junk. */
     for (int attempt = 0; fd < 0 && attempt < 100; attempt++) {
-        snprintf(tmp, sizeof tmp, "%.*s%s%s.%x%x", slash ? (int)(slash - path + 1) : 0, path,
+        snprintf(tmp, len, "%.*s%s%s.%x%x", slash ? (int)(slash - path + 1) : 0, path,
                  MANIFEST_TEMP_PREFIX, slash ? slash + 1 : path, (unsigned)getpid(),
                  (unsigned)rand());
         fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0 && errno != EEXIST)
             break;
     }
-    bool ok = fd >= 0 && write_all(fd, bytes, len) && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0)
+    return fd;
+}
+
+/* The temp file written whole (ok) takes path's name, durably; closed
+ * either way, and gone when it cannot. */
+static bool put_in_place(int dir_fd, int fd, const char *tmp, const char *path, bool replace,
+                         bool ok, char *err, size_t err_len)
+{
+    ok = ok && fsync(fd) == 0;
+    if (close(fd) != 0)
         ok = false;
     ok = ok && renameat2(dir_fd, tmp, dir_fd, path, replace ? 0 : RENAME_NOREPLACE) == 0;
     if (!ok) {
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
-        if (fd >= 0)
-            unlinkat(dir_fd, tmp, 0);
+        unlinkat(dir_fd, tmp, 0);
         return false;
     }
     sync_parent(dir_fd, path);
     return true;
 }
 
-/* True when path already holds exactly these bytes. */
-static bool unchanged(int dir_fd, const char *path, const char *text, size_t len)
+bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size_t len,
+                           bool replace, char *err, size_t err_len)
 {
-    struct stat st;
-    int fd = openat(dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    bool same = false;
+    char tmp[CATALOG_PATH_MAX + 32];
+    int fd = open_temp(dir_fd, path, tmp, sizeof tmp);
 
-    if (fd < 0)
+    if (fd < 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
         return false;
-    if (fstat(fd, &st) == 0 && (size_t)st.st_size == len) {
-        char *old = malloc(len ? len : 1);
-        same = old && pread(fd, old, len, 0) == (ssize_t)len && memcmp(old, text, len) == 0;
-        free(old);
     }
-    close(fd);
-    return same;
+    return put_in_place(dir_fd, fd, tmp, path, replace, write_all(fd, bytes, len), err, err_len);
 }
 
-static bool record(struct catalog *cat, int dir_fd, const char *path, const char *text, size_t len,
-                   uint32_t algos, char *err, size_t err_len)
+/* checksum.txt written as it is rendered, a block at a time, into a temp
+ * file, hashed as it goes and compared with the file it would replace:
+ * the heap holds two blocks, not the text (a 150,000-line file is 20 MB,
+ * and was held twice). */
+struct rewrite {
+    int out, old;      /* the temp file; the present checksum.txt or -1 */
+    uint64_t old_size; /* the present one's */
+    bool same;         /* byte-identical to the present one so far */
+    bool failed;       /* a write or read failed (errno) */
+    struct hasher *h;
+    size_t used;
+    uint64_t total;
+    char block[65536], theirs[65536];
+};
+
+static bool flush_rewrite(struct rewrite *w)
+{
+    if (!w->used)
+        return true;
+    if (w->same)
+        w->same =
+            w->total <= w->old_size &&
+            pread(w->old, w->theirs, w->used, (off_t)(w->total - w->used)) == (ssize_t)w->used &&
+            memcmp(w->theirs, w->block, w->used) == 0;
+    hasher_update(w->h, w->block, w->used);
+    if (!write_all(w->out, w->block, w->used)) {
+        w->failed = true;
+        return false;
+    }
+    w->used = 0;
+    return true;
+}
+
+static bool to_rewrite(void *ctx, const char *bytes, size_t len)
+{
+    struct rewrite *w = ctx;
+
+    if (w->used + len > sizeof w->block && !flush_rewrite(w))
+        return false;
+    memcpy(w->block + w->used, bytes, len);
+    w->used += len;
+    w->total += len;
+    return true;
+}
+
+/* The catalog's row for checksum.txt at path: a landed file of len bytes
+ * with digests d, as BACKING has it now. */
+static bool record(struct catalog *cat, int dir_fd, const char *path, uint64_t len,
+                   const struct digests *d, char *err, size_t err_len)
 {
     struct catalog_file f;
     struct stat st;
-    struct hasher *h = hasher_new(algos);
 
-    if (!h || fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-        snprintf(err, err_len, "%s: %s", path, h ? strerror(errno) : "out of memory");
-        hasher_free(h);
+    if (fstatat(dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
         return false;
     }
     memset(&f, 0, sizeof f);
@@ -231,9 +277,7 @@ static bool record(struct catalog *cat, int dir_fd, const char *path, const char
     f.hashed_at = time(NULL);
     f.state = FILE_LANDED;
     f.frame = -1;
-    hasher_update(h, text, len);
-    hasher_final(h, &f.digests);
-    hasher_free(h);
+    f.digests = *d;
     if (!catalog_put_file(cat, &f)) {
         snprintf(err, err_len, "%s", catalog_error(cat));
         return false;
@@ -242,7 +286,7 @@ static bool record(struct catalog *cat, int dir_fd, const char *path, const char
 }
 
 /* The catalog has path's row as a landed file of len bytes. */
-static bool recorded(struct catalog *cat, const char *path, size_t len)
+static bool recorded(struct catalog *cat, const char *path, uint64_t len)
 {
     struct catalog_file *row = malloc(sizeof *row);
     bool found =
@@ -254,19 +298,42 @@ static bool recorded(struct catalog *cat, const char *path, size_t len)
 bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum hash_algo algo,
                         uint32_t algos, char *err, size_t err_len)
 {
-    char path[CATALOG_PATH_MAX + 16];
-    char *text = checksum_render(cat, dir, algo, err, err_len);
+    char path[CATALOG_PATH_MAX + 16], tmp[CATALOG_PATH_MAX + 48];
+    struct rewrite *w = calloc(1, sizeof *w);
+    struct stat st;
+    struct digests d;
 
-    if (!text)
-        return false;
     snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/" : "", CHECKSUM_NAME);
-    size_t len = strlen(text);
-    bool same = unchanged(root_fd, path, text, len);
-    bool ok = same || manifest_write_atomic(root_fd, path, text, len, true, err, err_len);
-    /* a checksum.txt left as it was keeps its row as it was, too */
-    ok = ok && ((same && recorded(cat, path, len)) ||
-                record(cat, root_fd, path, text, len, algos | HASH_BIT(algo), err, err_len));
-    free(text);
+    if (!w || !(w->h = hasher_new(algos | HASH_BIT(algo)))) {
+        snprintf(err, err_len, "%s: out of memory", path);
+        free(w);
+        return false;
+    }
+    w->old = openat(root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    w->same = w->old >= 0 && fstat(w->old, &st) == 0;
+    w->old_size = w->same ? (uint64_t)st.st_size : 0;
+    w->out = open_temp(root_fd, path, tmp, sizeof tmp);
+    errno = 0;
+    bool ok = w->out >= 0 &&
+              checksum_render_to(cat, dir, algo, NULL, NULL, to_rewrite, w, err, err_len) &&
+              flush_rewrite(w);
+    if (w->failed || w->out < 0)
+        snprintf(err, err_len, "%s: %s", path, strerror(errno));
+    bool same = ok && w->same && w->total == w->old_size;
+    hasher_final(w->h, &d);
+    if (same) { /* left as it was, and its row too */
+        close(w->out);
+        unlinkat(root_fd, tmp, 0);
+        ok =
+            recorded(cat, path, w->total) || record(cat, root_fd, path, w->total, &d, err, err_len);
+    } else if (w->out >= 0) {
+        ok = put_in_place(root_fd, w->out, tmp, path, true, ok, err, err_len) &&
+             record(cat, root_fd, path, w->total, &d, err, err_len);
+    }
+    if (w->old >= 0)
+        close(w->old);
+    hasher_free(w->h);
+    free(w);
     return ok;
 }
 

@@ -75,8 +75,9 @@ struct stage {
     struct refused_open *refused_open;
     size_t refused_count;
 
-    bool read_only; /* __atomic: the catalog cannot record changes */
-    bool running;   /* __atomic: the checkpoint thread runs */
+    bool read_only;                        /* __atomic: the catalog cannot record changes */
+    bool running;                          /* __atomic: the checkpoint thread runs */
+    char look_out_after[CATALOG_PATH_MAX]; /* checkpoint thread: where the next round starts */
     pthread_t thread;
     int pid_fd;             /* namfs.pid, flock'd while the daemon lives; -1 */
     bool checkpoint_failed; /* the last checkpoint could not write (model lock) */
@@ -174,6 +175,7 @@ void checksum_view_free(struct checksum_view *v);
 
 /* reconcile.c */
 bool stage_recover(struct stage *s);
+/* Every landed file against BACKING (before a checkpoint lists them). */
 bool stage_refresh_landed(struct stage *s);
 
 #endif

@@ -140,8 +140,11 @@ struct catalog_brief {
     const char *digest; /* catalog_each_digest_in's algorithm's; NULL when absent */
 };
 typedef bool (*catalog_brief_fn)(void *ctx, const struct catalog_brief *b);
-bool catalog_each_brief(struct catalog *cat, enum file_state state, catalog_brief_fn each,
-                        void *ctx);
+
+/* Calls each() for at most limit files (0: all) in state whose paths
+ * sort after `after` ("" for the first), in path order: a walk in slices. */
+bool catalog_each_brief_after(struct catalog *cat, enum file_state state, const char *after,
+                              size_t limit, catalog_brief_fn each, void *ctx);
 
 /* What the catalog counts per folder, asset ("" for files that are not
  * frames) and state, kept as rows change: the views read these few rows

@@ -101,6 +101,13 @@ const char *stage_state_folder(const struct stage *s);
  * none changed behind the mount's back unjudged (M3). */
 void stage_checkpoint(struct stage *s);
 
+/* The look-out's round: the next `slice` landed files (the checkpoint
+ * thread's: LOOK_OUT_SLICE every 5 s), so that a round's cost stays flat
+ * however many landed (150,000 frames: walked whole every 30 s; a
+ * checkpoint walks them all). */
+#define LOOK_OUT_SLICE 25000
+void stage_look_out(struct stage *s, size_t slice);
+
 /* Unmount: stops the thread and writes the last manifests, so BACKING
  * alone is a valid delivery (landed files are on disk from their close()). */
 void stage_stop(struct stage *s);

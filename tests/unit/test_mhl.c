@@ -359,6 +359,19 @@ static void checksum_rewrites_only_what_is_due(void **state)
     close(fd);
     assert_non_null(strstr(text, ".0001.dpx\t100\txxh128\taa\n"));
     assert_non_null(strstr(text, ".0002.dpx\t100\txxh128\tbb\n"));
+    struct stat before, after;
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &before, 0), 0);
+    assert_true(checksum_write_dir(f->cat, f->root, SEQ, HASH_XXH128, algos, err, sizeof err));
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &after, 0), 0);
+    assert_int_equal(before.st_ino, after.st_ino); /* the same bytes: left as it was */
+    land_frame(f, 3, "cc");
+    assert_true(checksum_write_dir(f->cat, f->root, SEQ, HASH_XXH128, algos, err, sizeof err));
+    assert_int_equal(fstatat(f->root, SEQ "/checksum.txt", &after, 0), 0);
+    assert_int_not_equal(before.st_ino, after.st_ino); /* replaced whole */
+    struct catalog_file *row = malloc(sizeof *row);
+    assert_true(row && catalog_get_file(f->cat, SEQ "/checksum.txt", row));
+    assert_int_equal(row->size, after.st_size); /* its row is the file written */
+    free(row);
     checksum_memory_free(&m);
 }
 

@@ -220,6 +220,36 @@ static void checkpoint_reports_frame_changed_behind(void **state)
     free(status);
 }
 
+/* The look-out's rounds walk the landed files in slices, on from where
+ * the last round stopped and round again: a change behind the mount is
+ * found by the round whose slice holds it, not by one before. */
+static void look_out_walks_in_slices(void **state)
+{
+    struct fixture *f = *state;
+    char path[PATH_LEN], digest[DIGEST_LEN];
+
+    for (unsigned n = 1; n <= 5; n++)
+        land(f, n, n);
+    stage_checkpoint(f->stage);
+    next_tick();
+    write_behind(f, 5, 9, 0, NULL);
+    frame_path(path, 5, 4);
+    stage_look_out(f->stage, 2); /* two rows, frame 5 not among them */
+    assert_true(stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest));
+    int rounds = 1;
+    while (stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest) && rounds++ < 8)
+        stage_look_out(f->stage, 2);
+    assert_in_range(rounds, 2, 4); /* frames 1-4 and a manifest or two before it */
+    assert_logged(f, path + 1, "changed in BACKING behind the mount");
+    next_tick();
+    write_behind(f, 1, 9, 0, NULL);
+    frame_path(path, 1, 4);
+    rounds = 0; /* on from frame 5: the end, then round again from the start */
+    while (stage_digest(f->stage, path, HASH_XXH128, digest, sizeof digest) && rounds++ < 8)
+        stage_look_out(f->stage, 2);
+    assert_in_range(rounds, 1, 4);
+}
+
 /* The same in a sealed asset: the next generation records what was found
  * as failed; the original stays the truth and checksum.txt, listed with
  * the asset, is left as it was. */
@@ -288,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sealed_frame_changed_behind_is_recorded_failed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(checkpoint_forgets_frame_removed_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(look_out_walks_in_slices, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
