@@ -134,15 +134,17 @@ char *checksum_render(struct catalog *cat, const char *dir, enum hash_algo algo,
     return checksum_render_if(cat, dir, algo, NULL, NULL, err, err_len);
 }
 
-static bool write_all(int fd, const void *bytes, size_t len)
+bool manifest_write_fd(int fd, const void *bytes, size_t len)
 {
     const char *p = bytes;
     while (len) {
         ssize_t n = write(fd, p, len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            errno = n == 0 ? EIO : errno;
             return false;
+        }
         p += n;
         len -= (size_t)n;
     }
@@ -210,7 +212,8 @@ bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
         return false;
     }
-    return put_in_place(dir_fd, fd, tmp, path, replace, write_all(fd, bytes, len), err, err_len);
+    return put_in_place(dir_fd, fd, tmp, path, replace, manifest_write_fd(fd, bytes, len), err,
+                        err_len);
 }
 
 /* checksum.txt written as it is rendered, a block at a time, into a temp
@@ -238,7 +241,7 @@ static bool flush_rewrite(struct rewrite *w)
             pread(w->old, w->theirs, w->used, (off_t)(w->total - w->used)) == (ssize_t)w->used &&
             memcmp(w->theirs, w->block, w->used) == 0;
     hasher_update(w->h, w->block, w->used);
-    if (!write_all(w->out, w->block, w->used)) {
+    if (!manifest_write_fd(w->out, w->block, w->used)) {
         w->failed = true;
         return false;
     }

@@ -152,16 +152,9 @@ struct sink {
 
 static bool flush_sink(struct sink *k)
 {
-    for (size_t done = 0; done < k->used;) {
-        ssize_t n = write(k->fd, k->block + done, k->used - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            k->failed = true;
-            errno = n == 0 ? EIO : errno;
-            return false;
-        }
-        done += (size_t)n;
+    if (!manifest_write_fd(k->fd, k->block, k->used)) {
+        k->failed = true;
+        return false;
     }
     k->used = 0;
     return true;

@@ -71,6 +71,10 @@ void checksum_memory_free(struct checksum_memory *m);
 bool checksum_write_all(struct catalog *cat, int root_fd, enum hash_algo algo, uint32_t algos,
                         struct checksum_memory *m, bool force, char *err, size_t err_len);
 
+/* Writes all of bytes to fd, EINTR retried; false with errno (EIO for a
+ * write that wrote nothing). */
+bool manifest_write_fd(int fd, const void *bytes, size_t len);
+
 /* Writes bytes to path (relative to dir_fd) via a temp file, fsync and
  * rename, so readers see the old or the new file, never a part. Without
  * replace, an existing path is an error (EEXIST) and stays as it was. */
