@@ -329,8 +329,11 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
         unlinkat(root_fd, tmp, 0);
         ok =
             recorded(cat, path, w->total) || record(cat, root_fd, path, w->total, &d, err, err_len);
+    } else if (w->out >= 0 && !ok) { /* err says why */
+        close(w->out);
+        unlinkat(root_fd, tmp, 0);
     } else if (w->out >= 0) {
-        ok = put_in_place(root_fd, w->out, tmp, path, true, ok, err, err_len) &&
+        ok = put_in_place(root_fd, w->out, tmp, path, true, true, err, err_len) &&
              record(cat, root_fd, path, w->total, &d, err, err_len);
     }
     if (w->old >= 0)

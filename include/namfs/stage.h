@@ -104,7 +104,8 @@ void stage_checkpoint(struct stage *s);
 /* The look-out's round: the next `slice` landed files (the checkpoint
  * thread's: LOOK_OUT_SLICE every 5 s), so that a round's cost stays flat
  * however many landed (150,000 frames: walked whole every 30 s; a
- * checkpoint walks them all). */
+ * checkpoint walks them all). One caller at a time: it keeps where the
+ * next round starts. */
 #define LOOK_OUT_SLICE 25000
 void stage_look_out(struct stage *s, size_t slice);
 
