@@ -216,48 +216,34 @@ bool manifest_write_atomic(int dir_fd, const char *path, const void *bytes, size
                         err_len);
 }
 
-/* checksum.txt written as it is rendered, a block at a time, into a temp
- * file, hashed as it goes and compared with the file it would replace:
- * the heap holds two blocks, not the text (a 150,000-line file is 20 MB,
- * and was held twice). */
-struct rewrite {
-    int out, old;      /* the temp file; the present checksum.txt or -1 */
-    uint64_t old_size; /* the present one's */
-    bool same;         /* byte-identical to the present one so far */
-    bool failed;       /* a write or read failed (errno) */
-    struct hasher *h;
-    size_t used;
-    uint64_t total;
-    char block[65536], theirs[65536];
-};
-
-static bool flush_rewrite(struct rewrite *w)
+bool checksum_out_flush(struct checksum_out *o)
 {
-    if (!w->used)
+    if (!o->used)
         return true;
-    if (w->same)
-        w->same =
-            w->total <= w->old_size &&
-            pread(w->old, w->theirs, w->used, (off_t)(w->total - w->used)) == (ssize_t)w->used &&
-            memcmp(w->theirs, w->block, w->used) == 0;
-    hasher_update(w->h, w->block, w->used);
-    if (!manifest_write_fd(w->out, w->block, w->used)) {
-        w->failed = true;
+    if (o->same)
+        o->same =
+            o->total <= o->old_size &&
+            pread(o->old, o->theirs, o->used, (off_t)(o->total - o->used)) == (ssize_t)o->used &&
+            memcmp(o->theirs, o->block, o->used) == 0;
+    if (o->h)
+        hasher_update(o->h, o->block, o->used);
+    if (!manifest_write_fd(o->fd, o->block, o->used)) {
+        o->failed = true;
         return false;
     }
-    w->used = 0;
+    o->used = 0;
     return true;
 }
 
-static bool to_rewrite(void *ctx, const char *bytes, size_t len)
+bool checksum_out_emit(void *ctx, const char *bytes, size_t len)
 {
-    struct rewrite *w = ctx;
+    struct checksum_out *o = ctx;
 
-    if (w->used + len > sizeof w->block && !flush_rewrite(w))
+    if (o->used + len > sizeof o->block && !checksum_out_flush(o))
         return false;
-    memcpy(w->block + w->used, bytes, len);
-    w->used += len;
-    w->total += len;
+    memcpy(o->block + o->used, bytes, len);
+    o->used += len;
+    o->total += len;
     return true;
 }
 
@@ -302,7 +288,10 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
                         uint32_t algos, char *err, size_t err_len)
 {
     char path[CATALOG_PATH_MAX + 16], tmp[CATALOG_PATH_MAX + 48];
-    struct rewrite *w = calloc(1, sizeof *w);
+    /* a block at a time into a temp file, hashed and compared with the
+     * present file as it goes: a 150,000-line text is 20 MB, once held
+     * twice */
+    struct checksum_out *w = calloc(1, sizeof *w);
     struct stat st;
     struct digests d;
 
@@ -315,25 +304,25 @@ bool checksum_write_dir(struct catalog *cat, int root_fd, const char *dir, enum 
     w->old = openat(root_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     w->same = w->old >= 0 && fstat(w->old, &st) == 0;
     w->old_size = w->same ? (uint64_t)st.st_size : 0;
-    w->out = open_temp(root_fd, path, tmp, sizeof tmp);
+    w->fd = open_temp(root_fd, path, tmp, sizeof tmp);
     errno = 0;
-    bool ok = w->out >= 0 &&
-              checksum_render_to(cat, dir, algo, NULL, NULL, to_rewrite, w, err, err_len) &&
-              flush_rewrite(w);
-    if (w->failed || w->out < 0)
+    bool ok = w->fd >= 0 &&
+              checksum_render_to(cat, dir, algo, NULL, NULL, checksum_out_emit, w, err, err_len) &&
+              checksum_out_flush(w);
+    if (w->failed || w->fd < 0)
         snprintf(err, err_len, "%s: %s", path, strerror(errno));
     bool same = ok && w->same && w->total == w->old_size;
     hasher_final(w->h, &d);
     if (same) { /* left as it was, and its row too */
-        close(w->out);
+        close(w->fd);
         unlinkat(root_fd, tmp, 0);
         ok =
             recorded(cat, path, w->total) || record(cat, root_fd, path, w->total, &d, err, err_len);
-    } else if (w->out >= 0 && !ok) { /* err says why */
-        close(w->out);
+    } else if (w->fd >= 0 && !ok) { /* err says why */
+        close(w->fd);
         unlinkat(root_fd, tmp, 0);
-    } else if (w->out >= 0) {
-        ok = put_in_place(root_fd, w->out, tmp, path, true, true, err, err_len) &&
+    } else if (w->fd >= 0) {
+        ok = put_in_place(root_fd, w->fd, tmp, path, true, true, err, err_len) &&
              record(cat, root_fd, path, w->total, &d, err, err_len);
     }
     if (w->old >= 0)

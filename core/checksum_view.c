@@ -142,36 +142,6 @@ static bool as_catalogued(void *ctx, const struct catalog_brief *f)
            f->ctime_ns == stage_ns(now.st_ctim);
 }
 
-/* The rendering's lines, written to its file in blocks. */
-struct sink {
-    int fd;
-    size_t used, total;
-    bool failed; /* a write failed (errno says why) */
-    char block[65536];
-};
-
-static bool flush_sink(struct sink *k)
-{
-    if (!manifest_write_fd(k->fd, k->block, k->used)) {
-        k->failed = true;
-        return false;
-    }
-    k->used = 0;
-    return true;
-}
-
-static bool to_sink(void *ctx, const char *bytes, size_t len)
-{
-    struct sink *k = ctx;
-
-    if (k->used + len > sizeof k->block && !flush_sink(k))
-        return false;
-    memcpy(k->block + k->used, bytes, len);
-    k->used += len;
-    k->total += len;
-    return true;
-}
-
 /* An unnamed file in the state folder (a named one, unlinked at once,
  * where O_TMPFILE is not supported); in memory when the state folder
  * cannot hold it (full: the catalog is read-only then, and the view is
@@ -218,17 +188,17 @@ static void watch_folder(struct stage *s, const char *dir, struct rendering *r)
 
 /* The checked text, from the catalog connection view, into r->fd. */
 static bool render_into(struct stage *s, struct catalog *view, const char *dir,
-                        struct folder_check *check, struct sink *k, struct rendering *r)
+                        struct folder_check *check, struct checksum_out *k, struct rendering *r)
 {
     char err[300];
 
+    memset(k, 0, sizeof *k);
     k->fd = r->fd;
-    k->used = k->total = 0;
-    k->failed = false;
+    k->old = -1;
     errno = 0;
-    bool ok = checksum_render_to(view, dir, s->profile.checksum_hash, as_catalogued, check, to_sink,
-                                 k, err, sizeof err) &&
-              flush_sink(k);
+    bool ok = checksum_render_to(view, dir, s->profile.checksum_hash, as_catalogued, check,
+                                 checksum_out_emit, k, err, sizeof err) &&
+              checksum_out_flush(k);
     if (!ok && !k->failed)
         stage_log(s, LOG_ERR, "namfs: %s/%s as the mount shows it: %s", dir, CHECKSUM_NAME, err);
     r->len = k->total;
@@ -240,7 +210,7 @@ static int render(struct stage *s, const char *path, const char *dir, struct ren
     char db[PATH_MAX + 32], err[300];
     struct catalog_folder tally;
     const char *name;
-    struct sink *k = malloc(sizeof *k);
+    struct checksum_out *k = malloc(sizeof *k);
 
     snprintf(db, sizeof db, "%s/catalog.sqlite", s->state_path);
     struct catalog *view = catalog_open_view(db, err, sizeof err);

@@ -34,6 +34,24 @@ long checksum_length(struct catalog *cat, const char *dir, enum hash_algo algo);
 char *checksum_render_if(struct catalog *cat, const char *dir, enum hash_algo algo,
                          catalog_brief_fn keep, void *keep_ctx, char *err, size_t err_len);
 
+/* A rendering written as it is made, a block at a time, into fd; hashed
+ * when h is set; compared with the file at old as it goes (same stays
+ * true while the bytes so far are old's; set it, and old_size, to
+ * compare; old -1 and same false otherwise). checksum_out_emit is a
+ * checksum_emit_fn; checksum_out_flush writes what is left (failed, with
+ * errno, when a write failed). */
+struct checksum_out {
+    int fd, old;
+    uint64_t old_size;
+    bool same, failed;
+    struct hasher *h;
+    size_t used;
+    uint64_t total; /* bytes emitted */
+    char block[65536], theirs[65536];
+};
+bool checksum_out_emit(void *ctx, const char *bytes, size_t len);
+bool checksum_out_flush(struct checksum_out *o);
+
 /* The same text, passed to emit() a line at a time instead of kept
  * (emit sets errno when it fails, or leaves it 0 when out of memory). */
 typedef bool (*checksum_emit_fn)(void *ctx, const char *bytes, size_t len);
