@@ -244,12 +244,16 @@ static enum settlement settle(struct stage *s, const char *path, struct stage_ha
     enum settlement outcome =
         s->bare ? SETTLED_LANDED
                 : stage_settle(s, path, h->fd, &r->cursor, r->refused ? &r->verdict : NULL);
-    bool settled = outcome == SETTLED_LANDED || outcome == SETTLED_HELD;
+    /* an unrecorded file is put in place as close() returns, like a landed
+     * one: its writer was told 0, and the unmount that may come before its
+     * release must not leave it in flight */
+    bool settled =
+        outcome == SETTLED_LANDED || outcome == SETTLED_HELD || outcome == SETTLED_UNRECORDED;
     if (settled && !make_durable(s, h, path))
         outcome = SETTLED_FAILED;
     pthread_mutex_lock(&r->lock);
-    if (outcome == SETTLED_LANDED || outcome == SETTLED_HELD)
-        r->written = false; /* what landed is all there is until the next write */
+    if (settled && outcome != SETTLED_FAILED)
+        r->written = false; /* what settled is all there is until the next write */
     landing_end_settle(r, state_after(outcome));
     pthread_mutex_unlock(&r->lock);
     landing_set_unsynced(s->landings, r, false);

@@ -158,7 +158,7 @@ static enum settlement hold(struct stage *s, const char *path, const struct stat
         stage_cannot_record(s, "recording", path);
     pthread_mutex_unlock(&s->model);
     free(row);
-    return ok ? SETTLED_HELD : SETTLED_PENDING;
+    return ok ? SETTLED_HELD : SETTLED_UNRECORDED;
 }
 
 /* A landed frame given back its place in the sequence memory after a
@@ -342,6 +342,8 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
         }
         return -EINVAL;
     }
+    if (outcome == SETTLED_UNRECORDED) /* the mount has just turned read-only */
+        return -EROFS;
     if (outcome != SETTLED_LANDED) {
         stage_log(s, LOG_ERR, "namfs: rename %s -> %s: cannot hash %s: %s", from, to, from,
                   strerror(errno));

@@ -309,7 +309,7 @@ void stage_not_on_disk(struct stage *s, const char *path)
 /* Records a landing; a frame's number is reserved in the catalog as it
  * is (catalog_put_frame), so a frame another path holds there is refused
  * (S5, v) even where the sequence memory missed it. Called with the lock;
- * SETTLED_PENDING when the catalog could not record it (the mount turns
+ * SETTLED_UNRECORDED when the catalog could not record it (the mount turns
  * read-only, and recover() meets the file afresh). */
 enum settlement stage_record_landed(struct stage *s, const struct catalog_file *f,
                                     struct verdict *v)
@@ -331,7 +331,7 @@ enum settlement stage_record_landed(struct stage *s, const struct catalog_file *
             return SETTLED_REFUSED;
         }
         stage_cannot_record(s, "recording", f->path);
-        return SETTLED_PENDING;
+        return SETTLED_UNRECORDED;
     }
     s->hashed_bytes += f->size;
     if (!s->first_landing)

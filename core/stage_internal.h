@@ -23,11 +23,13 @@
 
 /* How a settlement ended. */
 enum settlement {
-    SETTLED_LANDED,  /* in the catalog with its digest */
-    SETTLED_HELD,    /* under an N6 name: in the catalog with its digest, held (FILE_HELD) */
-    SETTLED_REFUSED, /* in the quarantine (or kept in place), listed as rejected */
-    SETTLED_PENDING, /* nothing to decide yet: an empty frame, or the file moved away */
-    SETTLED_FAILED,  /* it could not be read to hash it: neither landed nor refused */
+    SETTLED_LANDED,     /* in the catalog with its digest */
+    SETTLED_HELD,       /* under an N6 name: in the catalog with its digest, held (FILE_HELD) */
+    SETTLED_REFUSED,    /* in the quarantine (or kept in place), listed as rejected */
+    SETTLED_PENDING,    /* nothing to decide yet: an empty frame, or the file moved away */
+    SETTLED_UNRECORDED, /* sound, but the catalog could not record it (the mount turned
+                           read-only): put in place all the same, for recover() to land */
+    SETTLED_FAILED,     /* it could not be read to hash it: neither landed nor refused */
 };
 
 /* A refused file still open: if its writer deletes it, it goes to the

@@ -12,6 +12,7 @@
 #include "stage_fixture.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 
 static int setup(void **state)
 {
@@ -669,6 +670,46 @@ static void rename_over_an_open_file(void **state)
     free(fr);
 }
 
+/* A landing the catalog cannot record (another connection holds its write
+ * lock past the busy timeout): close() returns 0 and the mount turns
+ * read-only; the frame is in BACKING under its name, on disk, as close()
+ * returns, before its release, for the next recovery to land (the unmount
+ * that may come before a FUSE release must not leave it in flight). */
+static void unrecorded_landing_is_in_place_at_close(void **state)
+{
+    struct fixture *f = *state;
+    struct frame *fr = malloc(sizeof *fr);
+    struct stage_handle h;
+    char path[PATH_LEN], where[PATH_LEN], db[PATH_LEN];
+    sqlite3 *locker = NULL;
+
+    good_frame(fr, 7);
+    frame_path(path, 1, 4);
+    in_backing(f, path, where);
+    snprintf(db, sizeof db, "%s/catalog.sqlite", f->state);
+    assert_int_equal(open_writer(f, path, O_CREAT | O_WRONLY, &h), 0);
+    assert_int_equal(write_pieces(f, &h, path, fr->bytes, fr->len), 0);
+    assert_int_equal(sqlite3_open(db, &locker), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(locker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(stage_flush(f->stage, &h, path), 0);
+    assert_true(exists(where));
+    uint8_t *bytes = malloc(fr->len + 1);
+    FILE *in = fopen(where, "rb");
+    assert_non_null(in);
+    assert_int_equal(fread(bytes, 1, fr->len + 1, in), fr->len); /* whole, nothing more */
+    fclose(in);
+    assert_memory_equal(bytes, fr->bytes, fr->len);
+    free(bytes);
+    assert_int_equal(stage_may_change(f->stage, path), -EROFS);
+    assert_logged(f, SEQ ".0001.dpx", "reserving a frame");
+    assert_logged(f, "read-only from now on", "cannot record");
+    sqlite3_exec(locker, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(locker);
+    stage_release(f->stage, &h, path);
+    assert_true(exists(where));
+    free(fr);
+}
+
 /* The catch-up read of a file written out of order fails: its close()
  * says EIO, and the file is neither landed nor refused (no digest, not in
  * the quarantine). Its release tries again; the disk reads, and it lands. */
@@ -903,6 +944,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_json_names_hashed_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(dup_closes_then_a_late_write, setup, teardown),
         cmocka_unit_test_setup_teardown(rename_over_an_open_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(unrecorded_landing_is_in_place_at_close, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_catch_up_is_eio, setup, teardown),
         cmocka_unit_test_setup_teardown(temp_file_renamed_into_place, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_rename_keeps_the_temp_file, setup, teardown),
