@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 7
+#define SCHEMA_VERSION 8
 
 enum statement {
     ST_PUT_FILE,
@@ -37,6 +37,8 @@ enum statement {
     ST_EACH_TALLY,
     ST_FOLDER_TALLY,
     ST_EACH_DIGEST_IN_DIR,
+    ST_LAST_CHANGE,
+    ST_EACH_CHANGE_IN_DIR,
     ST_COUNT
 };
 
@@ -44,14 +46,15 @@ static const char *const statements[ST_COUNT] = {
     [ST_PUT_FILE] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
         " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns,"
-        " recorded) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-        " ?16, ?17, ?18)",
+        " recorded, changed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, ?19)",
     /* the same row, unless another path holds a landed frame of that
      * number */
     [ST_PUT_FRAME] =
         "INSERT OR REPLACE INTO files (path, dir, size, mtime_ns, hashed_at, xxh128,"
-        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns, recorded)"
-        " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18"
+        " xxh64, xxh3, md5, sha1, c4, state, rule, message, asset, frame, ctime_ns, recorded,"
+        " changed) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+        " ?17, ?18, ?19"
         " WHERE NOT EXISTS (SELECT 1 FROM files WHERE asset = ?15 AND frame = ?16"
         " AND state = 1 AND path <> ?1)",
     [ST_FRAME_HOLDER] = "SELECT path FROM files WHERE asset = ?1 AND frame = ?2 AND state = 1"
@@ -111,6 +114,11 @@ static const char *const statements[ST_COUNT] = {
     [ST_EACH_DIGEST_IN_DIR] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
                               " xxh3, md5, sha1, c4 FROM files WHERE dir = ?1 AND state = 1"
                               " ORDER BY path",
+    [ST_LAST_CHANGE] = "SELECT coalesce(max(changed), 0) FROM files",
+    /* through files_changed: few rows changed since a view was made */
+    [ST_EACH_CHANGE_IN_DIR] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
+                              " xxh3, md5, sha1, c4, state FROM files WHERE changed > ?2"
+                              " AND dir = ?1 AND listed_bytes IS NOT NULL ORDER BY path",
 };
 
 /* The tally's triggers (schema 7): a row counted in, a row counted out
@@ -185,10 +193,17 @@ static const char *const migrations[SCHEMA_VERSION] = {
     "CREATE TRIGGER tally_out AFTER DELETE ON files BEGIN" TALLY_REMOVE " END;"
     "CREATE TRIGGER tally_moved AFTER UPDATE OF path, dir, asset, state, frame, size ON files"
     " BEGIN" TALLY_REMOVE TALLY_ADD " END;",
+    /* 8: each row's change number, from a counter the writing connection
+     * keeps (struct catalog's last_change): what changed since a view was
+     * made is read by it, not every row (the mount's checksum.txt while
+     * frames land, issue 17) */
+    "ALTER TABLE files ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX files_changed ON files (changed);",
 };
 
 struct catalog {
-    uint64_t writes; /* statements that changed something through this connection */
+    uint64_t writes;     /* statements that changed something through this connection */
+    int64_t last_change; /* the change number of the row written last (schema 8) */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     char error[300];
@@ -340,6 +355,9 @@ static struct catalog *opened(const char *path, bool view, char *err, size_t err
         ok = sqlite3_prepare_v3(cat->db, statements[i], -1, SQLITE_PREPARE_PERSISTENT, &cat->st[i],
                                 NULL) == SQLITE_OK ||
              failed(cat, statements[i]);
+    /* change numbers go on from the highest a row has (one writing
+     * connection per catalog: the mount's) */
+    ok = ok && (view || catalog_last_change(cat, &cat->last_change));
     if (!ok) {
         snprintf(err, err_len, "%s", cat->error[0] ? cat->error : "catalog: cannot open");
         catalog_close(cat);
@@ -447,10 +465,17 @@ static void bind_file(sqlite3_stmt *st, const struct catalog_file *f)
     sqlite3_bind_int(st, 18, f->recorded);
 }
 
+/* A row written: f, with the next change number. */
+static void bind_change(struct catalog *cat, sqlite3_stmt *st, const struct catalog_file *f)
+{
+    bind_file(st, f);
+    sqlite3_bind_int64(st, 19, ++cat->last_change);
+}
+
 bool catalog_put_file(struct catalog *cat, const struct catalog_file *f)
 {
     cleared(cat);
-    bind_file(cat->st[ST_PUT_FILE], f);
+    bind_change(cat, cat->st[ST_PUT_FILE], f);
     return run(cat, cat->st[ST_PUT_FILE], "storing a file");
 }
 
@@ -475,7 +500,7 @@ bool catalog_put_frame(struct catalog *cat, const struct catalog_file *f, char *
     cleared(cat);
     if (f->state != FILE_LANDED || f->frame < 0)
         return catalog_put_file(cat, f);
-    bind_file(cat->st[ST_PUT_FRAME], f);
+    bind_change(cat, cat->st[ST_PUT_FRAME], f);
     if (!run(cat, cat->st[ST_PUT_FRAME], "reserving a frame"))
         return false;
     if (sqlite3_changes(cat->db) > 0)
@@ -749,14 +774,18 @@ bool catalog_set_recorded(struct catalog *cat, const char *path, int generation)
 
 /* Rows of st in brief (ST_EACH_BRIEF_AFTER's columns, then the digests when
  * algo is one), each passed to each(). */
-static bool each_brief(struct catalog *cat, sqlite3_stmt *st, int algo, catalog_brief_fn each,
-                       void *ctx)
+/* Rows of st in brief, all in state unless st yields each row's state as
+ * its 13th column. */
+static bool each_brief(struct catalog *cat, sqlite3_stmt *st, enum file_state state, int algo,
+                       catalog_brief_fn each, void *ctx)
 {
     bool ok = true;
     int rc;
 
     while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct catalog_brief b = {
+            .state =
+                sqlite3_column_count(st) > 12 ? (enum file_state)sqlite3_column_int(st, 12) : state,
             .path = (const char *)sqlite3_column_text(st, 0),
             .asset = (const char *)sqlite3_column_text(st, 1),
             .frame = sqlite3_column_int64(st, 2),
@@ -785,7 +814,7 @@ bool catalog_each_brief_after(struct catalog *cat, enum file_state state, const 
     sqlite3_bind_int(st, 1, state);
     bind_text(st, 2, after);
     sqlite3_bind_int64(st, 3, limit ? (sqlite3_int64)limit : -1);
-    return each_brief(cat, st, -1, each, ctx);
+    return each_brief(cat, st, state, -1, each, ctx);
 }
 
 bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo algo,
@@ -793,7 +822,34 @@ bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo
 {
     cleared(cat);
     bind_text(cat->st[ST_EACH_DIGEST_IN_DIR], 1, dir);
-    return each_brief(cat, cat->st[ST_EACH_DIGEST_IN_DIR], (int)algo, each, ctx);
+    return each_brief(cat, cat->st[ST_EACH_DIGEST_IN_DIR], FILE_LANDED, (int)algo, each, ctx);
+}
+
+bool catalog_last_change(struct catalog *cat, int64_t *out)
+{
+    sqlite3_stmt *st = cat->st[ST_LAST_CHANGE];
+
+    cleared(cat);
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || failed(cat, "reading the last change");
+}
+
+bool catalog_each_change_in(struct catalog *cat, const char *dir, int64_t after,
+                            enum hash_algo algo, catalog_brief_fn each, void *ctx)
+{
+    sqlite3_stmt *st = cat->st[ST_EACH_CHANGE_IN_DIR];
+
+    cleared(cat);
+    bind_text(st, 1, dir);
+    sqlite3_bind_int64(st, 2, after);
+    return each_brief(cat, st, FILE_LANDED, (int)algo, each, ctx);
+}
+
+bool catalog_snapshot(struct catalog *cat)
+{
+    return exec(cat, "BEGIN");
 }
 
 bool catalog_each_tally(struct catalog *cat, catalog_tally_fn each, void *ctx)

@@ -30,6 +30,14 @@ struct render {
     size_t err_len;
 };
 
+int checksum_line(char *out, size_t len, const char *name, uint64_t size, enum hash_algo algo,
+                  const char *digest)
+{
+    int n = snprintf(out, len, "%s\t%llu\t%s\t%s\n", name, (unsigned long long)size,
+                     checksum_label(algo), digest);
+    return n >= 0 && (size_t)n < len ? n : -1;
+}
+
 static bool add_line(void *ctx, const struct catalog_brief *f)
 {
     struct render *r = ctx;
@@ -44,9 +52,10 @@ static bool add_line(void *ctx, const struct catalog_brief *f)
                  hash_algo_name(r->algo));
         return false;
     }
-    int n = snprintf(line, sizeof line, "%s\t%llu\t%s\t%s\n", name, (unsigned long long)f->size,
-                     checksum_label(r->algo), f->digest);
-    if (r->emit(r->emit_ctx, line, (size_t)n))
+    int n = checksum_line(line, sizeof line, name, f->size, r->algo, f->digest);
+    if (n < 0)
+        errno = ENAMETOOLONG;
+    else if (r->emit(r->emit_ctx, line, (size_t)n))
         return true;
     snprintf(r->err, r->err_len, "%s/%s: %s", r->dir, CHECKSUM_NAME,
              errno ? strerror(errno) : "out of memory");

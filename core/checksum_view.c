@@ -11,6 +11,12 @@
  *   - inotify reported no change in BACKING's folder since the rendering
  *     began (a local writer behind the mount; one on another host of a
  *     shared file system is seen by the look-out only).
+ * While frames land the tally moves with each; when all that changed in
+ * the folder since the text was made are files whose names sort after
+ * every name it was made from (the catalog's change numbers tell which,
+ * its tally that nothing else went, inotify's names that nothing else
+ * changed in BACKING), their lines are appended instead: a read while
+ * frames land costs what landed since the last read, not the folder.
  * An open that gets the same text as the open before it lets the kernel
  * serve it from its page cache; a new text is read through direct I/O,
  * so that a size the kernel took from an older getattr cannot cut it.
@@ -38,11 +44,58 @@
     (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |            \
      IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 
+/* Names kept for one folder's notices at most; beyond, a full rendering. */
+#define NOTICED_MAX 4096
+/* Rows appended to a view at most, under the model lock; beyond, a full
+ * rendering, off the lock. */
+#define APPEND_MAX 4096
+
+static void end_forget(struct view_end *e)
+{
+    for (size_t i = 0; i < e->after_count; i++)
+        free(e->after[i]);
+    e->after_count = 0;
+}
+
+/* Row path shown (its line is the text's last now) or left out. */
+static void end_add(struct view_end *e, const char *path, bool shown)
+{
+    if (shown) {
+        end_forget(e); /* rows left out before it are in the middle now */
+        snprintf(e->shown, sizeof e->shown, "%s", path);
+    } else if (e->after_count < VIEW_AFTER_MAX && (e->after[e->after_count] = strdup(path))) {
+        e->after_count++;
+    }
+}
+
+static bool end_after(const struct view_end *e, const char *path)
+{
+    for (size_t i = 0; i < e->after_count; i++)
+        if (strcmp(e->after[i], path) == 0)
+            return true;
+    return false;
+}
+
 void checksum_view_init(struct checksum_view *v)
 {
     memset(v, 0, sizeof *v);
-    v->fd = v->watch = -1;
+    v->fd = v->watch = v->noticed.wd = -1;
     v->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+}
+
+/* Forgets the names of notices before the folder's count `upto`; with wd
+ * another folder's, all of them, keeping that folder's from upto on. */
+static void forget_noticed(struct noticed *n, int wd, uint64_t upto)
+{
+    size_t drop = n->wd != wd || upto < n->from ? n->count
+                  : upto - n->from < n->count   ? (size_t)(upto - n->from)
+                                                : n->count;
+    for (size_t i = 0; i < drop; i++)
+        free(n->names[i]);
+    memmove(n->names, n->names + drop, (n->count - drop) * sizeof *n->names);
+    n->count -= drop;
+    n->from = n->wd != wd ? upto : n->from + drop;
+    n->wd = wd;
 }
 
 void checksum_view_free(struct checksum_view *v)
@@ -55,6 +108,10 @@ void checksum_view_free(struct checksum_view *v)
     free(v->watches);
     v->watches = NULL;
     v->watch_count = 0;
+    forget_noticed(&v->noticed, -1, 0);
+    free(v->noticed.names);
+    v->noticed.names = NULL;
+    end_forget(&v->end);
 }
 
 /* Whether an inotify event may change what a view lists: not the
@@ -81,6 +138,21 @@ static struct folder_watch *watch_of(struct checksum_view *v, int wd)
     return &grown[v->watch_count++];
 }
 
+/* A relevant notice in folder w; its name kept when it is the noticed
+ * folder's (a name not kept leaves the list incomplete: no append). */
+static void note(struct noticed *n, struct folder_watch *w, const struct inotify_event *e)
+{
+    bool complete = n->from + n->count == w->notices;
+    w->notices++;
+    if (w->wd != n->wd || !complete || n->count >= NOTICED_MAX)
+        return;
+    char **grown = n->count % 64 ? n->names : realloc(n->names, (n->count + 64) * sizeof *grown);
+    if (grown)
+        n->names = grown;
+    if (grown && (grown[n->count] = strdup(e->len ? e->name : "")))
+        n->count++;
+}
+
 /* Reads what inotify has queued, counting each folder's relevant notices.
  * Model lock held. */
 static void drain(struct checksum_view *v)
@@ -97,7 +169,7 @@ static void drain(struct checksum_view *v)
             if (e->mask & IN_Q_OVERFLOW)
                 v->overflows++; /* events lost: every view is in doubt */
             else if (w && relevant(e))
-                w->notices++;
+                note(&v->noticed, w, e);
             p += sizeof *e + e->len;
         }
 }
@@ -123,23 +195,37 @@ static bool unsealed_folder(struct stage *s, const char *path, char *dir, size_t
 
 struct folder_check {
     struct stage *s;
-    int folder; /* BACKING's folder */
+    int folder;       /* BACKING's folder */
+    uint64_t visited; /* rows checked, shown or left out */
+    struct view_end end;
 };
 
 /* The file as catalogued, in BACKING's folder or in flight while it waits
  * for its release to take its name. */
-static bool as_catalogued(void *ctx, const struct catalog_brief *f)
+static bool in_backing_as_catalogued(struct folder_check *c, const struct catalog_brief *f)
 {
-    struct folder_check *c = ctx;
     char mount_path[CATALOG_PATH_MAX + 1], at[PATH_MAX];
     struct stat now;
 
     snprintf(mount_path, sizeof mount_path, "/%s", f->path);
     stage_locate(c->s, mount_path, at, sizeof at);
+    if (strcmp(at, mount_path) != 0)
+        return false; /* still in flight: its close() has not returned */
     const char *slash = strrchr(at, '/');
     return fstatat(c->folder, slash ? slash + 1 : at, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
            f->size == (uint64_t)now.st_size && f->mtime_ns == stage_ns(now.st_mtim) &&
            f->ctime_ns == stage_ns(now.st_ctim);
+}
+
+/* A rendering's keep(): rows come in path order. */
+static bool as_catalogued(void *ctx, const struct catalog_brief *f)
+{
+    struct folder_check *c = ctx;
+    bool shown = in_backing_as_catalogued(c, f);
+
+    c->visited++;
+    end_add(&c->end, f->path, shown);
+    return shown;
 }
 
 /* An unnamed file in the state folder (a named one, unlinked at once,
@@ -167,6 +253,9 @@ struct rendering {
     int fd;
     size_t len;
     uint64_t version, notices_at, overflows_at;
+    int64_t change;
+    uint64_t listed;
+    struct view_end end;
     int watch;
 };
 
@@ -184,6 +273,8 @@ static void watch_folder(struct stage *s, const char *dir, struct rendering *r)
     r->watch = w ? r->watch : -1;
     r->notices_at = w ? w->notices : 0;
     r->overflows_at = v->overflows;
+    if (w && v->noticed.wd != r->watch) /* names from here on, for appends to this view */
+        forget_noticed(&v->noticed, r->watch, w->notices);
 }
 
 /* The checked text, from the catalog connection view, into r->fd. */
@@ -214,19 +305,26 @@ static int render(struct stage *s, const char *path, const char *dir, struct ren
 
     snprintf(db, sizeof db, "%s/catalog.sqlite", s->state_path);
     struct catalog *view = catalog_open_view(db, err, sizeof err);
-    struct folder_check check = {s, backing_parent(&s->backing, path, &name)};
+    struct folder_check check = {.s = s, .folder = backing_parent(&s->backing, path, &name)};
     int rc = !k || !view ? -ENOMEM : check.folder < 0 ? check.folder : 0;
     if (rc == 0) {
         pthread_mutex_lock(&s->model);
         watch_folder(s, dir, r);
         pthread_mutex_unlock(&s->model);
-        /* the version before the rows: a change between them renders again */
-        rc = !catalog_folder_tally(view, dir, &tally) ? -EIO : tally.frames ? 0 : -ENOENT;
+        /* one snapshot: the change number, the tally and the rows agree */
+        rc = !catalog_snapshot(view) || !catalog_last_change(view, &r->change) ||
+                     !catalog_folder_tally(view, dir, &tally)
+                 ? -EIO
+             : tally.frames ? 0
+                            : -ENOENT;
         r->version = tally.changes;
     }
     for (int in_memory = 0; rc == 0 && in_memory < 2; in_memory++) {
         if ((r->fd = unnamed_file(s->state_path, in_memory)) < 0)
             continue;
+        check.visited = 0;
+        end_forget(&check.end);
+        check.end.shown[0] = '\0';
         if (render_into(s, view, dir, &check, k, r))
             break;
         close(r->fd);
@@ -236,6 +334,10 @@ static int render(struct stage *s, const char *path, const char *dir, struct ren
     }
     if (rc == 0 && r->fd < 0)
         rc = -EIO;
+    r->listed = check.visited;
+    r->end = check.end; /* its names are the rendering's now */
+    if (view)
+        catalog_commit(view); /* the snapshot's end */
     if (check.folder >= 0)
         close(check.folder);
     catalog_close(view);
@@ -259,7 +361,201 @@ static void install(struct stage *s, const char *dir, const struct rendering *r)
     v->watch = r->watch;
     v->notices_at = r->notices_at;
     v->overflows_at = r->overflows_at;
+    v->change = r->change;
+    v->listed = r->listed;
+    end_forget(&v->end);
+    v->end = r->end;
+    forget_noticed(&v->noticed, v->watch, v->notices_at);
     v->serial++;
+}
+
+/* ---- appending what landed since ---- */
+
+/* A row changed since the view was made, owned. */
+struct appended_row {
+    char *path, *digest;
+    uint64_t size;
+    int64_t mtime_ns, ctime_ns;
+};
+
+struct appending {
+    const struct checksum_view *v;
+    struct appended_row *rows;
+    size_t count;
+};
+
+static void free_appending(struct appending *a)
+{
+    for (size_t i = 0; i < a->count; i++) {
+        free(a->rows[i].path);
+        free(a->rows[i].digest);
+    }
+    free(a->rows);
+}
+
+/* Keeps a changed row that the view can take as an appended line: landed,
+ * with its digest, after the view's last line; stops at any other (false:
+ * render anew). */
+static bool appendable(void *ctx, const struct catalog_brief *b)
+{
+    struct appending *a = ctx;
+
+    if (b->state != FILE_LANDED || !b->digest || strcmp(b->path, a->v->end.shown) <= 0 ||
+        a->count >= APPEND_MAX)
+        return false;
+    if (a->count % 64 == 0) {
+        struct appended_row *grown = realloc(a->rows, (a->count + 64) * sizeof *grown);
+        if (!grown)
+            return false;
+        a->rows = grown;
+    }
+    struct appended_row *r = &a->rows[a->count];
+    *r = (struct appended_row){strdup(b->path), strdup(b->digest), b->size, b->mtime_ns,
+                               b->ctime_ns};
+    if (!r->path || !r->digest) {
+        free(r->path);
+        free(r->digest);
+        return false;
+    }
+    a->count++;
+    return true;
+}
+
+/* Whether path is among the rows (in path order). */
+static bool bsearch_row(const struct appending *a, const char *path)
+{
+    size_t lo = 0, hi = a->count;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(a->rows[mid].path, path);
+        if (cmp == 0)
+            return true;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+/* Every notice in the view's folder since it was made names one of the
+ * rows to append (their landings': a change behind the mount to another
+ * file renders anew). */
+static bool notices_explained(const struct checksum_view *v, const struct appending *a)
+{
+    const struct noticed *n = &v->noticed;
+    struct folder_watch *w = NULL;
+
+    for (size_t i = 0; i < v->watch_count && !w; i++)
+        w = v->watches[i].wd == v->watch ? &v->watches[i] : NULL;
+    if (!w || n->wd != v->watch || n->from > v->notices_at || n->from + n->count != w->notices ||
+        v->overflows != v->overflows_at)
+        return false;
+    char path[CATALOG_PATH_MAX * 2];
+    for (size_t i = (size_t)(v->notices_at - n->from); i < n->count; i++) {
+        snprintf(path, sizeof path, "%s%s%s", v->dir, *v->dir ? "/" : "", n->names[i]);
+        if (!bsearch_row(a, path) && !end_after(&v->end, path))
+            return false; /* a row left out at the end may change: it is not shown */
+    }
+    return true;
+}
+
+/* The lines of the rows BACKING has as catalogued, at the view's end, up
+ * to the first it does not (that one and those after it are left out
+ * for a later append: lines stay in path order); end becomes the text's
+ * new end. False when they could not be written (the view is as it was). */
+static bool append_lines(struct stage *s, int folder, const struct appending *a, size_t *len,
+                         struct view_end *end)
+{
+    struct checksum_view *v = &s->checksum_view;
+    struct folder_check check = {.s = s, .folder = folder};
+    char line[CATALOG_PATH_MAX + 160];
+    struct checksum_out *k = malloc(sizeof *k);
+    bool gap = false;
+
+    if (!k)
+        return false;
+    memset(k, 0, sizeof *k);
+    k->fd = v->fd;
+    k->old = -1;
+    snprintf(end->shown, sizeof end->shown, "%s", v->end.shown);
+    for (size_t i = 0; i < v->end.after_count; i++) /* still left out, unless appended now */
+        if (!bsearch_row(a, v->end.after[i]))
+            end_add(end, v->end.after[i], false);
+    bool ok = lseek(v->fd, (off_t)v->len, SEEK_SET) >= 0;
+    for (size_t i = 0; ok && i < a->count; i++) {
+        const struct appended_row *r = &a->rows[i];
+        struct catalog_brief b = {
+            .path = r->path, .size = r->size, .mtime_ns = r->mtime_ns, .ctime_ns = r->ctime_ns};
+        gap = gap || !in_backing_as_catalogued(&check, &b);
+        if (!gap) {
+            int n = checksum_line(line, sizeof line, base_name(r->path), r->size,
+                                  s->profile.checksum_hash, r->digest);
+            ok = n >= 0 && checksum_out_emit(k, line, (size_t)n);
+        }
+        end_add(end, r->path, !gap);
+    }
+    ok = ok && checksum_out_flush(k);
+    *len = (size_t)k->total;
+    free(k);
+    return ok;
+}
+
+/* The view made current by appending what landed in its folder since it
+ * was made, when that is all that changed there. Model lock held; few
+ * rows (APPEND_MAX), each a stat. */
+static bool appended(struct stage *s, const char *path, const char *dir,
+                     const struct catalog_folder *tally)
+{
+    struct checksum_view *v = &s->checksum_view;
+    struct appending a = {.v = v};
+    int64_t change;
+    const char *name;
+    size_t added = 0;
+
+    if (v->fd < 0 || strcmp(v->dir, dir) != 0 || !catalog_last_change(s->cat, &change) ||
+        !catalog_each_change_in(s->cat, dir, v->change, s->profile.checksum_hash, appendable, &a)) {
+        free_appending(&a);
+        return false;
+    }
+    size_t again = 0; /* rows left out at the end before, changed since: not new */
+    for (size_t i = 0; i < a.count; i++)
+        again += end_after(&v->end, a.rows[i].path);
+    /* nothing else came or went: a row deleted or moved away leaves no
+     * change number, but the count */
+    if (tally->listed != v->listed + a.count - again || !notices_explained(v, &a)) {
+        free_appending(&a);
+        return false;
+    }
+    struct view_end end = {.after_count = 0};
+    int folder = backing_parent(&s->backing, path, &name);
+    bool ok = folder >= 0 && append_lines(s, folder, &a, &added, &end);
+    if (folder >= 0)
+        close(folder);
+    if (!ok)
+        end_forget(&end);
+    if (ok) {
+        v->len += added;
+        v->change = change;
+        v->listed += a.count - again;
+        end_forget(&v->end);
+        v->end = end;
+        v->version = tally->changes;
+        for (size_t i = 0; i < v->watch_count; i++)
+            if (v->watches[i].wd == v->watch)
+                v->notices_at = v->watches[i].notices;
+        forget_noticed(&v->noticed, v->watch, v->notices_at);
+        v->serial++;
+    }
+    free_appending(&a);
+    return ok;
 }
 
 /* The folder's tally version (model lock held); UINT64_MAX when the
@@ -279,12 +575,16 @@ int stage_open_checksum(struct stage *s, const char *path, struct checksum_open 
     if (!unsealed_folder(s, path, dir, sizeof dir))
         return -ENOENT;
     pthread_mutex_lock(&s->model);
-    bool fresh = current(v, dir, folder_version(s, dir, &tally));
+    uint64_t version = folder_version(s, dir, &tally);
+    bool fresh =
+        current(v, dir, version) || (version != UINT64_MAX && appended(s, path, dir, &tally));
     pthread_mutex_unlock(&s->model);
     if (!fresh) {
         int rc = render(s, path, dir, &r);
-        if (rc < 0)
+        if (rc < 0) {
+            end_forget(&r.end);
             return rc;
+        }
     }
     pthread_mutex_lock(&s->model);
     if (!fresh)

@@ -32,6 +32,18 @@ enum settlement {
     SETTLED_FAILED,     /* it could not be read to hash it: neither landed nor refused */
 };
 
+/* Where a checksum.txt view's lines end: the last row it shows, and the
+ * rows after it that it left out (BACKING did not have them as catalogued:
+ * most often a landing between its record and its rename), which an
+ * append may still show. At most VIEW_AFTER_MAX are remembered; one
+ * forgotten makes the next append fail its count, and render anew. */
+#define VIEW_AFTER_MAX 16
+struct view_end {
+    char shown[CATALOG_PATH_MAX]; /* "" none */
+    char *after[VIEW_AFTER_MAX];
+    size_t after_count;
+};
+
 /* A refused file still open: if its writer deletes it, it goes to the
  * quarantine instead. */
 struct refused_open {
@@ -88,6 +100,15 @@ struct stage {
         uint64_t version; /* the folder's tally's when rendered */
         int fd;           /* the text, in an unnamed file of the state folder; -1 none */
         size_t len;
+        int64_t change;      /* the catalog's last change number the text includes */
+        uint64_t listed;     /* the folder's rows it was made from, shown or left out */
+        struct view_end end; /* where its lines end */
+        struct noticed {     /* the names of one folder's relevant notices */
+            int wd;          /* -1: none kept */
+            uint64_t from;   /* the folder's notice count the first one had */
+            char **names;
+            size_t count; /* complete while from + count is the folder's notice count */
+        } noticed;
         uint64_t serial, served; /* renderings made; the one the last open got */
         unsigned opens_of_serial;
         int inotify; /* -1: no notices, every open renders */

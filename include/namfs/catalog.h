@@ -138,6 +138,7 @@ struct catalog_brief {
     uint64_t size;
     int64_t mtime_ns, ctime_ns;
     const char *digest; /* catalog_each_digest_in's algorithm's; NULL when absent */
+    enum file_state state;
 };
 typedef bool (*catalog_brief_fn)(void *ctx, const struct catalog_brief *b);
 
@@ -172,6 +173,21 @@ bool catalog_folder_tally(struct catalog *cat, const char *dir, struct catalog_f
  * algo: what checksum.txt is rendered from. */
 bool catalog_each_digest_in(struct catalog *cat, const char *dir, enum hash_algo algo,
                             catalog_brief_fn each, void *ctx);
+
+/* Every row written gets the next change number (schema 8), so what
+ * changed since a view was made can be read instead of every row: the
+ * highest number any row has now; and in path order, the files of folder
+ * dir, in any state, written since change number `after`, with their
+ * digest of algo (only those checksum.txt would list: not dot files, not
+ * itself). A deleted row leaves no number: the tally's count tells. */
+bool catalog_last_change(struct catalog *cat, int64_t *out);
+bool catalog_each_change_in(struct catalog *cat, const char *dir, int64_t after,
+                            enum hash_algo algo, catalog_brief_fn each, void *ctx);
+
+/* A read transaction on a view: what it reads until catalog_commit is one
+ * state of the catalog (a rendering's change number, tally and rows
+ * agree). */
+bool catalog_snapshot(struct catalog *cat);
 
 /* Calls each() for every folder holding at least one landed frame. */
 typedef bool (*catalog_dir_fn)(void *ctx, const char *dir);

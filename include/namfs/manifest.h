@@ -52,6 +52,11 @@ struct checksum_out {
 bool checksum_out_emit(void *ctx, const char *bytes, size_t len);
 bool checksum_out_flush(struct checksum_out *o);
 
+/* One line of checksum.txt (SPEC: name, size, algorithm, digest) in out;
+ * its length, or -1 when it does not fit. */
+int checksum_line(char *out, size_t len, const char *name, uint64_t size, enum hash_algo algo,
+                  const char *digest);
+
 /* The same text, passed to emit() a line at a time instead of kept
  * (emit sets errno when it fails, or leaves it 0 when out of memory). */
 typedef bool (*checksum_emit_fn)(void *ctx, const char *bytes, size_t len);

@@ -549,6 +549,80 @@ def live_checksum():
           "BACKING's checksum.txt has the bytes the mount showed (cmp)")
 
 
+def expected_listing(backing):
+    """checksum.txt as it must read, from BACKING's frames and xxhsum (not
+    namfs): sorted, one line per frame, name, size, xxh128, digest."""
+    folder = os.path.join(backing, SEQ)
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".dpx") and n[0] != ".")
+    return "".join("%s\t%d\txxh128\t%s\n" % (n, os.path.getsize(os.path.join(folder, n)),
+                                              xxh128(os.path.join(folder, n))) for n in names)
+
+
+def land_frame(m, n, seed=None):
+    subprocess.run([NAMGEN, "dpx", os.path.join(m.point, SEQ, "%s.%04d.dpx" % (SEQ, n)),
+                    "--seed", str(n if seed is None else seed)], check=True)
+
+
+def checksum_follows_changes():
+    """checksum.txt in the mount, read as close() returns, between
+    checkpoints: whatever changed since the last read (frames after the
+    last name, before it, rewritten, deleted, changed behind the mount) it
+    reads as xxhsum says BACKING's frames are, and stat gives its length;
+    and read over and over while a writer lands 150 frames, every read is
+    sorted, without duplicates, a prefix of the final listing's frames."""
+    m = Mount("follows", "-o", "profile=%s,quiet=600" % PROFILE)
+    shown = os.path.join(m.point, SEQ, "checksum.txt")
+
+    def reads_as_backing(what, leave_out=()):
+        text = open(shown).read()
+        want = "".join(l + "\n" for l in expected_listing(m.backing).splitlines()
+                       if l.split("\t")[0] not in leave_out)
+        check(text == want and os.stat(shown).st_size == len(text.encode()),
+              "%s: checksum.txt reads as BACKING's frames are (%d lines)" %
+              (what, len(text.splitlines())))
+
+    with m:
+        os.makedirs(os.path.join(m.point, SEQ))
+        for n in (1, 2, 3):
+            land_frame(m, n)
+        reads_as_backing("three frames")
+        land_frame(m, 5)
+        reads_as_backing("a frame after the last name")
+        land_frame(m, 4)
+        reads_as_backing("a frame before the last name")
+        changed = "%s.0002.dpx" % SEQ
+        with open(os.path.join(m.backing, SEQ, changed), "r+b") as f:  # behind the mount
+            f.seek(-64, os.SEEK_END)
+            f.write(b"\xff" * 64)
+        land_frame(m, 6)
+        reads_as_backing("a frame changed behind the mount, one landed", leave_out=(changed,))
+        os.unlink(os.path.join(m.point, SEQ, "%s.0001.dpx" % SEQ))
+        land_frame(m, 7)
+        reads_as_backing("a frame deleted, one landed", leave_out=(changed,))
+        land_frame(m, 3, seed=33)  # rewritten through the mount: same size, other bytes
+        land_frame(m, 8)
+        reads_as_backing("a frame rewritten, one landed", leave_out=(changed,))
+
+        writer = subprocess.Popen([sys.executable, "-c", """
+import os, subprocess, sys
+for n in range(9, 159):
+    subprocess.run([sys.argv[1], "dpx", os.path.join(sys.argv[2], "%s.%04d.dpx" % (sys.argv[3], n)),
+                    "--seed", str(n)], check=True)
+""", NAMGEN, os.path.join(m.point, SEQ), SEQ])
+        reads = []
+        while writer.poll() is None:
+            reads.append(open(shown).read())
+        writer.wait()
+        final = expected_listing(m.backing).splitlines()
+        final = [l for l in final if l.split("\t")[0] != changed]
+        ordered = all(r.splitlines() == sorted(set(r.splitlines())) for r in reads)
+        known = all(set(r.splitlines()) <= set(final) for r in reads)
+        check(writer.returncode == 0 and len(reads) > 1 and ordered and known,
+              "%d reads while 150 frames landed: each sorted, no line twice, every line "
+              "BACKING's" % len(reads))
+        reads_as_backing("after the writer", leave_out=(changed,))
+
+
 
 def cached_reads():
     """A landed frame is read from the kernel's cache of it, but a change
@@ -775,6 +849,6 @@ def startup_errors():
 
 ALL_CASES = (copy_tools, write_patterns, refusals, live_hashes, refusals_at_write,
              refusals_by_profile, manifests, custody_generations,
-             sequence_rules, live_checksum, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
+             sequence_rules, live_checksum, checksum_follows_changes, cached_reads, readahead, metadata_keeps_landings, seal, sigterm,
              real_writers, startup_errors)
 harness.run_cases(ALL_CASES, "MOUNT_CASES")  # e.g. MOUNT_CASES="seal sigterm"

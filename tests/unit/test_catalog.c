@@ -499,6 +499,7 @@ static void tallies_of_an_older_catalog(void **state)
                      "DROP TRIGGER tally_in; DROP TRIGGER tally_out;"
                      " DROP TRIGGER tally_moved; DROP TABLE tally;"
                      " DROP INDEX files_aside; ALTER TABLE files DROP COLUMN listed_bytes;"
+                     " DROP INDEX files_changed; ALTER TABLE files DROP COLUMN changed;"
                      " PRAGMA user_version = 6",
                      NULL, NULL, NULL),
         SQLITE_OK);
@@ -507,6 +508,63 @@ static void tallies_of_an_older_catalog(void **state)
     assert_tallies_count_the_rows(cat);
     assert_true(catalog_put_file(cat, file("a/y.txt", FILE_LANDED, -1)));
     assert_tallies_count_the_rows(cat);
+}
+
+/* The rows catalog_each_change_in yields, "path:state;" each. */
+static bool change_line(void *ctx, const struct catalog_brief *b)
+{
+    char line[CATALOG_PATH_MAX + 16];
+    snprintf(line, sizeof line, "%s:%d%s;", b->path, (int)b->state, b->digest ? "" : "?");
+    strcat(ctx, line);
+    return true;
+}
+
+static const char *changes_in(struct catalog *cat, const char *dir, int64_t after)
+{
+    static char seen[4096];
+    seen[0] = '\0';
+    assert_true(catalog_each_change_in(cat, dir, after, HASH_XXH128, change_line, seen));
+    return seen;
+}
+
+/* Schema 8: every write gives a row the next change number, and what
+ * changed in a folder since a number reads as those rows only, in path
+ * order, without files checksum.txt leaves out; one connection never
+ * gives a number twice, and after a reopen numbers go on above every
+ * row's. */
+static void changes_since_a_number(void **state)
+{
+    struct catalog *cat = *state;
+    char holder[CATALOG_PATH_MAX], err[300];
+    int64_t before, renamed, nine, reopened, now;
+
+    assert_true(catalog_put_file(cat, file("a/1.dpx", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("a/2.dpx", FILE_LANDED, -1)));
+    assert_true(catalog_last_change(cat, &before));
+    assert_true(before >= 2);
+    assert_string_equal(changes_in(cat, "a", before), "");
+    assert_true(
+        catalog_put_frame(cat, file("a/seq.0003.dpx", FILE_LANDED, 3), holder, sizeof holder));
+    assert_true(catalog_put_file(cat, file("a/.hidden", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("a/checksum.txt", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("a/2.dpx", FILE_LANDED, -1))); /* written again */
+    assert_true(catalog_put_file(cat, file("b/y.dpx", FILE_LANDED, -1)));
+    assert_true(catalog_put_file(cat, file("a/6.dpx", FILE_CHANGED, -1)));
+    assert_string_equal(changes_in(cat, "a", before), "a/2.dpx:1;a/6.dpx:5;a/seq.0003.dpx:1;");
+    assert_true(catalog_last_change(cat, &renamed));
+    assert_true(catalog_rename(cat, "a/1.dpx", "a/9.dpx"));
+    assert_string_equal(changes_in(cat, "a", renamed), "a/9.dpx:1;");
+    assert_true(catalog_last_change(cat, &nine));
+    assert_true(catalog_delete_file(cat, "a/9.dpx")); /* a delete leaves no number, */
+    assert_true(catalog_put_file(cat, file("a/8.dpx", FILE_LANDED, -1)));
+    assert_string_equal(changes_in(cat, "a", nine), "a/8.dpx:1;"); /* nor gives its own again */
+    assert_true(catalog_last_change(cat, &reopened));
+    catalog_close(cat);
+    assert_non_null(*state = cat = catalog_open(path, err, sizeof err));
+    assert_true(catalog_put_file(cat, file("a/7.dpx", FILE_LANDED, -1)));
+    assert_true(catalog_last_change(cat, &now));
+    assert_true(now > reopened);
+    assert_string_equal(changes_in(cat, "a", reopened), "a/7.dpx:1;");
 }
 
 static void a_view_only_reads(void **state)
@@ -541,6 +599,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(renames, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(counts_frames_beneath_a_folder, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(a_frame_is_reserved_once, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(changes_since_a_number, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(transactions_commit_whole_or_not_at_all, open_fresh,
                                         close_catalog),
         cmocka_unit_test_setup_teardown(a_busy_catalog_is_waited_for, open_fresh, close_catalog),
