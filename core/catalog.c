@@ -116,9 +116,10 @@ static const char *const statements[ST_COUNT] = {
                               " ORDER BY path",
     [ST_LAST_CHANGE] = "SELECT coalesce(max(changed), 0) FROM files",
     /* through files_changed: few rows changed since a view was made */
-    [ST_EACH_CHANGE_IN_DIR] = "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
-                              " xxh3, md5, sha1, c4, state FROM files WHERE changed > ?2"
-                              " AND dir = ?1 AND listed_bytes IS NOT NULL ORDER BY path",
+    [ST_EACH_CHANGE_IN_DIR] =
+        "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
+        " xxh3, md5, sha1, c4, state FROM files INDEXED BY files_changed WHERE changed > ?2"
+        " AND dir = ?1 AND listed_bytes IS NOT NULL ORDER BY path",
 };
 
 /* The tally's triggers (schema 7): a row counted in, a row counted out

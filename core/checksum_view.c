@@ -39,10 +39,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* What a change of the folder's files in BACKING looks like to inotify. */
+/* What a change of the folder's files in BACKING looks like to inotify.
+ * Not IN_CLOSE_WRITE: a writer behind the mount has caused IN_MODIFY
+ * already, and the daemon's own release of a landed frame, after its
+ * line is shown, would count against the view. */
 #define NOTICED                                                                                    \
-    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |            \
-     IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
+    (IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE |                 \
+     IN_DELETE_SELF | IN_MOVE_SELF)
 
 /* Names kept for one folder's notices at most; beyond, a full rendering. */
 #define NOTICED_MAX 4096

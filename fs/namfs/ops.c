@@ -503,19 +503,25 @@ static int namfs_open(const char *path, struct fuse_file_info *fi)
     return open_file(path, fi->flags & ~O_CREAT, 0, fi);
 }
 
+/* What of a text of len bytes a read of size at off gets. */
+static size_t within(size_t len, off_t off, size_t size)
+{
+    return (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
+}
+
 static int namfs_read(const char *path, char *buf, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
     struct open_file *f = of(fi);
 
     (void)path;
+    if (f->text || f->view_fd >= 0) /* the text as it was at the open, not lines added since */
+        size = within(f->text_len, off, size);
     if (f->text) {
-        size_t len = f->text_len;
-        size_t n = (size_t)off >= len ? 0 : len - (size_t)off < size ? len - (size_t)off : size;
-        memcpy(buf, f->text + off, n);
-        return (int)n;
+        memcpy(buf, f->text + off, size);
+        return (int)size;
     }
-    ssize_t n = pread(f->view_fd >= 0 ? f->view_fd : f->h.fd, buf, size, off);
+    ssize_t n = size ? pread(f->view_fd >= 0 ? f->view_fd : f->h.fd, buf, size, off) : 0;
     return n < 0 ? -errno : (int)n;
 }
 

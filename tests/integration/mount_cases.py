@@ -602,6 +602,13 @@ def checksum_follows_changes():
         land_frame(m, 3, seed=33)  # rewritten through the mount: same size, other bytes
         land_frame(m, 8)
         reads_as_backing("a frame rewritten, one landed", leave_out=(changed,))
+        with open(shown, "rb") as held:  # opened before a landing, read after it
+            want = "".join(l + "\n" for l in expected_listing(m.backing).splitlines()
+                           if l.split("\t")[0] != changed).encode()
+            land_frame(m, 200)
+            text = held.read()
+        check(text == want, "a reader gets the text as it was when it opened the file, "
+              "not lines appended since (%d of %d bytes)" % (len(text), len(want)))
 
         writer = subprocess.Popen([sys.executable, "-c", """
 import os, subprocess, sys
