@@ -95,7 +95,8 @@ static void forget_noticed(struct noticed *n, int wd, uint64_t upto)
                                                 : n->count;
     for (size_t i = 0; i < drop; i++)
         free(n->names[i]);
-    memmove(n->names, n->names + drop, (n->count - drop) * sizeof *n->names);
+    if (drop && drop < n->count)
+        memmove(n->names, n->names + drop, (n->count - drop) * sizeof *n->names);
     n->count -= drop;
     n->from = n->wd != wd ? upto : n->from + drop;
     n->wd = wd;
