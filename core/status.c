@@ -124,17 +124,22 @@ static int compare_frames(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+bool status_add_gap(struct status_range **gaps, size_t *count, int64_t first, int64_t last)
+{
+    struct status_range *grown = realloc(*gaps, (*count + 1) * sizeof *grown);
+    if (!grown)
+        return false;
+    *gaps = grown;
+    grown[(*count)++] = (struct status_range){first, last};
+    return true;
+}
+
 bool status_find_gaps(const int64_t *sorted, size_t n, struct status_range **gaps, size_t *count)
 {
-    for (size_t i = 1; i < n; i++) {
-        if (sorted[i] <= sorted[i - 1] + 1)
-            continue;
-        struct status_range *grown = realloc(*gaps, (*count + 1) * sizeof *grown);
-        if (!grown)
+    for (size_t i = 1; i < n; i++)
+        if (sorted[i] > sorted[i - 1] + 1 &&
+            !status_add_gap(gaps, count, sorted[i - 1] + 1, sorted[i] - 1))
             return false;
-        *gaps = grown;
-        grown[(*count)++] = (struct status_range){sorted[i - 1] + 1, sorted[i] - 1};
-    }
     return true;
 }
 

@@ -67,6 +67,8 @@ bool status_count_tally(void *ctx, const struct catalog_tally *t);
  * finder: the mount's views and namctl check both use it. False when out
  * of memory. */
 bool status_find_gaps(const int64_t *sorted, size_t n, struct status_range **gaps, size_t *count);
+/* One gap, first-last, appended the same way. */
+bool status_add_gap(struct status_range **gaps, size_t *count, int64_t first, int64_t last);
 
 /* S2 over an asset's gaps: a texted asset's gaps fail it; a textless
  * insert (N3 nam-txtls) covers parts of its texted asset's range by

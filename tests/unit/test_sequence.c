@@ -513,6 +513,31 @@ static void s2_gaps_reported_exactly(void **state)
     end_set();
 }
 
+/* The same gaps whether the frames fill most of their range (walked) or
+ * few of them (sorted): a sparse asset, frames 1, 2, 1000 and 5000. */
+static void s2_gaps_of_a_sparse_asset(void **state)
+{
+    (void)state;
+    static const uint64_t frames[] = {5000, 2, 1000, 1};
+    struct seqset *s = new_set();
+    struct frame_info f = dpx(3840, 2160, 16);
+    struct asset_report r;
+
+    for (size_t i = 0; i < sizeof frames / sizeof *frames; i++) {
+        struct frame_name n = name("a/a", "a", frames[i], 4);
+        add_ok(s, &n, &f);
+    }
+    report(s, 0, &r);
+    assert_int_equal(r.count, 4);
+    assert_int_equal(r.gap_count, 2);
+    assert_int_equal(r.gaps[0].first, 3);
+    assert_int_equal(r.gaps[0].last, 999);
+    assert_int_equal(r.gaps[1].first, 1001);
+    assert_int_equal(r.gaps[1].last, 4999);
+    done_report(&r);
+    end_set();
+}
+
 static void s2_no_gaps_passes(void **state)
 {
     (void)state;
@@ -787,6 +812,7 @@ int main(void)
         cmocka_unit_test_teardown(s3_out_of_order_overflow_passes, teardown),
         cmocka_unit_test_teardown(s3_title_paddings_differ, teardown),
         cmocka_unit_test_teardown(s2_gaps_reported_exactly, teardown),
+        cmocka_unit_test_teardown(s2_gaps_of_a_sparse_asset, teardown),
         cmocka_unit_test_teardown(s2_no_gaps_passes, teardown),
         cmocka_unit_test_teardown(s2_single_frame_has_no_gaps, teardown),
         cmocka_unit_test_teardown(s4_textless_props_differ_at_add, teardown),
