@@ -163,6 +163,17 @@ static void add_range(struct seqset *s, const char *asset, const char *title, ui
     }
 }
 
+/* Frames of asset a/a (padding 4) in the order given, as a farm lands them. */
+static void add_each(struct seqset *s, const uint64_t *frames, size_t count)
+{
+    struct frame_info f = dpx(3840, 2160, 16);
+
+    for (size_t i = 0; i < count; i++) {
+        struct frame_name n = name("a/a", "a", frames[i], 4);
+        add_ok(s, &n, &f);
+    }
+}
+
 static void add_textless_range(struct seqset *s, uint64_t first, uint64_t last, int padding,
                                const struct frame_info *f)
 {
@@ -476,13 +487,9 @@ static void s2_gaps_reported_exactly(void **state)
     (void)state;
     static const uint64_t frames[] = {9, 3, 1, 6, 2, 5}; /* out of order, like a farm */
     struct seqset *s = new_set();
-    struct frame_info f = dpx(3840, 2160, 16);
     struct asset_report r;
 
-    for (size_t i = 0; i < sizeof frames / sizeof *frames; i++) {
-        struct frame_name n = name("a/a", "a", frames[i], 4);
-        add_ok(s, &n, &f);
-    }
+    add_each(s, frames, sizeof frames / sizeof *frames);
     report(s, 0, &r);
     assert_string_equal(r.asset, "a/a");
     assert_false(r.textless);
@@ -520,13 +527,9 @@ static void s2_gaps_of_a_sparse_asset(void **state)
     (void)state;
     static const uint64_t frames[] = {5000, 2, 1000, 1};
     struct seqset *s = new_set();
-    struct frame_info f = dpx(3840, 2160, 16);
     struct asset_report r;
 
-    for (size_t i = 0; i < sizeof frames / sizeof *frames; i++) {
-        struct frame_name n = name("a/a", "a", frames[i], 4);
-        add_ok(s, &n, &f);
-    }
+    add_each(s, frames, sizeof frames / sizeof *frames);
     report(s, 0, &r);
     assert_int_equal(r.count, 4);
     assert_int_equal(r.gap_count, 2);
