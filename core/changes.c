@@ -233,7 +233,7 @@ static bool carries_landed_frames(struct stage *s, const char *from, const char 
              "rename to %s refused: expected a folder without landed frames, found %ld; move its "
              "frames one by one under their new names",
              to, count);
-    stage_log_refusal(s, from, &v);
+    stage_log_refusal(s, from, &v, "");
     return true;
 }
 
@@ -425,7 +425,7 @@ int stage_rename(struct stage *s, const char *from, const char *to, unsigned fla
 static int truncate_by_path(struct stage *s, const char *path, off_t size)
 {
     struct stage_handle h;
-    struct stage_caller nobody = {0, 0}; /* no file is made: the owner stays */
+    struct stage_caller nobody = {0, 0, 0}; /* no file is made: the owner stays */
     bool cacheable;
 
     int rc = stage_open(s, path, O_WRONLY, 0, &nobody, &h, &cacheable);

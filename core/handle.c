@@ -21,6 +21,16 @@ static bool deleted(const char *path)
     return !path || backing_hidden_by_fuse(path);
 }
 
+/* Who wrote r, for a log line: " (written by uid U, pid P)". Lock held. */
+static void written_by(const struct landing *r, char *out, size_t len)
+{
+    if (r->writer_pid)
+        snprintf(out, len, " (written by uid %u, pid %d)", (unsigned)r->writer_uid,
+                 (int)r->writer_pid);
+    else
+        snprintf(out, len, " (written by uid %u)", (unsigned)r->writer_uid);
+}
+
 /* Keeps the contiguous start of the file and judges the header as soon as
  * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY).
  * The record's lock is held. */
@@ -50,7 +60,9 @@ void stage_judge_early(struct stage *s, struct landing *f, const char *path, con
     if (o == JUDGED_FAIL) {
         f->refused = true;
         f->verdict = j.verdict;
-        stage_log_refusal(s, path, &j.verdict);
+        char by[64];
+        written_by(f, by, sizeof by);
+        stage_log_refusal(s, path, &j.verdict, by);
         stage_note_refused(s, path, &j.verdict);
     }
 }
@@ -88,7 +100,7 @@ static void set_closed(struct stage_handle *h, bool closed)
  * close() that leaves no handle writing it, so an older handle's close or
  * late release never judges (or quarantines) a file that a newer writer is
  * rewriting. */
-int stage_join(struct stage *s, struct stage_handle *h, int fd)
+int stage_join(struct stage *s, struct stage_handle *h, int fd, const struct stage_caller *who)
 {
     h->fd = fd;
     h->closed = false;
@@ -99,6 +111,8 @@ int stage_join(struct stage *s, struct stage_handle *h, int fd)
     }
     pthread_mutex_lock(&h->inode->lock);
     h->inode->unclosed++;
+    h->inode->writer_uid = who->uid;
+    h->inode->writer_pid = who->pid;
     pthread_mutex_unlock(&h->inode->lock);
     return 0;
 }
@@ -241,9 +255,13 @@ static enum settlement settle(struct stage *s, const char *path, struct stage_ha
 
     landing_set_unsynced(s->landings, r, true); /* no manifest before it is durable */
     backing_read_quietly(h->fd);                /* judging reads; the times are the writer's */
+    char by[64];
+    pthread_mutex_lock(&r->lock);
+    written_by(r, by, sizeof by);
+    pthread_mutex_unlock(&r->lock);
     enum settlement outcome =
         s->bare ? SETTLED_LANDED
-                : stage_settle(s, path, h->fd, &r->cursor, r->refused ? &r->verdict : NULL);
+                : stage_settle(s, path, h->fd, &r->cursor, r->refused ? &r->verdict : NULL, by);
     /* an unrecorded file is put in place as close() returns, like a landed
      * one: its writer was told 0, and the unmount that may come before its
      * release must not leave it in flight */

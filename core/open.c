@@ -204,7 +204,7 @@ static int open_for_change(struct stage *s, const char *path, int flags, mode_t 
     int fd = rc        ? rc
              : s->bare ? open_in_place(s, path, flags, mode, who, &created)
                        : open_in_flight(s, path, flags, mode, who, h, &created);
-    rc = fd < 0 ? fd : stage_join(s, h, fd);
+    rc = fd < 0 ? fd : stage_join(s, h, fd, who);
     if (rc != 0 && h->flight)
         stage_let_go(s, h);
     if (rc == 0 && (created || (flags & O_TRUNC))) {

@@ -183,7 +183,8 @@ static void remember_landed(struct stage *s, const char *path)
 /* A written file settles: refused ones go to the quarantine, held ones
  * are recorded as held, the others land with their digest. */
 static enum settlement settle_locked(struct stage *s, const char *path, int fd,
-                                     struct hash_cursor *cursor, const struct verdict *early)
+                                     struct hash_cursor *cursor, const struct verdict *early,
+                                     const char *by)
 {
     struct judgement j;
     struct digests d;
@@ -201,7 +202,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
         return SETTLED_REFUSED;
     }
     if (!held && !stage_judge_whole(s, fd, path, &j)) {
-        stage_log_refusal(s, path, &j.verdict);
+        stage_log_refusal(s, path, &j.verdict, by);
         stage_refused(s, path, &j.verdict);
         return SETTLED_REFUSED;
     }
@@ -216,7 +217,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
         return hold(s, path, &st, &d);
     enum settlement outcome = land_as(s, path, NULL, &j, &st, &d, &v);
     if (outcome == SETTLED_REFUSED) {
-        stage_log_refusal(s, path, &v);
+        stage_log_refusal(s, path, &v, by);
         stage_refused(s, path, &v);
         if (j.is_frame)
             remember_landed(s, path);
@@ -228,10 +229,10 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
  * must not land and refuse it in the wrong order. (A per-inode claim would
  * let unrelated files settle in parallel: the speed issue.) */
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
-                             const struct verdict *early)
+                             const struct verdict *early, const char *by)
 {
     pthread_mutex_lock(&s->settling);
-    enum settlement outcome = settle_locked(s, path, fd, cursor, early);
+    enum settlement outcome = settle_locked(s, path, fd, cursor, early, by);
     pthread_mutex_unlock(&s->settling);
     return outcome;
 }
@@ -245,7 +246,7 @@ void stage_rejudge(struct stage *s, const char *path)
 
     if (h) {
         hash_cursor_init(&cursor, h);
-        stage_settle(s, path, fd, &cursor, NULL);
+        stage_settle(s, path, fd, &cursor, NULL, "");
     }
     hasher_free(h);
     if (fd >= 0)

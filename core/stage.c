@@ -33,9 +33,9 @@ void stage_log(struct stage *s, int priority, const char *fmt, ...)
     s->log(s->log_ctx, priority, message);
 }
 
-void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v)
+void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v, const char *by)
 {
-    stage_log(s, LOG_WARNING, "namfs: %s: %s %s", path, rule_name(v->rule), v->message);
+    stage_log(s, LOG_WARNING, "namfs: %s: %s %s%s", path, rule_name(v->rule), v->message, by);
 }
 
 static bool remember_sealed(void *ctx, const char *folder, int generation)

@@ -135,7 +135,8 @@ struct stage {
 const char *stage_locate(struct stage *s, const char *path, char *buf, size_t len);
 void stage_log(struct stage *s, int priority, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v);
+/* by: who wrote it, " (written by uid U, pid P)", or "" */
+void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v, const char *by);
 const char *stage_relative(const char *path);
 bool stage_read_only(struct stage *s);
 void stage_changed_now(struct stage *s);                                       /* model held */
@@ -159,8 +160,9 @@ bool stage_busy(struct stage *s, const char *path);
 
 /* settle.c */
 bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgement *j);
+/* by: who wrote it, for the log (stage_log_refusal) */
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
-                             const struct verdict *early);
+                             const struct verdict *early, const char *by);
 void stage_remember_frame(struct stage *s, const char *path, int fd);
 void stage_rejudge(struct stage *s, const char *path);
 /* A regular file at from, open at fd, renamed to a final name to: judged
@@ -181,7 +183,7 @@ void stage_judge_early(struct stage *s, struct landing *f, const char *path, con
                        size_t n, uint64_t off);
 int stage_cut_open(struct landing *r, int fd, off_t size);
 /* h, opened on fd, joins its file's record (closes fd when it cannot). */
-int stage_join(struct stage *s, struct stage_handle *h, int fd);
+int stage_join(struct stage *s, struct stage_handle *h, int fd, const struct stage_caller *who);
 /* The handle's file in flight takes its shown name now (it landed and is
  * on disk): 0 or -errno (open.c). */
 int stage_place(struct stage *s, struct stage_handle *h);

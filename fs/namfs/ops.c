@@ -53,7 +53,7 @@ static struct stage *stage(void)
 static struct stage_caller caller(void)
 {
     struct fuse_context *c = fuse_get_context();
-    return (struct stage_caller){.uid = c->uid, .gid = c->gid};
+    return (struct stage_caller){.uid = c->uid, .gid = c->gid, .pid = c->pid};
 }
 
 static struct open_file *of(const struct fuse_file_info *fi)

@@ -108,6 +108,8 @@ struct landing {
     bool judged_early;
     uint64_t table_at, table_len; /* an EXR's chunk offset table, once judged */
     bool refused;                 /* early: every later write and close fails */
+    uid_t writer_uid;             /* who opened it for writing last (its refusal's log) */
+    pid_t writer_pid;             /* 0: not known */
     struct verdict verdict;
     struct landing *next;
 };

@@ -119,6 +119,7 @@ void stage_stop(struct stage *s);
 struct stage_caller {
     uid_t uid;
     gid_t gid;
+    pid_t pid; /* 0: not known */
 };
 
 /* An open file of BACKING. A handle that writes, creates or truncates

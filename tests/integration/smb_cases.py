@@ -221,8 +221,9 @@ def farm_writes_through_samba():
                   "a put into the sealed asset is refused; the remote writer sees it: %s"
                   % out.strip().splitlines()[-1:])
         log = open(m.log).read()
-        check("R2" in log and "R7" in log and frame_name(3) in log,
-              "the log names the refused frame and each rule")
+        check(all(any(rule in l and frame_name(3) in l and "written by uid %d," % uid in l
+                      for l in log.splitlines()) for rule in ("R2", "R7")),
+              "the log names the refused frame, each rule and the remote user's uid")
         listed = sorted(l.split("\t")[0] for l in
                         open(os.path.join(folder, "checksum.txt")).read().splitlines())
         check(listed == [frame_name(n) for n in (1, 2, 3)],

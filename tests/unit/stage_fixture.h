@@ -122,7 +122,7 @@ static inline int fixture_setup(void **state, const char *name)
     snprintf(f->backing, sizeof f->backing, "%s/delivery", f->dir);
     snprintf(f->state, sizeof f->state, "%s/state", f->dir);
     snprintf(profile_path, sizeof profile_path, "%s/small.ini", f->dir);
-    f->who = (struct stage_caller){getuid(), getgid()};
+    f->who = (struct stage_caller){getuid(), getgid(), getpid()};
     bool ok = mkdir(f->backing, 0755) == 0 && write_text(profile_path, PROFILE_TEXT) &&
               profile_load(profile_path, &f->profile, err, sizeof err) && open_stage(f) &&
               stage_mkdir(f->stage, "/" SEQ, 0755, &f->who) == 0;

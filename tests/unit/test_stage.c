@@ -215,6 +215,9 @@ static void bad_header_refused_early_R2(void **state)
     assert_contains(rejected, SEQ "/" SEQ ".0001.dpx\tR2\t");
     free(rejected);
     assert_logged(f, path, "R2");
+    char by[64]; /* the log says who wrote it (a farm user behind Samba) */
+    snprintf(by, sizeof by, "written by uid %u, pid %d", (unsigned)getuid(), (int)getpid());
+    assert_logged(f, "R2", by);
     stage_release(f->stage, &h, path);
     free(fr);
 }
@@ -270,6 +273,7 @@ static void assert_rewrite_refused_R7(struct fixture *f, const char *path, off_t
     assert_string_equal(why, "sealable"); /* the frame is there, as it landed */
     free(why);
     assert_logged(f, SEQ ".0001.dpx", "R7");
+    assert_logged(f, "R7", "written by uid");
 }
 
 /* A truncate by path of a landed frame is judged as any rewrite: half a
