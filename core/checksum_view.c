@@ -86,19 +86,23 @@ void checksum_view_init(struct checksum_view *v)
     v->inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 }
 
-/* Forgets the names of notices before the folder's count `upto`; with wd
- * another folder's, all of them, keeping that folder's from upto on. */
+/* Forgets the names of notices before the folder's count `upto`, so that
+ * the list starts there; with wd another folder's, all of them. A list
+ * that was incomplete stays so (its count falls short of the folder's),
+ * until a rendering installed at the folder's count starts it afresh. */
 static void forget_noticed(struct noticed *n, int wd, uint64_t upto)
 {
-    size_t drop = n->wd != wd || upto < n->from ? n->count
-                  : upto - n->from < n->count   ? (size_t)(upto - n->from)
-                                                : n->count;
+    size_t keep = n->wd == wd && upto >= n->from && upto - n->from < n->count
+                      ? n->count - (size_t)(upto - n->from)
+                      : 0;
+    size_t drop = n->count - keep;
+
     for (size_t i = 0; i < drop; i++)
         free(n->names[i]);
-    if (drop && drop < n->count)
-        memmove(n->names, n->names + drop, (n->count - drop) * sizeof *n->names);
-    n->count -= drop;
-    n->from = n->wd != wd ? upto : n->from + drop;
+    if (drop && keep)
+        memmove(n->names, n->names + drop, keep * sizeof *n->names);
+    n->count = keep;
+    n->from = upto;
     n->wd = wd;
 }
 
