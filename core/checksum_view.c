@@ -52,6 +52,10 @@
 /* Rows appended to a view at most, under the model lock; beyond, a full
  * rendering, off the lock. */
 #define APPEND_MAX 4096
+/* Changes anywhere in the catalog since the view at most, for an append
+ * to read through (the change numbers are the catalog's, not the
+ * folder's); beyond, a full rendering. */
+#define APPEND_SCAN_MAX 16384
 
 static void end_forget(struct view_end *e)
 {
@@ -529,6 +533,7 @@ static bool appended(struct stage *s, const char *path, const char *dir,
     size_t added = 0;
 
     if (v->fd < 0 || strcmp(v->dir, dir) != 0 || !catalog_last_change(s->cat, &change) ||
+        change - v->change > APPEND_SCAN_MAX ||
         !catalog_each_change_in(s->cat, dir, v->change, s->profile.checksum_hash, appendable, &a)) {
         free_appending(&a);
         return false;
