@@ -137,11 +137,19 @@ static bool relevant(const struct inotify_event *e)
 
 /* The notices of watch wd (a folder once rendered stays watched: few
  * folders hold frames); NULL when out of memory. */
-static struct folder_watch *watch_of(struct checksum_view *v, int wd)
+static struct folder_watch *found_watch(const struct checksum_view *v, int wd)
 {
     for (size_t i = 0; i < v->watch_count; i++)
         if (v->watches[i].wd == wd)
             return &v->watches[i];
+    return NULL;
+}
+
+static struct folder_watch *watch_of(struct checksum_view *v, int wd)
+{
+    struct folder_watch *found = found_watch(v, wd);
+    if (found)
+        return found;
     struct folder_watch *grown = realloc(v->watches, (v->watch_count + 1) * sizeof *grown);
     if (!grown)
         return NULL;
@@ -214,6 +222,12 @@ struct folder_check {
 
 /* The file as catalogued, in BACKING's folder or in flight while it waits
  * for its release to take its name. */
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static bool in_backing_as_catalogued(struct folder_check *c, const struct catalog_brief *f)
 {
     char mount_path[CATALOG_PATH_MAX + 1], at[PATH_MAX];
@@ -223,8 +237,7 @@ static bool in_backing_as_catalogued(struct folder_check *c, const struct catalo
     stage_locate(c->s, mount_path, at, sizeof at);
     if (strcmp(at, mount_path) != 0)
         return false; /* still in flight: its close() has not returned */
-    const char *slash = strrchr(at, '/');
-    return fstatat(c->folder, slash ? slash + 1 : at, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+    return fstatat(c->folder, base_name(at), &now, AT_SYMLINK_NOFOLLOW) == 0 &&
            f->size == (uint64_t)now.st_size && f->mtime_ns == stage_ns(now.st_mtim) &&
            f->ctime_ns == stage_ns(now.st_ctim);
 }
@@ -451,22 +464,14 @@ static bool bsearch_row(const struct appending *a, const char *path)
     return false;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
-}
-
 /* Every notice in the view's folder since it was made names one of the
  * rows to append (their landings': a change behind the mount to another
  * file renders anew). */
 static bool notices_explained(const struct checksum_view *v, const struct appending *a)
 {
     const struct noticed *n = &v->noticed;
-    struct folder_watch *w = NULL;
+    const struct folder_watch *w = found_watch(v, v->watch);
 
-    for (size_t i = 0; i < v->watch_count && !w; i++)
-        w = v->watches[i].wd == v->watch ? &v->watches[i] : NULL;
     if (!w || n->wd != v->watch || n->from > v->notices_at || n->from + n->count != w->notices ||
         v->overflows != v->overflows_at)
         return false;
@@ -561,9 +566,7 @@ static bool appended(struct stage *s, const char *path, const char *dir,
         end_forget(&v->end);
         v->end = end;
         v->version = tally->changes;
-        for (size_t i = 0; i < v->watch_count; i++)
-            if (v->watches[i].wd == v->watch)
-                v->notices_at = v->watches[i].notices;
+        v->notices_at = found_watch(v, v->watch)->notices; /* notices_explained found it */
         forget_noticed(&v->noticed, v->watch, v->notices_at);
         v->serial++;
     }
