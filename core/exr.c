@@ -5,6 +5,7 @@
 #include "namfs/exr.h"
 
 #include "exr_table.h"
+#include "exr_tiles.h"
 
 #include <openexr.h>
 #include <stdarg.h>
@@ -156,6 +157,27 @@ static void read_colour(exr_const_context_t ctxt, struct exr_fields *e)
         e->aces_container_flag = flag;
 }
 
+/* A tiled file's chunk count is its tile grid's: OpenEXRCore 3.1.5
+ * miscounts ripmaps that carry no chunkCount attribute (exr_tiles.c). */
+static void read_tiling(exr_const_context_t ctxt, struct exr_fields *e)
+{
+    uint32_t xs = 0, ys = 0;
+    exr_tile_level_mode_t mode = EXR_TILE_ONE_LEVEL;
+    exr_tile_round_mode_t round = EXR_TILE_ROUND_DOWN;
+    struct tile_grid grid;
+
+    if (e->storage != EXR_TILED ||
+        exr_get_tile_descriptor(ctxt, 0, &xs, &ys, &mode, &round) != EXR_ERR_SUCCESS)
+        return;
+    e->tiling = (struct exr_tiling){.tile_width = xs,
+                                    .tile_height = ys,
+                                    .levels = (enum exr_level_mode)mode,
+                                    .round_up = round == EXR_TILE_ROUND_UP};
+    if (tile_grid_build(e, &grid))
+        e->chunk_count = (int32_t)grid.chunks;
+    tile_grid_free(&grid);
+}
+
 static void read_header(exr_const_context_t ctxt, struct frame_info *info)
 {
     struct exr_fields *e = &info->exr;
@@ -169,6 +191,7 @@ static void read_header(exr_const_context_t ctxt, struct frame_info *info)
     e->storage = (enum exr_storage)storage;
     e->codec = (enum exr_codec)codec;
     read_windows(ctxt, info);
+    read_tiling(ctxt, e);
     read_channels(ctxt, info);
     read_colour(ctxt, e);
 }
@@ -208,7 +231,9 @@ static bool level_complete(exr_const_context_t ctxt, int lx, int ly, uint64_t fi
 }
 
 /* SPEC.md's definition of R7: every chunk's info readable through the
- * library, and inside the file. One read per chunk. */
+ * library, and inside the file. One read per chunk. Ripmaps are left to
+ * the raw check: OpenEXRCore 3.1.5 reads their tiles from the wrong table
+ * slots (exr_tiles.c). */
 static bool every_chunk_complete(exr_const_context_t ctxt, const struct frame_info *info, int lines,
                                  char *why, size_t len)
 {
@@ -226,18 +251,19 @@ static bool every_chunk_complete(exr_const_context_t ctxt, const struct frame_in
         return true;
     }
     exr_get_tile_descriptor(ctxt, 0, &xs, &ys, &mode, &round);
+    if (mode == EXR_TILE_RIPMAP_LEVELS)
+        return true;
     exr_get_tile_levels(ctxt, 0, &nx, &ny);
     for (int ly = 0; ly < ny; ly++)
         for (int lx = 0; lx < nx; lx++)
-            if ((mode == EXR_TILE_RIPMAP_LEVELS || lx == ly) &&
-                !level_complete(ctxt, lx, ly, info->file_size, why, len))
+            if (lx == ly && !level_complete(ctxt, lx, ly, info->file_size, why, len))
                 return false;
     return true;
 }
 
-/* R7 from the chunk offset table (exr_table.c), and with every_chunk from
- * each chunk's leader too; deep and multi-part files are refused by R4
- * before completeness matters. */
+/* R7 from the chunk offset table and leaders (exr_table.c), and with
+ * CHUNKS_LIBRARY through the library as well; deep and multi-part files
+ * are refused by R4 before completeness matters. */
 static void judge_completeness(exr_const_context_t ctxt, const struct frame_source *src,
                                struct frame_info *info)
 {
@@ -249,8 +275,8 @@ static void judge_completeness(exr_const_context_t ctxt, const struct frame_sour
         (info->exr.storage != EXR_SCANLINE && info->exr.storage != EXR_TILED))
         return;
     exr_get_scanlines_per_chunk(ctxt, 0, &lines);
-    bool ok = exr_table_complete(src, info, lines, why, len) &&
-              (!src->every_chunk || every_chunk_complete(ctxt, info, lines, why, len));
+    bool ok = exr_table_complete(src, info, lines, src->chunks, why, len) &&
+              (src->chunks != CHUNKS_LIBRARY || every_chunk_complete(ctxt, info, lines, why, len));
     info->completeness = ok ? COMPLETENESS_YES : COMPLETENESS_NO;
 }
 
@@ -269,17 +295,12 @@ static enum parse_status header_failed(const struct exr_stream *s, exr_result_t 
     return PARSE_INVALID;
 }
 
-enum parse_status exr_parse(const struct frame_source *src, struct frame_info *info,
-                            struct parse_result *res)
+/* Opens the header in src for reading, strictly: no chunk table rebuilt. */
+static exr_result_t start_read(struct exr_stream *s, exr_context_t *ctxt)
 {
-    struct exr_stream s = {.src = src};
     exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
-    exr_context_t ctxt = NULL;
 
-    memset(info, 0, sizeof *info);
-    memset(res, 0, sizeof *res);
-    info->format = FRAME_EXR;
-    init.user_data = &s;
+    init.user_data = s;
     init.read_fn = stream_read;
     init.size_fn = stream_size;
     init.error_handler_fn = stream_error;
@@ -288,8 +309,19 @@ enum parse_status exr_parse(const struct frame_source *src, struct frame_info *i
     init.max_image_width = init.max_image_height = EXR_MAX_DIMENSION;
     init.max_tile_width = init.max_tile_height = EXR_MAX_DIMENSION;
     init.flags = EXR_CONTEXT_FLAG_STRICT_HEADER | EXR_CONTEXT_FLAG_DISABLE_CHUNK_RECONSTRUCTION;
+    return exr_start_read(ctxt, "frame.exr", &init);
+}
 
-    exr_result_t rv = exr_start_read(&ctxt, "frame.exr", &init);
+enum parse_status exr_parse(const struct frame_source *src, struct frame_info *info,
+                            struct parse_result *res)
+{
+    struct exr_stream s = {.src = src};
+    exr_context_t ctxt = NULL;
+
+    memset(info, 0, sizeof *info);
+    memset(res, 0, sizeof *res);
+    info->format = FRAME_EXR;
+    exr_result_t rv = start_read(&s, &ctxt);
     if (rv != EXR_ERR_SUCCESS) {
         exr_finish(&ctxt);
         return header_failed(&s, rv, res);
@@ -303,4 +335,21 @@ enum parse_status exr_parse(const struct frame_source *src, struct frame_info *i
     }
     exr_finish(&ctxt);
     return PARSE_OK;
+}
+
+int exr_each_channel(const struct frame_source *src, exr_channel_fn each, void *ctx)
+{
+    struct exr_stream s = {.src = src};
+    exr_context_t ctxt = NULL;
+    const exr_attr_chlist_t *list = NULL;
+    int count = -1;
+
+    if (start_read(&s, &ctxt) == EXR_ERR_SUCCESS &&
+        exr_get_channels(ctxt, 0, &list) == EXR_ERR_SUCCESS && list) {
+        for (int i = 0; i < list->num_channels; i++)
+            each(ctx, list->entries[i].name.str, (enum exr_sample)list->entries[i].pixel_type);
+        count = list->num_channels;
+    }
+    exr_finish(&ctxt);
+    return count;
 }

@@ -5,10 +5,12 @@
 #include "namfs/frame.h"
 
 /* True when every entry of the offset table points inside the file's
- * chunk area, no two chunks overlap, and the chunk furthest into the file
- * (read from its leader) ends inside it. Otherwise false, with why. */
+ * chunk area and, by mode, every chunk's leader names its slot and its
+ * data ends before the next chunk (CHUNKS_LEADERS, CHUNKS_LIBRARY), or no
+ * two chunks overlap and the furthest ends inside the file (CHUNKS_TABLE).
+ * Otherwise false, with why. */
 bool exr_table_complete(const struct frame_source *src, const struct frame_info *info,
-                        int lines_per_chunk, char *why, size_t why_len);
+                        int lines_per_chunk, enum chunk_check mode, char *why, size_t why_len);
 
 /* Where the chunk offset table starts: just after the header. */
 bool exr_table_offset(const struct frame_source *src, uint64_t *at);

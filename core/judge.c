@@ -98,8 +98,9 @@ static enum judge_outcome need_more(struct judgement *out, size_t need)
     return out->outcome = JUDGED_NEED_MORE;
 }
 
-/* R6 and R8 (and R7 for an empty frame): what the bytes are against what
- * the name says. */
+/* R8 before every other rule for a file named as a frame (SPEC: a PNG or
+ * a zip named .dpx is not what its name says); then R6 for files named as
+ * what they are; R7 for a frame too short to hold a magic number. */
 static bool content_matches_name(const char *relpath, const struct frame_source *src,
                                  const struct profile *p, struct judgement *out)
 {
@@ -107,6 +108,17 @@ static bool content_matches_name(const char *relpath, const struct frame_source 
     enum frame_format is = frame_sniff(src->head, src->head_len);
     enum frame_format named = out->name.named_format;
 
+    if (named != FRAME_UNKNOWN && src->head_len < 4)
+        return verdict_fail(&out->verdict, RULE_R7, "incomplete frame: the file holds %zu bytes",
+                            src->head_len);
+    if (named != FRAME_UNKNOWN && is != named)
+        return verdict_fail(&out->verdict, RULE_R8,
+                            "not what its name says: name says %s, expected its magic number, "
+                            "found %s",
+                            frame_format_name(named),
+                            is != FRAME_UNKNOWN ? frame_format_name(is)
+                            : c && c->len       ? c->name
+                                                : "other content");
     if (c && c->kind == CONTAINER_ARCHIVE)
         return verdict_fail(&out->verdict, RULE_R6,
                             "expected image frames, found %s (deliveries are never zipped)",
@@ -115,14 +127,6 @@ static bool content_matches_name(const char *relpath, const struct frame_source 
         return verdict_fail(&out->verdict, RULE_R6, "expected DPX or OpenEXR frames, found %s%s",
                             c->name,
                             c->kind == CONTAINER_MOVIE ? " (not allowed by the profile)" : "");
-    if (named != FRAME_UNKNOWN && src->head_len < 4)
-        return verdict_fail(&out->verdict, RULE_R7, "incomplete frame: the file holds %zu bytes",
-                            src->head_len);
-    if (named != FRAME_UNKNOWN && is != named)
-        return verdict_fail(&out->verdict, RULE_R8,
-                            "name says %s, expected its magic number, found %s",
-                            frame_format_name(named),
-                            is == FRAME_UNKNOWN ? "other content" : frame_format_name(is));
     if (named == FRAME_UNKNOWN && is != FRAME_UNKNOWN)
         return verdict_fail(&out->verdict, RULE_R8, "content is %s, expected a .%s name",
                             frame_format_name(is), is == FRAME_DPX ? "dpx" : "exr");
@@ -138,8 +142,13 @@ static enum judge_outcome judge_header(const struct frame_source *src, const str
     case PARSE_NEED_MORE:
         return need_more(out, res.need);
     case PARSE_INVALID:
-        verdict_fail(&out->verdict, res.truncated ? RULE_R7 : RULE_R9, "%s%s",
-                     res.truncated ? "incomplete frame: " : "", res.message);
+        /* SPEC R9: an EXR header the library cannot read to its end is R9
+         * however the read ended; a DPX cut inside its header is R7. */
+        if (res.truncated && frame_sniff(src->head, src->head_len) == FRAME_DPX)
+            verdict_fail(&out->verdict, RULE_R7, "incomplete frame: %s", res.message);
+        else
+            verdict_fail(&out->verdict, RULE_R9, "%s%s", res.message,
+                         res.truncated ? " (the file ends inside its header)" : "");
         return fail(out);
     case PARSE_OK:
         break;

@@ -99,8 +99,9 @@ static bool dpx_descriptor(const struct rule_input *in, struct verdict *v)
     if (f->format != FRAME_DPX || f->dpx.descriptor == 50 || f->dpx.descriptor == 51)
         return true;
     return verdict_fail(v, RULE_R2,
-                        "expected an RGB or RGBA image element (descriptor 50 or 51), found %u",
-                        f->dpx.descriptor);
+                        "expected an RGB or RGBA image element (descriptor 50 or 51), found %u "
+                        "(%s)",
+                        f->dpx.descriptor, dpx_descriptor_name(f->dpx.descriptor));
 }
 
 static bool dpx_transfer(const struct rule_input *in, struct verdict *v)
@@ -112,8 +113,9 @@ static bool dpx_transfer(const struct rule_input *in, struct verdict *v)
         (f->dpx.transfer < 32 && (in->p->dpx_transfers & (1u << f->dpx.transfer))))
         return true;
     profile_transfer_list(in->p, allowed, sizeof allowed);
-    return verdict_fail(v, RULE_R2, "expected a log DPX transfer characteristic (%s), found %u",
-                        allowed, f->dpx.transfer);
+    return verdict_fail(v, RULE_R2,
+                        "expected a log DPX transfer characteristic (%s), found %u (%s)", allowed,
+                        f->dpx.transfer, dpx_transfer_name(f->dpx.transfer));
 }
 
 static bool exr_layout(const struct rule_input *in, struct verdict *v)
@@ -289,9 +291,9 @@ static bool dpx_consistent(const struct rule_input *in, struct verdict *v)
 /* Order matters: the first failure is the one reported, so the most
  * fundamental rules come first. */
 static const struct rule_check checks[] = {
-    {true, format_allowed},   {true, resolution},
-    {true, dpx_bit_depth},    {true, dpx_descriptor},
-    {true, exr_layout},       {true, exr_channels},
+    {true, format_allowed},   {true, exr_layout}, /* R4 layout before R1 (SPEC) */
+    {true, resolution},       {true, dpx_bit_depth},
+    {true, dpx_descriptor},   {true, exr_channels},
     {true, exr_compression},  {true, declared_format},
     {false, dpx_transfer},    {true, aces},
     {false, declared_colour}, {false, complete},

@@ -48,7 +48,7 @@ static bool check_file(struct check_run *run, int root, size_t i, struct seqset 
         run->io_errors++;
         return true;
     }
-    f.src.every_chunk = run->deep;
+    f.src.chunks = run->chunks;
     r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
     frame_file_close(&f);
     r->verdict = j.verdict;
@@ -110,8 +110,10 @@ static bool collect_assets(struct check_run *run, const struct seqset *seq)
 
 static void usage(FILE *out)
 {
-    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] [--deep] DIR\n"
+    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] [--quick|--deep] DIR\n"
           "Judges every file and sequence of the delivery folder DIR against the NAM rules.\n"
+          "  --quick  EXR: read the chunk offset table only, not every chunk's leader\n"
+          "  --deep   EXR: read every chunk's leader through OpenEXRCore as well\n"
           "Exit status: 0 all good, 1 violations found, 2 usage or I/O error.\n",
           out);
 }
@@ -119,14 +121,17 @@ static void usage(FILE *out)
 static int parse_args(int argc, char **argv, const char **profile, bool *json,
                       struct check_run *run)
 {
-    static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
-        {"verbose", no_argument, NULL, 'v'},       {"deep", no_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"deep", no_argument, NULL, 'd'},
+                                         {"quick", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:jvdh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:jvdqh", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
             *profile = optarg;
@@ -138,7 +143,10 @@ static int parse_args(int argc, char **argv, const char **profile, bool *json,
             run->verbose = true;
             break;
         case 'd':
-            run->deep = true;
+            run->chunks = CHUNKS_LIBRARY;
+            break;
+        case 'q':
+            run->chunks = CHUNKS_TABLE;
             break;
         case 'h':
             usage(stdout);

@@ -21,7 +21,7 @@ struct check_run {
     size_t asset_count;
     struct seqset *seq;
     bool verbose;
-    bool deep;        /* EXR: read every chunk's leader, not just the offset table */
+    enum chunk_check chunks; /* EXR R7: leaders (default), --quick table, --deep library */
     size_t io_errors; /* files that could not be read (listed, verdict without a rule) */
 };
 

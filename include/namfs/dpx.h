@@ -28,4 +28,10 @@ int dpx_components(uint8_t descriptor);
 uint64_t dpx_image_bytes(uint32_t width, uint32_t height, int components, int bit_size, int packing,
                          uint32_t eol_padding, uint32_t eoi_padding);
 
+/* What header codes mean (dpx_names.c): "Logarithmic", "RGB", ... */
+const char *dpx_transfer_name(uint8_t code);
+const char *dpx_colorimetric_name(uint8_t code);
+const char *dpx_descriptor_name(uint8_t code);
+const char *dpx_packing_name(uint16_t code);
+
 #endif

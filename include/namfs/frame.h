@@ -57,6 +57,15 @@ struct dpx_fields {
     uint64_t image_bytes;         /* image data size the header promises */
 };
 
+/* How a tiled image is cut: OpenEXR's tiledesc attribute. */
+enum exr_level_mode { EXR_ONE_LEVEL = 0, EXR_MIPMAP, EXR_RIPMAP };
+
+struct exr_tiling {
+    uint32_t tile_width, tile_height;
+    enum exr_level_mode levels;
+    bool round_up; /* level sizes rounded up, else down */
+};
+
 struct exr_channel {
     char name[FRAME_CHANNEL_NAME_MAX];
     enum exr_sample sample;
@@ -71,10 +80,11 @@ struct exr_fields {
     int32_t data_window[4]; /* xmin, ymin, xmax, ymax */
     int32_t display_window[4];
     bool has_chromaticities;
-    float chromaticities[8]; /* red xy, green xy, blue xy, white xy */
-    int aces_container_flag; /* -1 when the attribute is absent */
-    int32_t chunk_count;
-    uint64_t table_offset; /* single part: where the chunk offset table starts; 0 unknown */
+    float chromaticities[8];  /* red xy, green xy, blue xy, white xy */
+    int aces_container_flag;  /* -1 when the attribute is absent */
+    int32_t chunk_count;      /* tiled: counted from the tile description (exr_table.c) */
+    uint64_t table_offset;    /* single part: where the chunk offset table starts; 0 unknown */
+    struct exr_tiling tiling; /* tiled files only */
 };
 
 /* R7: whether every byte the header promises is in the file. Known only
@@ -95,6 +105,15 @@ struct frame_info {
     };
 };
 
+/* OpenEXR R7, from least to most work. The default proves completeness:
+ * every chunk's leader names the chunk its table slot is for and the
+ * chunk ends before the next begins. */
+enum chunk_check {
+    CHUNKS_LEADERS = 0, /* every leader, read raw in batches */
+    CHUNKS_TABLE,       /* the table alone and the furthest leader (`--quick`) */
+    CHUNKS_LIBRARY,     /* the leaders, then again through OpenEXRCore (`--deep`) */
+};
+
 /* Reads up to n bytes at off; returns bytes read (0 at end of file) or -1. */
 typedef ssize_t (*frame_read_fn)(void *ctx, void *buf, size_t n, uint64_t off);
 
@@ -108,10 +127,8 @@ struct frame_source {
     uint64_t file_size;
     frame_read_fn read;
     void *read_ctx;
-    /* OpenEXR R7: besides the offset table, read every chunk's leader
-     * through OpenEXRCore (one read per chunk: thorough, and slow on
-     * uncompressed frames). */
-    bool every_chunk;
+    /* How far an OpenEXR's R7 check goes (exr_table.c). */
+    enum chunk_check chunks;
 };
 
 enum parse_status {

@@ -11,12 +11,21 @@
 #include "namfs/exr.h"
 #include "namgen_fixture.h"
 
+static enum parse_status parse_checked(const struct generated *g, enum chunk_check chunks,
+                                       struct frame_info *info, struct parse_result *res)
+{
+    struct frame_source src = {.head = g->bytes,
+                               .head_len = g->len,
+                               .complete = true,
+                               .file_size = g->len,
+                               .chunks = chunks};
+    return exr_parse(&src, info, res);
+}
+
 static enum parse_status parse_whole(const struct generated *g, struct frame_info *info,
                                      struct parse_result *res)
 {
-    struct frame_source src = {
-        .head = g->bytes, .head_len = g->len, .complete = true, .file_size = g->len};
-    return exr_parse(&src, info, res);
+    return parse_checked(g, CHUNKS_LEADERS, info, res);
 }
 
 static void fields(void **state)
@@ -191,18 +200,24 @@ static void damaged_tables(void **state)
     put64(g.bytes + table + 16, t1);
     assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
     assert_int_equal(info.completeness, COMPLETENESS_NO);
-    assert_non_null(strstr(info.incomplete_why, "expected scanline 16"));
+    assert_string_equal(info.incomplete_why,
+                        "chunk 2: expected scanline 32 in its leader, found 16");
+    assert_int_equal(parse_checked(&g, CHUNKS_TABLE, &info, &res), PARSE_OK);
+    assert_non_null(strstr(info.incomplete_why, "chunk 1: expected scanline 16"));
     put64(g.bytes + table + 8, t1);
     put64(g.bytes + table + 16, t1 + 4);
     assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
     assert_int_equal(info.completeness, COMPLETENESS_NO);
+    assert_non_null(strstr(info.incomplete_why, "chunk 1: expected its"));
+    assert_non_null(strstr(info.incomplete_why, "to end before chunk 2"));
+    assert_int_equal(parse_checked(&g, CHUNKS_TABLE, &info, &res), PARSE_OK);
     assert_non_null(strstr(info.incomplete_why, "overlap"));
     free(g.bytes);
 }
 
-/* A damaged leader in the middle of the file: the table still looks whole,
- * reading every chunk's leader (SPEC.md's definition) does not. */
-static void every_chunk_catches_middle_damage(void **state)
+/* A damaged leader in the middle of the file: the table still looks whole
+ * (the quick check passes it), reading every chunk's leader does not. */
+static void every_leader_catches_middle_damage(void **state)
 {
     struct generated g = generate("exr", "--size 64x48 --compression zip"); /* 3 chunks */
     struct frame_info info;
@@ -212,16 +227,18 @@ static void every_chunk_catches_middle_damage(void **state)
     assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
     size_t table = find_table(&g, info.exr.chunk_count);
     uint64_t middle = get64(g.bytes + table + 8);
-    put64(g.bytes + middle, 0x7fffffff7fffffffULL); /* scanline and size of chunk 1 */
-    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    put64(g.bytes + middle, 0); /* scanline and size of chunk 1 */
+    assert_int_equal(parse_checked(&g, CHUNKS_TABLE, &info, &res), PARSE_OK);
     assert_int_equal(info.completeness, COMPLETENESS_YES);
-    struct frame_source src = {.head = g.bytes,
-                               .head_len = g.len,
-                               .complete = true,
-                               .file_size = g.len,
-                               .every_chunk = true};
-    assert_int_equal(exr_parse(&src, &info, &res), PARSE_OK);
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
     assert_int_equal(info.completeness, COMPLETENESS_NO);
+    assert_string_equal(info.incomplete_why,
+                        "chunk 1: expected scanline 16 in its leader, found 0");
+    assert_int_equal(parse_checked(&g, CHUNKS_LIBRARY, &info, &res), PARSE_OK);
+    assert_int_equal(info.completeness, COMPLETENESS_NO);
+    put64(g.bytes + middle, 16); /* the right scanline, size 0 */
+    assert_int_equal(parse_whole(&g, &info, &res), PARSE_OK);
+    assert_non_null(strstr(info.incomplete_why, "chunk 1: expected its 0 data bytes"));
     free(g.bytes);
 }
 
@@ -290,7 +307,7 @@ int main(void)
         cmocka_unit_test(truncated_is_incomplete),
         cmocka_unit_test(head_plus_reader),
         cmocka_unit_test(damaged_tables),
-        cmocka_unit_test(every_chunk_catches_middle_damage),
+        cmocka_unit_test(every_leader_catches_middle_damage),
         cmocka_unit_test(corrupt_header_is_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,11 +104,22 @@ static void r6_archives_and_movies(void **state)
     expect_rule(&j, "R6", "QuickTime");
     profile.allow_quicktime = true;
     assert_int_equal(judge("master.mov", 600, 600, true, &j), JUDGED_PASS);
-    /* a zip named like a frame is still an archive */
+    /* a zip, a PNG or a movie named like a frame is not what its name
+     * says: R8 comes before every other frame rule (SPEC) */
     memset(buf, 0, sizeof buf);
     memcpy(buf, "PK\x03\x04", 4);
     judge(FRAME, 600, 600, true, &j);
-    expect_rule(&j, "R6", NULL);
+    expect_rule(&j, "R8",
+                "not what its name says: name says DPX, expected its magic number, "
+                "found a zip archive");
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, "\x89PNG", 4);
+    judge(FRAME, 600, 600, true, &j);
+    expect_rule(&j, "R8", "found a PNG image");
+    memset(buf, 0, sizeof buf);
+    memcpy(buf + 4, "ftyp", 4);
+    judge(FRAME, 600, 600, true, &j);
+    expect_rule(&j, "R8", "found a QuickTime/MP4 movie");
 }
 
 static void r8_names_and_magic(void **state)
