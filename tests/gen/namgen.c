@@ -243,7 +243,7 @@ static bool apply_exr(struct opts *o, const char *opt, const char *v)
     static const char *const types[] = {"uint", "half", "float"};
     static const char *const codecs[] = {"none",  "rle", "zips", "zip",  "piz",
                                          "pxr24", "b44", "b44a", "dwaa", "dwab"};
-    static const char *const storages[] = {"scanline", "tiled"};
+    static const char *const storages[] = {"scanline", "tiled", "deep"};
     static const char *const channels[] = {"RGB", "RGBA", "Y"};
     static const char *const chromas[] = {"none", "ap0", "rec709"};
     static const exr_attr_chromaticities_t *const chroma_values[] = {NULL, &chroma_ap0,
@@ -256,7 +256,7 @@ static bool apply_exr(struct opts *o, const char *opt, const char *v)
     else if (is(opt, "--compression"))
         o->compression = (exr_compression_t)parse_choice(opt, v, codecs, 10);
     else if (is(opt, "--storage"))
-        o->storage = (exr_storage_t)parse_choice(opt, v, storages, 2);
+        o->storage = (exr_storage_t)parse_choice(opt, v, storages, 3);
     else if (is(opt, "--chroma"))
         o->chroma = chroma_values[parse_choice(opt, v, chromas, 3)];
     else if (is(opt, "--aces-flag"))
@@ -689,6 +689,21 @@ static exr_result_t write_tiles(exr_context_t ctx, int part, const struct image 
     return rv;
 }
 
+/* A deep scanline image with no samples: what R4 refuses is in the
+ * header, so every pixel's sample count is zero and no data follows. */
+static exr_result_t write_deep_scanlines(exr_context_t ctx, int part, const struct image *img,
+                                         const exr_attr_box2i_t *win)
+{
+    int32_t *counts = calloc(img->width, sizeof *counts);
+    exr_result_t rv = counts ? EXR_ERR_SUCCESS : EXR_ERR_OUT_OF_MEMORY;
+
+    for (int64_t y = win->min.y; rv == EXR_ERR_SUCCESS && y <= win->max.y; y++)
+        rv = exr_write_deep_scanline_chunk(ctx, part, (int)y, NULL, 0, 0, counts,
+                                           img->width * sizeof *counts);
+    free(counts);
+    return rv;
+}
+
 static uint64_t read_le(const uint8_t *p, int n)
 {
     uint64_t v = 0;
@@ -776,7 +791,9 @@ static int write_exr(const struct opts *o)
             rv = exr_get_chunk_count(ctx, part, &chunks);
         if (rv == EXR_ERR_SUCCESS)
             rv = o->storage == EXR_STORAGE_TILED ? write_tiles(ctx, part, &img)
-                                                 : write_scanlines(ctx, part, &img, &o->window);
+                 : o->storage == EXR_STORAGE_DEEP_SCANLINE
+                     ? write_deep_scanlines(ctx, part, &img, &o->window)
+                     : write_scanlines(ctx, part, &img, &o->window);
         exr_result_t finished = exr_finish(&ctx);
         if (rv == EXR_ERR_SUCCESS)
             rv = finished;
