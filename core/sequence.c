@@ -267,9 +267,9 @@ static bool title_allows(const struct seqset *set, const struct frame_name *name
                         name->title, numbering_width(&t->numbering), name->padding);
 }
 
-static bool title_record(struct seqset *set, const struct frame_name *name)
+static struct title_numbering *title_of(struct seqset *set, const char *title)
 {
-    struct title_numbering *t = find_title(set, name->title);
+    struct title_numbering *t = find_title(set, title);
 
     if (!t) {
         struct title_numbering *grown =
@@ -279,10 +279,32 @@ static bool title_record(struct seqset *set, const struct frame_name *name)
         set->titles = grown;
         t = &grown[set->title_count++];
         memset(t, 0, sizeof *t);
-        snprintf(t->title, sizeof t->title, "%s", name->title);
+        snprintf(t->title, sizeof t->title, "%s", title);
     }
-    numbering_record(&t->numbering, name->padding, name->frame);
-    return true;
+    return t;
+}
+
+static bool title_record(struct seqset *set, const struct frame_name *name)
+{
+    struct title_numbering *t = title_of(set, name->title);
+
+    if (t)
+        numbering_record(&t->numbering, name->padding, name->frame);
+    return t != NULL;
+}
+
+bool seqset_expect_padding(struct seqset *set, const char *title, int digits)
+{
+    struct title_numbering *t = title_of(set, title);
+
+    if (t)
+        t->numbering = (struct numbering){.exact = digits};
+    return t != NULL;
+}
+
+int seqset_padding_fits(int digits, uint64_t frame)
+{
+    return digits > significant_digits(frame) ? digits : -digits;
 }
 
 /* S4 as a textless asset's first frame lands: same properties as the

@@ -4,6 +4,7 @@
 #include "check.h"
 
 #include "frame_file.h"
+#include "padding_vote.h"
 #include "report.h"
 
 #include <errno.h>
@@ -15,6 +16,14 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A refused frame still belongs to its asset: its range, counts and
+ * verdict (the summary). False when out of memory. */
+static bool refused_frame(struct file_result *r, const char *asset)
+{
+    r->asset = strdup(asset);
+    return r->asset != NULL;
+}
 
 /* Judges one file, then its sequence rules if it passed. A textless frame
  * may be deferred to a second pass. Returns false on an I/O error. */
@@ -52,15 +61,20 @@ static bool check_file(struct check_run *run, int root, size_t i, struct seqset 
     r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
     frame_file_close(&f);
     r->verdict = j.verdict;
-    r->frame = j.is_frame ? (int64_t)j.name.frame : -1;
+    bool named_frame = j.name.kind == NAME_FRAME && j.name.asset[0];
+    r->frame = named_frame ? (int64_t)j.name.frame : -1;
+    if (r->outcome == JUDGED_FAIL && named_frame)
+        return refused_frame(r, j.name.asset);
     if (r->outcome != JUDGED_PASS || !j.is_frame)
         return true;
     if (defer_textless && j.name.textless) {
         *deferred = true;
         return true;
     }
-    if (!seqset_add(seq, &j.name, &j.info, &r->verdict))
+    if (!seqset_add(seq, &j.name, &j.info, &r->verdict)) {
         r->outcome = JUDGED_FAIL;
+        return refused_frame(r, j.name.asset);
+    }
     return true;
 }
 
@@ -110,52 +124,76 @@ static bool collect_assets(struct check_run *run, const struct seqset *seq)
 
 static void usage(FILE *out)
 {
-    fputs("usage: namctl check [--profile FILE] [--json] [--verbose] [--quick|--deep] DIR\n"
+    fputs("usage: namctl check [--profile FILE] [--format text|tsv|json] [--json] [--verbose]\n"
+          "                    [--quick|--deep] DIR\n"
           "Judges every file and sequence of the delivery folder DIR against the NAM rules.\n"
-          "  --quick  EXR: read the chunk offset table only, not every chunk's leader\n"
-          "  --deep   EXR: read every chunk's leader through OpenEXRCore as well\n"
+          "  --profile FILE  the delivery profile (default: the built-in one)\n"
+          "  --format F      text (default: by folder, repeated failures grouped), tsv (one\n"
+          "                  row per file and per asset) or json (see namctl(1))\n"
+          "  --json          the same as --format json\n"
+          "  --verbose       list the files that passed too\n"
+          "  --quick         EXR: read the chunk offset table only, not every chunk's leader\n"
+          "  --deep          EXR: read every chunk's leader through OpenEXRCore as well\n"
           "Exit status: 0 all good, 1 violations found, 2 usage or I/O error.\n",
           out);
 }
 
-static int parse_args(int argc, char **argv, const char **profile, bool *json,
+static bool parse_format(const char *name, enum report_format *format)
+{
+    static const char *const names[] = {"text", "tsv", "json"};
+
+    for (int f = 0; f < 3; f++)
+        if (strcmp(name, names[f]) == 0) {
+            *format = (enum report_format)f;
+            return true;
+        }
+    fprintf(stderr, "namctl check: --format: expected text, tsv or json, found '%s'\n", name);
+    return false;
+}
+
+static bool parse_option(int c, const char **profile, enum report_format *format,
+                         struct check_run *run)
+{
+    switch (c) {
+    case 'p':
+        *profile = optarg;
+        return true;
+    case 'j':
+        *format = FORMAT_JSON;
+        return true;
+    case 'f':
+        return parse_format(optarg, format);
+    case 'v':
+        run->verbose = true;
+        return true;
+    case 'd':
+        run->chunks = CHUNKS_LIBRARY;
+        return true;
+    case 'q':
+        run->chunks = CHUNKS_TABLE;
+        return true;
+    case 'h':
+        usage(stdout);
+        exit(0);
+    }
+    usage(stderr);
+    return false;
+}
+
+static int parse_args(int argc, char **argv, const char **profile, enum report_format *format,
                       struct check_run *run)
 {
-    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"verbose", no_argument, NULL, 'v'},
-                                         {"deep", no_argument, NULL, 'd'},
-                                         {"quick", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"profile", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
+        {"format", required_argument, NULL, 'f'},  {"verbose", no_argument, NULL, 'v'},
+        {"deep", no_argument, NULL, 'd'},          {"quick", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:jvdqh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'p':
-            *profile = optarg;
-            break;
-        case 'j':
-            *json = true;
-            break;
-        case 'v':
-            run->verbose = true;
-            break;
-        case 'd':
-            run->chunks = CHUNKS_LIBRARY;
-            break;
-        case 'q':
-            run->chunks = CHUNKS_TABLE;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
+    while ((c = getopt_long(argc, argv, "p:jf:vdqh", opts, NULL)) != -1)
+        if (!parse_option(c, profile, format, run))
             return -1;
-        }
-    }
     if (optind != argc - 1) {
         fprintf(stderr, "namctl check: expected one folder, found %d arguments\n", argc - optind);
         usage(stderr);
@@ -169,6 +207,8 @@ void check_run_free(struct check_run *run)
     for (size_t i = 0; run->assets && i < run->asset_count; i++)
         free(run->assets[i].gaps);
     free(run->assets);
+    for (size_t i = 0; run->results && i < run->files.count; i++)
+        free(run->results[i].asset);
     free(run->results);
     walk_free(&run->files);
     seqset_free(run->seq); /* last: asset reports point into it */
@@ -186,7 +226,8 @@ bool check_folder(struct check_run *run)
     int root = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     run->seq = seqset_new();
     run->results = calloc(run->files.count ? run->files.count : 1, sizeof *run->results);
-    bool ok = root >= 0 && run->seq && run->results && judge_all(run, root, run->seq) &&
+    bool ok = root >= 0 && run->seq && run->results &&
+              padding_vote(&run->files, run->profile, run->seq) && judge_all(run, root, run->seq) &&
               collect_assets(run, run->seq);
     if (root >= 0)
         close(root);
@@ -217,23 +258,18 @@ bool check_load_profile(const char *path, struct profile *p)
 int cmd_check(int argc, char **argv)
 {
     const char *profile_path = NULL;
-    bool json = false;
+    enum report_format format = FORMAT_TEXT;
     struct profile profile;
     struct check_run run = {0};
 
-    int dir_arg = parse_args(argc, argv, &profile_path, &json, &run);
+    int dir_arg = parse_args(argc, argv, &profile_path, &format, &run);
     if (dir_arg < 0 || !check_load_profile(profile_path, &profile))
         return 2;
     run.root = argv[dir_arg];
     run.profile = &profile;
     int status = 2;
-    if (check_folder(&run)) {
-        if (json)
-            report_json(stdout, &run);
-        else
-            report_table(stdout, &run);
+    if (check_folder(&run) && report_write(stdout, &run, format))
         status = run.io_errors ? 2 : report_all_good(&run) ? 0 : 1;
-    }
     check_run_free(&run);
     return status;
 }

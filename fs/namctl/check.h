@@ -8,8 +8,11 @@
 struct file_result {
     enum judge_outcome outcome;
     struct verdict verdict;
-    int64_t frame; /* frame number, -1 when not a frame */
+    int64_t frame; /* frame number, -1 when not named as a frame */
+    char *asset;   /* a refused frame's asset key (its range counts it), else NULL */
 };
+
+enum report_format { FORMAT_TEXT = 0, FORMAT_TSV, FORMAT_JSON };
 
 /* Everything `namctl check` found, for the report. */
 struct check_run {
@@ -22,7 +25,7 @@ struct check_run {
     struct seqset *seq;
     bool verbose;
     enum chunk_check chunks; /* EXR R7: leaders (default), --quick table, --deep library */
-    size_t io_errors; /* files that could not be read (listed, verdict without a rule) */
+    size_t io_errors;        /* files that could not be read (listed, verdict without a rule) */
 };
 
 /* Walks run->root and judges every file, then the sequences. Prints the

@@ -64,6 +64,17 @@ bool seqset_fits(const struct seqset *set, const struct frame_name *name,
  * left without frames is forgotten too. */
 void seqset_remove(struct seqset *set, const char *asset, uint64_t frame);
 
+/* S3 where every frame is known at once (namctl check): the title's
+ * frame numbers are padded to digits, as most of its frames are, before
+ * any is added, so the few that differ fail and not the many (SPEC S3).
+ * The mount instead lets the first landed frame decide. */
+bool seqset_expect_padding(struct seqset *set, const char *title, int digits);
+
+/* How a frame number written with digits digits constrains the padding:
+ * zero-padded, it fixes the width (returns digits); unpadded, the width
+ * is at most digits (returns -digits). */
+int seqset_padding_fits(int digits, uint64_t frame);
+
 size_t seqset_asset_count(const struct seqset *set);
 
 /* Fills out for asset i (in order of first appearance), including its

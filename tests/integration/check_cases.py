@@ -267,7 +267,8 @@ def cli_cases():
     root = fresh_delivery("table")
     run = subprocess.run([NAMCTL, "check", "--profile", profile(), root], capture_output=True,
                          text=True)
-    if run.returncode != 0 or not run.stdout.startswith("ASSET") or "OK: 3 files" not in run.stdout:
+    if run.returncode != 0 or not run.stdout.startswith(SEQ + "/\n  asset " + SEQ + ": ok") \
+            or "OK: 3 files" not in run.stdout:
         failures.append("table output: unexpected %d %r" % (run.returncode, run.stdout))
     code, report, err = check(root, EXAMPLE_PROFILE)
     if code != 1 or report["profile"] != EXAMPLE_PROFILE or "R1" not in err + run.stdout + \
@@ -331,7 +332,86 @@ def robustness_cases():
     print("ok   --deep, unreadable file, no frames, invalid UTF-8, full disk, deep tree")
 
 
+def run_format(root, fmt, columns=None):
+    env = dict(os.environ)
+    env.pop("COLUMNS", None)
+    if columns:
+        env["COLUMNS"] = str(columns)
+    cmd = [NAMCTL, "check", "--profile", profile(), root]
+    if fmt:
+        cmd[2:2] = ["--format", fmt]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def summary_cases():
+    """The asset holds every frame that names it: refused ones are in its
+    range, count and verdict, every gap listed as ranges (text, TSV, JSON)."""
+    root = fresh_delivery("summary")
+    gen("dpx", os.path.join(root, frame(SEQ, 1005)), "--bits", "8")
+    code, report, _ = check(root)
+    asset = report["assets"][0] if report else {}
+    want = {"frames": 3, "refused": 1, "first": 1001, "last": 1005, "gaps": [[1004, 1004]],
+            "refused_frames": [[1005, 1005]], "verdict": "fail", "rule": "S2"}
+    wrong = {k: (v, asset.get(k)) for k, v in want.items() if asset.get(k) != v}
+    if code != 1 or report.get("schema") != 1 or wrong:
+        failures.append("summary JSON: expected %s, found exit %d, schema %s, wrong %s"
+                        % (want, code, report.get("schema"), wrong))
+    text = run_format(root, None).stdout
+    line = "asset %s: fail S2, frames 1001-1005: 3 passed, 1 refused (1005), 1 gap(s) (1004)" % SEQ
+    if line not in text or "  fail R2   1005 " not in text:
+        failures.append("summary text: expected %r and the R2 line, found %r" % (line, text))
+    rows = [r.split("\t") for r in run_format(root, "tsv").stdout.splitlines()]
+    head = rows[0] if rows else []
+    table = [dict(zip(head, r)) for r in rows[1:]]
+    assets = [r for r in table if r["kind"] == "asset"]
+    refused = [r for r in table if r["kind"] == "file" and r["verdict"] == "fail"]
+    if len(assets) != 1 or assets[0]["gaps"] != "1004" or assets[0]["refused_frames"] != "1005" \
+            or assets[0]["verdict"] != "fail" or len(refused) != 1 or refused[0]["rule"] != "R2" \
+            or any(len(r) != len(head) for r in rows):
+        failures.append("summary TSV: unexpected %r" % rows)
+    print("ok   refused frames in the asset's range, count and verdict (json, text, tsv)")
+
+    # S3 offline: the padding most frames use wins, whichever sorts first
+    root = os.path.join(work, "padding")
+    for n in range(10001, 10031):
+        gen("dpx", os.path.join(root, frame(SEQ, n, pad=5)), "--seed", str(n))
+    gen("dpx", os.path.join(root, frame(SEQ, 10031, pad=6)))
+    code, report, _ = check(root)
+    failed = [f for f in report["files"] if f["verdict"] == "fail"]
+    asset = report["assets"][0] if report["assets"] else {}
+    if code != 1 or len(failed) != 1 or failed[0]["rule"] != "S3" or asset.get("frames") != 30 \
+            or asset.get("padding") != 5 or asset.get("refused") != 1:
+        failures.append("S3 majority: expected the one 6-digit frame S3, 30 frames padded to 5, "
+                        "found %s, asset %s" % ([(f["path"], f["rule"]) for f in failed], asset))
+    else:
+        print("ok   S3: one 6-digit frame among thirty 5-digit ones is the one failure")
+
+    # thirty identical refusals are one line with their ranges
+    root = fresh_delivery("grouped")
+    for n in list(range(1004, 1020)) + list(range(1030, 1044)):
+        gen("dpx", os.path.join(root, frame(SEQ, n)), "--bits", "10")
+    text = run_format(root, None, columns=80).stdout
+    r3 = [l for l in text.splitlines() if "R3" in l]
+    if len(r3) != 1 or "30 frames: 1004-1019, 1030-1043" not in r3[0]:
+        failures.append("grouped failures: expected one R3 line with 30 frames, found %r" % text)
+    long_lines = [l for l in text.splitlines() if len(l) > 80 and " " in l.strip()[:80]]
+    if long_lines:
+        failures.append("COLUMNS=80: lines wider than 80: %r" % long_lines)
+    _, report, _ = check(root)
+    groups = report["folders"][0]["failures"] if report else []
+    if len(groups) != 1 or groups[0]["count"] != 30 or groups[0]["frames"] != [[1004, 1019],
+                                                                              [1030, 1043]]:
+        failures.append("grouped failures JSON: unexpected %s" % groups)
+    else:
+        print("ok   30 identical refusals grouped: one line, one JSON group, fits 80 columns")
+    bad = run_format(root, "xml")
+    if bad.returncode != 2 or "expected text, tsv or json, found 'xml'" not in bad.stderr:
+        failures.append("--format xml: expected exit 2 naming the formats, found %d %r"
+                        % (bad.returncode, bad.stderr))
+
+
 try:
+    summary_cases()
     robustness_cases()
     dpx_cases()
     exr_cases()
