@@ -77,7 +77,7 @@ static void group_what(const struct check_run *run, const struct verdict_group *
 
     out[0] = '\0';
     if (g->frame_count) {
-        summary_ranges(g->frames, g->range_count, ranges, sizeof ranges);
+        summary_ranges(g->frames, g->range_count, ", ", ranges, sizeof ranges);
         used = (size_t)(g->frame_count == 1
                             ? snprintf(out, len, "%s", ranges)
                             : snprintf(out, len, "%zu frames: %s", g->frame_count, ranges));
@@ -114,8 +114,8 @@ static void text_asset(FILE *out, const struct asset_summary *a, int width)
     char line[2048];
 
     text_sanitize(summary_base_name(a->key), name, sizeof name, '?');
-    summary_ranges(a->gaps, a->gap_count, gaps, sizeof gaps);
-    summary_ranges(a->refused_frames, a->refused_range_count, refused, sizeof refused);
+    summary_ranges(a->gaps, a->gap_count, ", ", gaps, sizeof gaps);
+    summary_ranges(a->refused_frames, a->refused_range_count, ", ", refused, sizeof refused);
     snprintf(line, sizeof line,
              "%s%s: %s%s%s, frames %lld-%lld: %zu passed, %zu refused%s%s%s, %zu gap(s)%s%s%s",
              name, a->report && a->report->textless ? " (textless)" : "",
@@ -190,25 +190,12 @@ static void tsv_field(FILE *out, const char *text, bool last)
     fputc(last ? '\n' : '\t', out);
 }
 
-static void gap_list(const struct status_range *r, size_t n, char *out, size_t len)
-{
-    size_t used = 0;
-
-    out[0] = '\0';
-    for (size_t i = 0; i < n && used < len; i++)
-        used += (size_t)(r[i].first == r[i].last
-                             ? snprintf(out + used, len - used, "%s%lld", i ? "," : "",
-                                        (long long)r[i].first)
-                             : snprintf(out + used, len - used, "%s%lld-%lld", i ? "," : "",
-                                        (long long)r[i].first, (long long)r[i].last));
-}
-
 static void tsv_asset(FILE *out, const struct folder_summary *f, const struct asset_summary *a)
 {
     char gaps[8192], refused[8192];
 
-    gap_list(a->gaps, a->gap_count, gaps, sizeof gaps);
-    gap_list(a->refused_frames, a->refused_range_count, refused, sizeof refused);
+    summary_ranges(a->gaps, a->gap_count, ",", gaps, sizeof gaps);
+    summary_ranges(a->refused_frames, a->refused_range_count, ",", refused, sizeof refused);
     fputs("asset\t", out);
     tsv_field(out, f->folder, false);
     tsv_field(out, summary_base_name(a->key), false);

@@ -18,16 +18,16 @@ static size_t folder_length(const char *relpath)
     return (size_t)(summary_base_name(relpath) - relpath) - (strchr(relpath, '/') != NULL);
 }
 
-void summary_ranges(const struct status_range *r, size_t n, char *out, size_t len)
+void summary_ranges(const struct status_range *r, size_t n, const char *sep, char *out, size_t len)
 {
     size_t used = 0;
 
     out[0] = '\0';
     for (size_t i = 0; i < n && used < len; i++)
         used += (size_t)(r[i].first == r[i].last
-                             ? snprintf(out + used, len - used, "%s%lld", i ? ", " : "",
+                             ? snprintf(out + used, len - used, "%s%lld", i ? sep : "",
                                         (long long)r[i].first)
-                             : snprintf(out + used, len - used, "%s%lld-%lld", i ? ", " : "",
+                             : snprintf(out + used, len - used, "%s%lld-%lld", i ? sep : "",
                                         (long long)r[i].first, (long long)r[i].last));
 }
 
@@ -175,7 +175,7 @@ static void judge_asset(struct asset_summary *a, const struct file_result *first
         return;
     if (a->refused) {
         char ranges[120];
-        summary_ranges(a->refused_frames, a->refused_range_count, ranges, sizeof ranges);
+        summary_ranges(a->refused_frames, a->refused_range_count, ", ", ranges, sizeof ranges);
         verdict_fail(&a->issue, first_refused->verdict.rule, "%zu frame(s) refused: %s", a->refused,
                      ranges);
         return;

@@ -48,8 +48,8 @@ struct summary {
 bool summary_build(const struct check_run *run, bool all, struct summary *out);
 void summary_free(struct summary *s);
 
-/* "1004, 1010-1012" */
-void summary_ranges(const struct status_range *r, size_t n, char *out, size_t len);
+/* "1004, 1010-1012" with sep ", " */
+void summary_ranges(const struct status_range *r, size_t n, const char *sep, char *out, size_t len);
 
 /* The file name part of a relative path. */
 const char *summary_base_name(const char *relpath);
