@@ -14,6 +14,7 @@
 #include "exr_table.h"
 
 #include "exr_tiles.h"
+#include "namfs/leader_trail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,13 +183,17 @@ struct leader_check {
     size_t batch_len;
 };
 
-/* The leader of sorted[k], read together with the leaders of the chunks
- * after it that lie within one batch. NULL if the file ends first. */
+/* The leader of sorted[k]: as the mount saw it written, else read together
+ * with the leaders of the chunks after it that lie within one batch. NULL
+ * if the file ends first. */
 static const uint8_t *leader_of(struct leader_check *c, const struct chunk_slot *sorted,
                                 int32_t count, int32_t k)
 {
     uint64_t at = sorted[k].offset;
+    const uint8_t *seen = c->src->trail ? leader_trail_find(c->src->trail, at) : NULL;
 
+    if (seen)
+        return seen; /* caught as it was written: no read */
     if (at >= c->batch_at && at + c->leader <= c->batch_at + c->batch_len)
         return c->batch + (at - c->batch_at);
     uint64_t end = at + c->leader;

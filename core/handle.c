@@ -56,6 +56,7 @@ void stage_judge_early(struct stage *s, struct landing *f, const char *path, con
     if (o == JUDGED_PASS && j.info.format == FRAME_EXR && j.info.exr.table_offset) {
         f->table_at = j.info.exr.table_offset;
         f->table_len = 8 * (uint64_t)j.info.exr.chunk_count;
+        leader_trail_start(&f->trail, f->table_at + f->table_len, j.info.exr.storage == EXR_TILED);
     }
     if (o == JUDGED_FAIL) {
         f->refused = true;
@@ -173,6 +174,7 @@ int stage_write(struct stage *s, struct stage_handle *h, const char *path, const
         if (!deleted(path) && !naming_is_held(path)) /* held: judged at its rename */
             stage_judge_early(s, r, path, buf, (size_t)n, (uint64_t)off);
         hold_at_placeholder(r, buf, (size_t)n, (uint64_t)off);
+        leader_trail_write(&r->trail, (const uint8_t *)buf, (size_t)n, (uint64_t)off);
         hash_cursor_write(&r->cursor, (uint64_t)off, buf, (size_t)n);
     }
     if (n >= 0) {
@@ -203,8 +205,10 @@ int stage_fallocate(struct stage *s, struct stage_handle *h, int mode, off_t off
     rc = rc ? rc : fallocate(h->fd, mode, off, len) == 0 ? 0 : -errno;
     if (rc == 0) {
         r->written = true;
-        if (mode != 0) /* punched, zeroed, moved ranges change what was hashed */
+        if (mode != 0) { /* punched, zeroed, moved ranges change what was hashed */
             r->cursor.rewritten = true;
+            leader_trail_changed(&r->trail, (uint64_t)off);
+        }
     }
     pthread_mutex_unlock(&r->lock);
     return rc;
@@ -259,9 +263,9 @@ static enum settlement settle(struct stage *s, const char *path, struct stage_ha
     pthread_mutex_lock(&r->lock);
     written_by(r, by, sizeof by);
     pthread_mutex_unlock(&r->lock);
-    enum settlement outcome =
-        s->bare ? SETTLED_LANDED
-                : stage_settle(s, path, h->fd, &r->cursor, r->refused ? &r->verdict : NULL, by);
+    enum settlement outcome = s->bare ? SETTLED_LANDED
+                                      : stage_settle(s, path, h->fd, &r->cursor, &r->trail,
+                                                     r->refused ? &r->verdict : NULL, by);
     /* an unrecorded file is put in place as close() returns, like a landed
      * one: its writer was told 0, and the unmount that may come before its
      * release must not leave it in flight */

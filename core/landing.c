@@ -47,6 +47,7 @@ struct landing_table *landing_table_new(void)
 static void free_record(struct landing *r)
 {
     hasher_free(r->hasher);
+    leader_trail_reset(&r->trail);
     pthread_cond_destroy(&r->changed);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -192,6 +193,7 @@ void landing_cut(struct landing *r, uint64_t size)
 {
     if (r->hasher)
         hash_cursor_truncate(&r->cursor, size);
+    leader_trail_cut(&r->trail, size);
     r->written = true;
 }
 
@@ -262,5 +264,6 @@ void landing_restart(struct landing *r)
     r->head_len = 0;
     r->judged_early = false;
     r->table_at = r->table_len = 0;
+    leader_trail_reset(&r->trail);
     r->refused = false;
 }

@@ -298,7 +298,7 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
     struct hasher *h = known ? NULL : hasher_new(s->algos);
     if (h) {
         hash_cursor_init(&cursor, h);
-        stage_settle(s, path, fd, &cursor, NULL, "");
+        stage_settle(s, path, fd, &cursor, NULL, NULL, "");
         hasher_free(h);
     }
     close(fd);

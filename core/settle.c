@@ -34,7 +34,8 @@ static bool empty_frame(int fd, const char *name)
            (strcasecmp(ext, ".dpx") == 0 || strcasecmp(ext, ".exr") == 0);
 }
 
-bool stage_judge_whole(struct stage *s, int fd, const char *name, struct judgement *j)
+bool stage_judge_whole(struct stage *s, int fd, const char *name, const struct leader_trail *trail,
+                       struct judgement *j)
 {
     uint8_t head[4096];
     struct stat st;
@@ -48,7 +49,8 @@ bool stage_judge_whole(struct stage *s, int fd, const char *name, struct judgeme
                                .complete = true,
                                .file_size = (uint64_t)st.st_size,
                                .read = pread_fd,
-                               .read_ctx = &fd};
+                               .read_ctx = &fd,
+                               .trail = trail};
     return judge_file(stage_relative(name), &src, &s->profile, JUDGE_COMPLETE, j) != JUDGED_FAIL;
 }
 
@@ -60,7 +62,7 @@ void stage_remember_frame(struct stage *s, const char *path, int fd)
     struct judgement j;
     struct verdict v;
 
-    if (!stage_judge_whole(s, fd, path, &j) || !j.is_frame)
+    if (!stage_judge_whole(s, fd, path, NULL, &j) || !j.is_frame)
         return;
     pthread_mutex_lock(&s->model);
     if (!seqset_add(s->seq, &j.name, &j.info, &v))
@@ -183,8 +185,8 @@ static void remember_landed(struct stage *s, const char *path)
 /* A written file settles: refused ones go to the quarantine, held ones
  * are recorded as held, the others land with their digest. */
 static enum settlement settle_locked(struct stage *s, const char *path, int fd,
-                                     struct hash_cursor *cursor, const struct verdict *early,
-                                     const char *by)
+                                     struct hash_cursor *cursor, const struct leader_trail *trail,
+                                     const struct verdict *early, const char *by)
 {
     struct judgement j;
     struct digests d;
@@ -201,7 +203,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
             stage_refused(s, path, early);
         return SETTLED_REFUSED;
     }
-    if (!held && !stage_judge_whole(s, fd, path, &j)) {
+    if (!held && !stage_judge_whole(s, fd, path, trail, &j)) {
         stage_log_refusal(s, path, &j.verdict, by);
         stage_refused(s, path, &j.verdict);
         return SETTLED_REFUSED;
@@ -229,10 +231,11 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
  * must not land and refuse it in the wrong order. (A per-inode claim would
  * let unrelated files settle in parallel: the speed issue.) */
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
-                             const struct verdict *early, const char *by)
+                             const struct leader_trail *trail, const struct verdict *early,
+                             const char *by)
 {
     pthread_mutex_lock(&s->settling);
-    enum settlement outcome = settle_locked(s, path, fd, cursor, early, by);
+    enum settlement outcome = settle_locked(s, path, fd, cursor, trail, early, by);
     pthread_mutex_unlock(&s->settling);
     return outcome;
 }
@@ -246,7 +249,7 @@ void stage_rejudge(struct stage *s, const char *path)
 
     if (h) {
         hash_cursor_init(&cursor, h);
-        stage_settle(s, path, fd, &cursor, NULL, "");
+        stage_settle(s, path, fd, &cursor, NULL, NULL, "");
     }
     hasher_free(h);
     if (fd >= 0)
@@ -326,7 +329,7 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
     pthread_mutex_lock(&s->settling);
     enum settlement outcome = SETTLED_FAILED;
     bool forgot = false; /* land_as let the frames at from and to go from the sequence memory */
-    if (!stage_judge_whole(s, fd, to, &j)) {
+    if (!stage_judge_whole(s, fd, to, NULL, &j)) {
         v = j.verdict;
         outcome = SETTLED_REFUSED;
     } else if (digests_of(s, from, fd, &st, &d, &prior)) {

@@ -159,10 +159,13 @@ bool stage_record_unrecorded(struct stage *s); /* model held */
 bool stage_busy(struct stage *s, const char *path);
 
 /* settle.c */
-bool stage_judge_whole(struct stage *s, int fd, const char *path, struct judgement *j);
+/* trail: the EXR chunk leaders seen as it was written (NULL: read them) */
+bool stage_judge_whole(struct stage *s, int fd, const char *path, const struct leader_trail *trail,
+                       struct judgement *j);
 /* by: who wrote it, for the log (stage_log_refusal) */
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
-                             const struct verdict *early, const char *by);
+                             const struct leader_trail *trail, const struct verdict *early,
+                             const char *by);
 void stage_remember_frame(struct stage *s, const char *path, int fd);
 void stage_rejudge(struct stage *s, const char *path);
 /* A regular file at from, open at fd, renamed to a final name to: judged

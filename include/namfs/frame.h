@@ -13,6 +13,8 @@
 
 enum frame_format { FRAME_UNKNOWN = 0, FRAME_DPX, FRAME_EXR };
 
+struct leader_trail;
+
 enum exr_storage { EXR_SCANLINE = 0, EXR_TILED, EXR_DEEP_SCANLINE, EXR_DEEP_TILED };
 
 /* Sample types of EXR channels, ordered as OpenEXR numbers them. */
@@ -129,6 +131,9 @@ struct frame_source {
     void *read_ctx;
     /* How far an OpenEXR's R7 check goes (exr_table.c). */
     enum chunk_check chunks;
+    /* The chunk leaders seen as the file was written (the mount), which
+     * the check then need not read; NULL offline. */
+    const struct leader_trail *trail;
 };
 
 enum parse_status {

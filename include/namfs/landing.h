@@ -71,6 +71,7 @@
 #define NAMFS_LANDING_H
 
 #include "namfs/hash_cursor.h"
+#include "namfs/leader_trail.h"
 #include "namfs/verdict.h"
 
 #include <pthread.h>
@@ -107,6 +108,7 @@ struct landing {
     size_t head_len;
     bool judged_early;
     uint64_t table_at, table_len; /* an EXR's chunk offset table, once judged */
+    struct leader_trail trail;    /* an EXR's chunk leaders as they were written */
     bool refused;                 /* early: every later write and close fails */
     uid_t writer_uid;             /* who opened it for writing last (its refusal's log) */
     pid_t writer_pid;             /* 0: not known */

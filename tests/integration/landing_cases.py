@@ -206,5 +206,63 @@ def textless_gaps():
               "the texted asset's gap stops its seal (S2): %s" % run.stderr.strip())
 
 
+def read_calls(pid):
+    """The daemon's read system calls so far (/proc/PID/io syscr)."""
+    for line in open("/proc/%d/io" % pid):
+        if line.startswith("syscr:"):
+            return int(line.split()[1])
+    return 0
+
+
+def leaders_as_they_pass():
+    """R7 by every chunk leader costs the mount no read of them: an EXR of
+    4,000 uncompressed chunks (namgen, OpenEXRCore's writer) written in
+    order lands with far fewer reads by the daemon than the same bytes
+    written out of order (the leaders it did not see pass are read back at
+    close); a zeroed leader in the middle is refused as close() returns."""
+    exr_seq = SEQ.replace("_log_", "_linear_").replace("_64x32", "_64x4000")
+    path = os.path.join(work, "tall.exr")
+    subprocess.run([NAMGEN, "exr", path, "--size", "64x4000", "--compression", "none",
+                    "--chroma", "ap0"], check=True)
+    data = open(path, "rb").read()
+    name = lambda n: "%s/%s.%04d.exr" % (exr_seq, exr_seq, n)
+    with Mount("leaders", "-o", "profile=" + PROFILE) as m:
+        os.makedirs(os.path.join(m.point, exr_seq))
+        pid = m.proc.pid
+        before = read_calls(pid)
+        status = write_whole(os.path.join(m.point, name(1)), data)
+        in_order = read_calls(pid) - before
+        half = len(data) // 2
+        before = read_calls(pid)
+        fd = os.open(os.path.join(m.point, name(2)), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, data[half:], half)  # the second half first
+            os.pwrite(fd, data[:half], 0)
+        finally:
+            try:
+                os.close(fd)
+                status2 = 0
+            except OSError as e:
+                status2 = e.errno
+        out_of_order = read_calls(pid) - before
+        check(status == 0 and status2 == 0, "both land (close: %d, %d)" % (status, status2))
+        check(in_order * 4 < out_of_order,
+              "in order the daemon reads no leader back: %d read calls, out of order %d "
+              "(4,000 chunks)" % (in_order, out_of_order))
+        # the 2,000th chunk's leader, found from its offset-table entry: the
+        # chunks (an 8-byte leader and 64x3 halves each) end the file, the
+        # table comes right before them
+        chunks = len(data) - 4000 * (64 * 3 * 2 + 8)
+        entry = chunks - 4000 * 8 + 8 * 2000
+        at = int.from_bytes(data[entry:entry + 8], "little")
+        damaged = bytearray(data)
+        damaged[at:at + 8] = bytes(8)
+        status = write_whole(os.path.join(m.point, name(3)), bytes(damaged))
+        rejected = open(os.path.join(m.point, ".namfs", "rejected")).read()
+        check(status == errno.EINVAL and "chunk 2000: expected scanline 2000 in its leader, "
+              "found 0" in rejected, "a zeroed leader is refused at close: %d %r"
+              % (status, rejected))
+
+
 harness.run_cases([digest_at_close, two_writers_at_close, refused_at_close, duplicate_race, status_at_close,
-                   textless_gaps], "LANDING_CASES")
+                   textless_gaps, leaders_as_they_pass], "LANDING_CASES")
