@@ -34,8 +34,8 @@ static bool empty_frame(int fd, const char *name)
            (strcasecmp(ext, ".dpx") == 0 || strcasecmp(ext, ".exr") == 0);
 }
 
-bool stage_judge_whole(struct stage *s, int fd, const char *name, const struct leader_trail *trail,
-                       struct judgement *j)
+bool stage_judge_whole(struct stage *s, int fd, const char *name, enum chunk_check chunks,
+                       const struct leader_trail *trail, struct judgement *j)
 {
     uint8_t head[4096];
     struct stat st;
@@ -50,6 +50,7 @@ bool stage_judge_whole(struct stage *s, int fd, const char *name, const struct l
                                .file_size = (uint64_t)st.st_size,
                                .read = pread_fd,
                                .read_ctx = &fd,
+                               .chunks = chunks,
                                .trail = trail};
     return judge_file(stage_relative(name), &src, &s->profile, JUDGE_COMPLETE, j) != JUDGED_FAIL;
 }
@@ -62,7 +63,9 @@ void stage_remember_frame(struct stage *s, const char *path, int fd)
     struct judgement j;
     struct verdict v;
 
-    if (!stage_judge_whole(s, fd, path, NULL, &j) || !j.is_frame)
+    /* proven complete when it landed: the table check is enough to
+     * recognise it (a remount reads no leader of 150,000 frames again) */
+    if (!stage_judge_whole(s, fd, path, CHUNKS_TABLE, NULL, &j) || !j.is_frame)
         return;
     pthread_mutex_lock(&s->model);
     if (!seqset_add(s->seq, &j.name, &j.info, &v))
@@ -203,7 +206,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
             stage_refused(s, path, early);
         return SETTLED_REFUSED;
     }
-    if (!held && !stage_judge_whole(s, fd, path, trail, &j)) {
+    if (!held && !stage_judge_whole(s, fd, path, CHUNKS_LEADERS, trail, &j)) {
         stage_log_refusal(s, path, &j.verdict, by);
         stage_refused(s, path, &j.verdict);
         return SETTLED_REFUSED;
@@ -329,7 +332,8 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
     pthread_mutex_lock(&s->settling);
     enum settlement outcome = SETTLED_FAILED;
     bool forgot = false; /* land_as let the frames at from and to go from the sequence memory */
-    if (!stage_judge_whole(s, fd, to, NULL, &j)) {
+    /* written under a held name, its leaders went by unfollowed: read */
+    if (!stage_judge_whole(s, fd, to, CHUNKS_LEADERS, NULL, &j)) {
         v = j.verdict;
         outcome = SETTLED_REFUSED;
     } else if (digests_of(s, from, fd, &st, &d, &prior)) {

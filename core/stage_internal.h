@@ -159,9 +159,10 @@ bool stage_record_unrecorded(struct stage *s); /* model held */
 bool stage_busy(struct stage *s, const char *path);
 
 /* settle.c */
-/* trail: the EXR chunk leaders seen as it was written (NULL: read them) */
-bool stage_judge_whole(struct stage *s, int fd, const char *path, const struct leader_trail *trail,
-                       struct judgement *j);
+/* chunks: how far R7 goes; trail: the EXR chunk leaders seen as it was
+ * written (NULL: read them) */
+bool stage_judge_whole(struct stage *s, int fd, const char *path, enum chunk_check chunks,
+                       const struct leader_trail *trail, struct judgement *j);
 /* by: who wrote it, for the log (stage_log_refusal) */
 enum settlement stage_settle(struct stage *s, const char *path, int fd, struct hash_cursor *cursor,
                              const struct leader_trail *trail, const struct verdict *early,

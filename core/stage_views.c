@@ -200,7 +200,7 @@ static bool list_refused_json(void *ctx, const struct catalog_file *f)
 
     strbuf_add(l->out, "%s\n    {\"path\": ", l->first ? "" : ",");
     strbuf_json(l->out, f->path);
-    strbuf_add(l->out, ", \"rule\": ");
+    strbuf_add(l->out, ", \"verdict\": \"fail\", \"rule\": ");
     strbuf_json(l->out, rule_name(f->verdict.rule));
     strbuf_add(l->out, ", \"message\": ");
     strbuf_json(l->out, f->verdict.message);

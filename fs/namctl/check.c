@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,55 +27,66 @@ static bool refused_frame(struct file_result *r, const char *asset)
     return r->asset != NULL;
 }
 
-/* Judges one file, then its sequence rules if it passed. A textless frame
- * may be deferred to a second pass. Returns false on an I/O error. */
-static bool check_file(struct check_run *run, int root, size_t i, struct seqset *seq,
-                       bool defer_textless, bool *deferred)
+/* Judges file i alone (its name, bytes and frame rules) into run's result
+ * and j: what can run on many threads at once, since it writes nothing
+ * else. True when the sequence rules come next. */
+static bool judge_one(struct check_run *run, int root, size_t i, struct judgement *j)
 {
     struct frame_file f;
-    struct judgement j;
     char err[4200];
     struct file_result *r = &run->results[i];
     const struct walk_entry *e = &run->files.entries[i];
 
-    *deferred = false;
     r->frame = -1;
+    j->is_frame = false;
     if (e->is_symlink) {
         r->outcome = JUDGED_FAIL;
         verdict_fail(&r->verdict, RULE_R8, "expected a regular file, found a symbolic link");
-        return true;
+        return false;
     }
     if (judge_skips_by_name(e->relpath, run->profile)) {
         r->outcome = JUDGED_SKIP;
         verdict_pass(&r->verdict);
-        return true;
+        return false;
     }
     if (!frame_file_open(root, e->relpath, &f, err, sizeof err)) {
         /* one unreadable file must not hide the verdicts on the others */
         r->outcome = JUDGED_FAIL;
+        r->unreadable = true;
         verdict_pass(&r->verdict);
         snprintf(r->verdict.message, sizeof r->verdict.message, "cannot read: %s", err);
         fprintf(stderr, "namctl: %s/%s\n", run->root, err);
-        run->io_errors++;
-        return true;
+        return false;
     }
     f.src.chunks = run->chunks;
-    r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, &j);
+    r->outcome = judge_file(e->relpath, &f.src, run->profile, JUDGE_COMPLETE, j);
     frame_file_close(&f);
-    r->verdict = j.verdict;
-    bool named_frame = j.name.kind == NAME_FRAME && j.name.asset[0];
-    r->frame = named_frame ? (int64_t)j.name.frame : -1;
-    if (r->outcome == JUDGED_FAIL && named_frame)
-        return refused_frame(r, j.name.asset);
-    if (r->outcome != JUDGED_PASS || !j.is_frame)
+    r->verdict = j->verdict;
+    bool named_frame = j->name.kind == NAME_FRAME && j->name.asset[0];
+    r->frame = named_frame ? (int64_t)j->name.frame : -1;
+    return r->outcome == JUDGED_PASS && j->is_frame;
+}
+
+/* The sequence rules for file i, judged as j, in walk order; a textless
+ * frame may be deferred to a second pass. False when out of memory. */
+static bool record_one(struct check_run *run, size_t i, bool judged_frame,
+                       const struct judgement *j, struct seqset *seq, bool defer_textless,
+                       bool *deferred)
+{
+    struct file_result *r = &run->results[i];
+
+    *deferred = false;
+    if (r->outcome == JUDGED_FAIL && r->frame >= 0)
+        return refused_frame(r, j->name.asset);
+    if (!judged_frame)
         return true;
-    if (defer_textless && j.name.textless) {
+    if (defer_textless && j->name.textless) {
         *deferred = true;
         return true;
     }
-    if (!seqset_add(seq, &j.name, &j.info, &r->verdict)) {
+    if (!seqset_add(seq, &j->name, &j->info, &r->verdict)) {
         r->outcome = JUDGED_FAIL;
-        return refused_frame(r, j.name.asset);
+        return refused_frame(r, j->name.asset);
     }
     return true;
 }
@@ -93,21 +106,69 @@ static void progress(size_t done, size_t total, bool force)
         fputs("\r\033[K", stderr);
 }
 
+/* Files are judged a window at a time on run->jobs threads, then their
+ * sequence rules applied one by one in walk order: the verdicts are those
+ * of one thread (the first frame of an asset is the first in the walk),
+ * and memory stays a window's. */
+#define JUDGE_WINDOW 256
+
+struct window {
+    struct check_run *run;
+    int root;
+    size_t start, count;
+    atomic_size_t next;
+    struct judgement j[JUDGE_WINDOW];
+    bool frame[JUDGE_WINDOW];
+};
+
+static void *judge_window(void *arg)
+{
+    struct window *w = arg;
+
+    for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < w->count;)
+        w->frame[k] = judge_one(w->run, w->root, w->start + k, &w->j[k]);
+    return NULL;
+}
+
+static void judge_in_parallel(struct window *w)
+{
+    pthread_t threads[CHECK_JOBS_MAX];
+    int started = 0;
+
+    atomic_store(&w->next, 0);
+    while (started < w->run->jobs - 1 &&
+           pthread_create(&threads[started], NULL, judge_window, w) == 0)
+        started++;
+    judge_window(w); /* this thread works too; alone if none could start */
+    while (started > 0)
+        pthread_join(threads[--started], NULL);
+}
+
 /* Texted assets first, so textless inserts are compared with them (S4). */
 static bool judge_all(struct check_run *run, int root, struct seqset *seq)
 {
     size_t n = run->files.count;
     bool *deferred = calloc(n ? n : 1, sizeof *deferred);
-    bool show = isatty(STDERR_FILENO), ok = deferred != NULL;
+    struct window *w = malloc(sizeof *w);
+    bool show = isatty(STDERR_FILENO), ok = deferred && w;
 
-    for (size_t i = 0; ok && i < n; i++) {
-        ok = check_file(run, root, i, seq, true, &deferred[i]);
+    for (size_t start = 0; ok && start < n; start += JUDGE_WINDOW) {
+        *w = (struct window){.run = run, .root = root, .start = start};
+        w->count = n - start < JUDGE_WINDOW ? n - start : JUDGE_WINDOW;
+        judge_in_parallel(w);
+        for (size_t k = 0; ok && k < w->count; k++)
+            ok = record_one(run, start + k, w->frame[k], &w->j[k], seq, true, &deferred[start + k]);
         if (show)
-            progress(i + 1, n, i + 1 == n);
+            progress(start + w->count, n, start + w->count == n);
     }
     for (size_t i = 0; ok && i < n; i++)
-        if (deferred[i])
-            ok = check_file(run, root, i, seq, false, &deferred[i]);
+        if (deferred[i]) {
+            bool frame = judge_one(run, root, i, &w->j[0]);
+            ok = record_one(run, i, frame, &w->j[0], seq, false, &deferred[i]);
+        }
+    for (size_t i = 0; i < n; i++)
+        run->io_errors += run->results[i].unreadable;
+    free(w);
     free(deferred);
     return ok;
 }
@@ -132,6 +193,7 @@ static void usage(FILE *out)
           "                  row per file and per asset) or json (see namctl(1))\n"
           "  --json          the same as --format json\n"
           "  --verbose       list the files that passed too\n"
+          "  --jobs N        judge N files at once (default: the cores online)\n"
           "  --quick         EXR: read the chunk offset table only, not every chunk's leader\n"
           "  --deep          EXR: read every chunk's leader through OpenEXRCore as well\n"
           "Exit status: 0 all good, 1 violations found, 2 usage or I/O error.\n",
@@ -172,6 +234,13 @@ static bool parse_option(int c, const char **profile, enum report_format *format
     case 'q':
         run->chunks = CHUNKS_TABLE;
         return true;
+    case 'J':
+        run->jobs = atoi(optarg);
+        if (run->jobs >= 1 && run->jobs <= CHECK_JOBS_MAX)
+            return true;
+        fprintf(stderr, "namctl check: --jobs: expected 1 to %d, found '%s'\n", CHECK_JOBS_MAX,
+                optarg);
+        return false;
     case 'h':
         usage(stdout);
         exit(0);
@@ -183,15 +252,20 @@ static bool parse_option(int c, const char **profile, enum report_format *format
 static int parse_args(int argc, char **argv, const char **profile, enum report_format *format,
                       struct check_run *run)
 {
-    static const struct option opts[] = {
-        {"profile", required_argument, NULL, 'p'}, {"json", no_argument, NULL, 'j'},
-        {"format", required_argument, NULL, 'f'},  {"verbose", no_argument, NULL, 'v'},
-        {"deep", no_argument, NULL, 'd'},          {"quick", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"profile", required_argument, NULL, 'p'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {"deep", no_argument, NULL, 'd'},
+                                         {"quick", no_argument, NULL, 'q'},
+                                         {"jobs", required_argument, NULL, 'J'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "p:jf:vdqh", opts, NULL)) != -1)
+    run->jobs = check_default_jobs();
+    while ((c = getopt_long(argc, argv, "p:jf:vdqJ:h", opts, NULL)) != -1)
         if (!parse_option(c, profile, format, run))
             return -1;
     if (optind != argc - 1) {
@@ -232,6 +306,12 @@ bool check_folder(struct check_run *run)
     if (root >= 0)
         close(root);
     return ok;
+}
+
+int check_default_jobs(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > CHECK_JOBS_MAX ? CHECK_JOBS_MAX : (int)cores;
 }
 
 /* Loads the profile at path, or the built-in default without one. */

@@ -8,11 +8,17 @@
 struct file_result {
     enum judge_outcome outcome;
     struct verdict verdict;
-    int64_t frame; /* frame number, -1 when not named as a frame */
-    char *asset;   /* a refused frame's asset key (its range counts it), else NULL */
+    int64_t frame;   /* frame number, -1 when not named as a frame */
+    char *asset;     /* a refused frame's asset key (its range counts it), else NULL */
+    bool unreadable; /* could not be read: listed, verdict without a rule */
 };
 
 enum report_format { FORMAT_TEXT = 0, FORMAT_TSV, FORMAT_JSON };
+
+#define CHECK_JOBS_MAX 64
+
+/* The cores online, at least 1 and at most CHECK_JOBS_MAX. */
+int check_default_jobs(void);
 
 /* Everything `namctl check` found, for the report. */
 struct check_run {
@@ -26,6 +32,7 @@ struct check_run {
     bool verbose;
     enum chunk_check chunks; /* EXR R7: leaders (default), --quick table, --deep library */
     size_t io_errors;        /* files that could not be read (listed, verdict without a rule) */
+    int jobs;                /* threads judging files; up to CHECK_JOBS_MAX */
 };
 
 /* Walks run->root and judges every file, then the sequences. Prints the

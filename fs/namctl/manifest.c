@@ -512,6 +512,7 @@ int cmd_manifest(int argc, char **argv)
         return 2;
     run.root = opt.root;
     run.profile = &profile;
+    run.jobs = opt.jobs < CHECK_JOBS_MAX ? opt.jobs : CHECK_JOBS_MAX;
     struct catalog *cat = catalog_open(o.catalog, err, sizeof err);
     int root_fd = open(opt.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int status = 2;

@@ -17,6 +17,7 @@ import subprocess
 import time
 
 import bench
+import workdir
 
 SEQ = bench.DPX_SEQ
 
@@ -49,9 +50,7 @@ def main():
     ap.add_argument("--dir", default="/work/namfs-ab")
     ap.add_argument("--namgen", default="build/tests/gen/namgen")
     args = ap.parse_args()
-    work = os.path.abspath(args.dir)
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = workdir.claim(args.dir)
     frames = make_frames(args.namgen, args.frames)
     result, targets = bench.Result(), []
     try:
@@ -68,7 +67,7 @@ def main():
     finally:
         for t in targets:
             t.close()
-        shutil.rmtree(work, ignore_errors=True)
+        workdir.release(work)
         shutil.rmtree(work + ".namfs", ignore_errors=True)
     print("%d writer(s), %d UHD frames, %d rounds (median)" %
           (args.writers, args.frames, args.rounds))

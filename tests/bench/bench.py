@@ -21,6 +21,8 @@ import subprocess
 import tempfile
 import time
 
+import workdir
+
 MB = 1e6
 ZERO_MIB = b"\1" * (1 << 20)
 UHD = "3840x2160"
@@ -449,8 +451,7 @@ def main():
         for line in open("/proc/mounts"):
             if line.split()[1].startswith(work + "/"):
                 subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
-        shutil.rmtree(work)
-    os.makedirs(work)
+    work = workdir.claim(work)
     shm, src, exr, small, small_frame = make_sources(args.builddir, work, args)
     if not args.quick:
         drop_caches()
@@ -538,7 +539,7 @@ def main():
             if line.split()[1].startswith(work + "/"):
                 subprocess.run(["fusermount3", "-u", line.split()[1]], capture_output=True)
         shutil.rmtree(shm, ignore_errors=True)
-        shutil.rmtree(work, ignore_errors=True)
+        workdir.release(work)
         shutil.rmtree(work + ".namfs", ignore_errors=True)
 
 

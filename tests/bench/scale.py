@@ -39,6 +39,8 @@ import tempfile
 import threading
 import time
 
+import workdir
+
 TITLE = "afeaturefilmdeliveredasoneasset"
 SEQ = TITLE + "_r01_nam_16b_sdr_aces110_ap0_log_20261124_239_64x32"
 UHD_SEQ = TITLE + "_r%02d_nam_16b_sdr_aces110_awg4_log_20261124_178_3840x2160"
@@ -350,9 +352,7 @@ def main():
     ap.add_argument("--no-native", action="store_true", help="skip the native landing baseline")
     args = ap.parse_args()
     window = min(args.window, max(100, args.frames // 10))
-    work = os.path.abspath(args.dir or tempfile.mkdtemp(prefix="namfs-scale-"))
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+    work = workdir.claim(args.dir or tempfile.mkdtemp(prefix="namfs-scale-"))
     profile = os.path.join(work, "small.ini")
     open(profile, "w").write(PROFILE)
     small = os.path.join(work, "small.dpx")
@@ -394,7 +394,7 @@ def main():
                 m.unmount()
     if args.runs and "1" not in args.writers.split(","):
         cp_runs(args.builddir, work, args.uhd, args.runs)
-    shutil.rmtree(work, ignore_errors=True)
+    workdir.release(work)
 
 
 if __name__ == "__main__":

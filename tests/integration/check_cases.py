@@ -343,11 +343,16 @@ def run_format(root, fmt, columns=None):
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
+def oiio_dpx(path, depth):
+    subprocess.run(["oiiotool", "--pattern", "constant:color=0.5,0.5,0.5", "64x32", "3", "-d",
+                    depth, "--attrib", "dpx:Transfer", "Logarithmic", "-o", path], check=True)
+
+
 def summary_cases():
     """The asset holds every frame that names it: refused ones are in its
     range, count and verdict, every gap listed as ranges (text, TSV, JSON)."""
     root = fresh_delivery("summary")
-    gen("dpx", os.path.join(root, frame(SEQ, 1005)), "--bits", "8")
+    oiio_dpx(os.path.join(root, frame(SEQ, 1005)), "uint8")  # an 8-bit frame from oiiotool
     code, report, _ = check(root)
     asset = report["assets"][0] if report else {}
     want = {"frames": 3, "refused": 1, "first": 1001, "last": 1005, "gaps": [[1004, 1004]],
@@ -388,8 +393,12 @@ def summary_cases():
 
     # thirty identical refusals are one line with their ranges
     root = fresh_delivery("grouped")
+    ten_bit = os.path.join(work, "ffmpeg-10bit.dpx")  # one 10-bit frame from FFmpeg, copied
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=64x32", "-frames:v", "1", "-update", "1", "-pix_fmt",
+                    "gbrp10le", ten_bit], check=True)
     for n in list(range(1004, 1020)) + list(range(1030, 1044)):
-        gen("dpx", os.path.join(root, frame(SEQ, n)), "--bits", "10")
+        shutil.copy(ten_bit, os.path.join(root, frame(SEQ, n)))
     text = run_format(root, None, columns=80).stdout
     r3 = [l for l in text.splitlines() if "R3" in l]
     if len(r3) != 1 or "30 frames: 1004-1019, 1030-1043" not in r3[0]:
