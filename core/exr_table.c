@@ -210,16 +210,17 @@ static bool leader_names_slot(const struct leader_check *c, const uint8_t *leade
 {
     int32_t found[4], want[4];
 
-    for (int i = 0; i < 4; i++)
-        found[i] = (int32_t)le32(leader + 4 * i);
-    if (c->info->exr.storage != EXR_TILED) {
+    if (c->info->exr.storage != EXR_TILED) { /* y, then the size */
         int64_t y = (int64_t)c->info->exr.data_window[1] + (int64_t)index * c->lines_per_chunk;
+        found[0] = (int32_t)le32(leader);
         if (found[0] == y)
             return true;
         snprintf(why, len, "chunk %d: expected scanline %lld in its leader, found %d", index,
                  (long long)y, found[0]);
         return false;
     }
+    for (int i = 0; i < 4; i++) /* tile x, y, level x, y, then the size */
+        found[i] = (int32_t)le32(leader + 4 * i);
     tile_grid_slot(&c->grid, index, want);
     if (memcmp(found, want, sizeof want) == 0)
         return true;
@@ -247,12 +248,17 @@ static bool chunk_whole(struct leader_check *c, const struct chunk_slot *sorted,
         return false;
     uint32_t size = le32(leader + c->leader - 4);
     uint64_t end = s->offset + c->leader + size;
+    if (size == 0 || size > INT32_MAX) {
+        snprintf(why, len, "chunk %d: expected a data size in its leader, found %d", s->index,
+                 (int32_t)size);
+        return false;
+    }
     if (k + 1 == count && end > c->src->file_size) {
         snprintf(why, len, "last chunk (%d) expected to end at byte %llu, file has %llu", s->index,
                  (unsigned long long)end, (unsigned long long)c->src->file_size);
         return false;
     }
-    if (k + 1 < count && (size == 0 || (int32_t)size < 0 || end > sorted[k + 1].offset)) {
+    if (k + 1 < count && end > sorted[k + 1].offset) {
         snprintf(why, len,
                  "chunk %d: expected its %u data bytes to end before chunk %d at byte %llu, "
                  "found them ending at byte %llu",
