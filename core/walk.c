@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool add(struct walk_list *out, const char *relpath, bool is_symlink)
+bool walk_add(struct walk_list *out, const char *relpath, bool is_symlink)
 {
     if (out->count == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 256;
@@ -65,7 +65,7 @@ static bool visit(int dirfd, const char *prefix, int depth, const char *name, un
         return walk_dir(fd, rel, depth + 1, out, err, err_len);
     }
     if (type == DT_REG || type == DT_LNK)
-        return add(out, rel, type == DT_LNK) ||
+        return walk_add(out, rel, type == DT_LNK) ||
                (snprintf(err, err_len, "%s: out of memory", rel), false);
     return true; /* devices, sockets, fifos: not delivery content */
 }

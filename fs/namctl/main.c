@@ -1,5 +1,6 @@
 /* namctl: the offline and status tool beside the namfs mount. */
 #include "check.h"
+#include "html.h"
 #include "info.h"
 #include "manifest.h"
 #include "mountctl.h"
@@ -21,6 +22,7 @@ static const struct command commands[] = {
     {"info", cmd_info, "print what namfs reads in frame headers"},
     {"manifest", cmd_manifest, "hash a folder, write checksum.txt files and an ASC MHL"},
     {"verify", cmd_verify, "re-hash a folder and compare it with its manifests"},
+    {"report", cmd_report, "write one HTML page on a delivery or a mount"},
     {"status", cmd_status, "show what a namfs mount has landed and refused"},
     {"seal", cmd_seal, "seal asset folders (or the whole delivery) of a namfs mount"},
     {"sync", cmd_sync, "wait until a namfs mount's manifests in BACKING are current"},

@@ -21,6 +21,9 @@ bool walk_tree(const char *root, struct walk_list *out, char *err, size_t err_le
 
 void walk_free(struct walk_list *list);
 
+/* Appends relpath (copied) to list; false when out of memory. */
+bool walk_add(struct walk_list *list, const char *relpath, bool is_symlink);
+
 /* Finds a folder named `name` anywhere below root's own level (root/name
  * itself does not count): its path relative to root in found, true. For
  * "ascmhl": a nested history to the ASC's tools (SPEC M2). */
