@@ -2,6 +2,8 @@
  * .namfs/rejected, or its .namfs/status.json for scripts. */
 #include "status.h"
 
+#include "watch.h"
+
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,26 +32,34 @@ static char *slurp(const char *mount, const char *name)
 
 int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    bool json = false;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"watch", no_argument, NULL, 'w'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    bool json = false, watch = false;
     int c;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-        if (c == 'j') {
-            json = true;
+    while ((c = getopt_long(argc, argv, "jwh", opts, NULL)) != -1) {
+        if (c == 'j' || c == 'w') {
+            json |= c == 'j';
+            watch |= c == 'w';
             continue;
         }
-        fputs("usage: namctl status [--json] MOUNTPOINT\nShows what a namfs mount has landed "
-              "and refused.\n",
+        fputs("usage: namctl status [--json | --watch] MOUNTPOINT\n"
+              "Shows what a namfs mount has landed and refused.\n"
+              "  --json   the mount's .namfs/status.json (namctl(1) documents it)\n"
+              "  --watch  a live view, redrawn twice a second: counts, the landing rate of\n"
+              "           the last 5 s, each asset's gaps, refusals as they come; q quits\n",
               c == 'h' ? stdout : stderr);
         return c == 'h' ? 0 : 2;
     }
-    if (optind != argc - 1) {
-        fputs("namctl status: expected one MOUNTPOINT\n", stderr);
+    if (optind != argc - 1 || (json && watch)) {
+        fputs("namctl status: expected one MOUNTPOINT, and --json or --watch, not both\n", stderr);
         return 2;
     }
+    if (watch)
+        return watch_status(argv[optind]);
     if (json) { /* the mount's own JSON view, schema and all (namctl(1)) */
         char *view = slurp(argv[optind], "status.json");
         if (view)
