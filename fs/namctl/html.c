@@ -313,6 +313,38 @@ static void asset_section(FILE *out, const struct check_run *run, const struct f
     fputs("</section>\n", out);
 }
 
+static void path_list(FILE *out, const char *title, const struct strlist *l)
+{
+    fprintf(out, "<h3>%s: %zu</h3>\n", title, l->count);
+    if (!l->count)
+        return;
+    fputs("<ul>\n", out);
+    for (size_t i = 0; i < l->count; i++) {
+        fputs("<li>", out);
+        html_text(out, l->items[i]);
+        fputs("</li>\n", out);
+    }
+    fputs("</ul>\n", out);
+}
+
+/* What only a mount knows: files held (N6) or changed behind it (M3),
+ * and whether it can record changes at all. */
+static void mount_section(FILE *out, const struct html_facts *f)
+{
+    if (!f->mount)
+        return;
+    fprintf(out, "<section class=\"asset%s\"><h2>The mount</h2>\n<p>Manifests: %s.",
+            f->read_only[0] || f->held.count || f->changed.count ? " bad" : "", f->manifests);
+    if (f->read_only[0]) {
+        fputs(" <b>Read-only</b>: ", out);
+        html_text(out, f->read_only);
+    }
+    fputs("</p>\n", out);
+    path_list(out, "Held files (N6: hidden, system, temp; they stop a seal)", &f->held);
+    path_list(out, "Changed behind the mount (M3)", &f->changed);
+    fputs("</section>\n", out);
+}
+
 /* The one sentence under the verdict. */
 static void why(FILE *out, const struct check_run *run, const struct summary *s, bool good)
 {
@@ -379,7 +411,7 @@ void html_write(FILE *out, const struct check_run *run, const struct summary *s,
     fprintf(out, "</b>%s, profile ", f->mount ? " (a namfs mount)" : "");
     html_text(out, run->profile->source);
     fprintf(out, ". ASC MHL history: %d generation(s)", f->generations);
-    if (f->manifests)
+    if (f->mount)
         fprintf(out, "; the mount's manifests: %s", f->manifests);
     fputs(".</p>\n<p class=\"legend\">Frames:<span style=\"background:" PRESENT
           "\"></span>present<span style=\"background:" MISSING
@@ -389,6 +421,7 @@ void html_write(FILE *out, const struct check_run *run, const struct summary *s,
     for (size_t i = 0; i < s->count; i++)
         for (size_t k = 0; k < s->folders[i].asset_count; k++)
             asset_section(out, run, &s->folders[i], &s->folders[i].assets[k], asset_no++, f);
+    mount_section(out, f);
     bool other = false;
     for (size_t i = 0; i < run->files.count && !other; i++)
         other = run->results[i].outcome == JUDGED_FAIL && !run->results[i].asset;

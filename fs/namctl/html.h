@@ -2,6 +2,7 @@
 #ifndef NAMCTL_HTML_H
 #define NAMCTL_HTML_H
 
+#include "namfs/strlist.h"
 #include "summary.h"
 
 #include <stdio.h>
@@ -14,10 +15,14 @@ struct folder_manifests {
 };
 
 struct html_facts {
-    const char *title;     /* the delivery: DIR or MOUNTPOINT as given */
-    bool mount;            /* read through a namfs mount */
-    int generations;       /* ASC MHL generations in ascmhl/ */
-    const char *manifests; /* a mount's "current"/"pending"; NULL offline */
+    const char *title; /* the delivery: DIR or MOUNTPOINT as given */
+    bool mount;        /* read through a namfs mount */
+    int generations;   /* ASC MHL generations in ascmhl/ */
+    /* a mount's own view (its status.json); empty offline */
+    char manifests[32];  /* "current" or "pending" */
+    char read_only[400]; /* why it cannot record changes; "" when it can */
+    struct strlist held; /* "path" or "path: rule message" */
+    struct strlist changed;
     struct folder_manifests *folders;
     size_t folder_count;
 };

@@ -7,7 +7,8 @@
  * no longer ignores it. Through a mount the frames it refused are in its
  * quarantine, not in the tree: .namfs/rejected names them, and they join
  * their assets as refused frames; the mount says itself whether an asset
- * is sealed (user.namfs.seal) and whether its manifests are current. */
+ * is sealed (user.namfs.seal), and its status.json (read with json-c)
+ * whether its manifests are current, what it holds and what changed. */
 #include "check.h"
 #include "html.h"
 #include "namfs/ignore.h"
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -227,20 +229,55 @@ static int count_generations(int root_fd)
     return count;
 }
 
-static void mount_manifests(const char *root, char *out, size_t len)
+static const char *json_text(json_object *o, const char *key)
 {
-    char path[8400], line[256];
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+               ? json_object_get_string(v)
+               : "";
+}
 
-    snprintf(path, sizeof path, "%s/.namfs/status", root);
-    FILE *in = fopen(path, "r");
-    snprintf(out, len, "unknown");
-    while (in && fgets(line, sizeof line, in))
-        if (strncmp(line, "manifests ", 10) == 0) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(out, len, "%s", line + 10);
-        }
-    if (in)
-        fclose(in);
+/* "path" or "path: rule message" for each object of array key. */
+static bool json_paths(json_object *root, const char *key, struct strlist *out)
+{
+    json_object *list, *why;
+    char line[8400];
+    bool ok = true;
+
+    if (!json_object_object_get_ex(root, key, &list) || !json_object_is_type(list, json_type_array))
+        return true;
+    for (size_t i = 0; ok && i < json_object_array_length(list); i++) {
+        json_object *o = json_object_array_get_idx(list, i);
+        json_object *from = json_object_object_get_ex(o, "rename_refused", &why) &&
+                                    json_object_is_type(why, json_type_object)
+                                ? why
+                                : o;
+        const char *rule = json_text(from, "rule");
+        snprintf(line, sizeof line, "%s%s%s%s%s", json_text(o, "path"), rule[0] ? ": " : "", rule,
+                 rule[0] ? " " : "", json_text(from, "message"));
+        ok = strlist_add(out, line);
+    }
+    return ok;
+}
+
+/* The mount's own view: its status.json, read with json-c. */
+static bool mount_view(const char *root, struct html_facts *f)
+{
+    char path[8400];
+    json_object *view, *ro;
+
+    snprintf(path, sizeof path, "%s/.namfs/status.json", root);
+    if (!(view = json_object_from_file(path))) {
+        fprintf(stderr, "namctl report: %s: %s\n", path, json_util_get_last_err());
+        return false;
+    }
+    snprintf(f->manifests, sizeof f->manifests, "%s", json_text(view, "manifests"));
+    if (json_object_object_get_ex(view, "read_only", &ro) &&
+        json_object_is_type(ro, json_type_object))
+        snprintf(f->read_only, sizeof f->read_only, "%s", json_text(ro, "reason"));
+    bool ok = json_paths(view, "held", &f->held) && json_paths(view, "changed", &f->changed);
+    json_object_put(view);
+    return ok;
 }
 
 static bool gather(const struct options *o, struct check_run *run, const struct summary *s,
@@ -292,7 +329,6 @@ int cmd_report(int argc, char **argv)
     struct profile profile;
     struct check_run run = {0};
     struct summary s = {0};
-    char manifests[200];
 
     if (parse(argc, argv, &o) != 0 || !check_load_profile(o.profile, &profile))
         return 2;
@@ -304,15 +340,14 @@ int cmd_report(int argc, char **argv)
     bool ok = root_fd >= 0 && check_folder(&run);
     if (root_fd < 0)
         fprintf(stderr, "namctl report: %s: %s\n", o.root, strerror(errno));
-    if (ok && f.mount) {
-        ok = add_quarantined(&run, root_fd);
-        mount_manifests(o.root, manifests, sizeof manifests);
-        f.manifests = manifests;
-    }
+    if (ok && f.mount)
+        ok = add_quarantined(&run, root_fd) && mount_view(o.root, &f);
     ok = ok && summary_build(&run, false, &s) && gather(&o, &run, &s, root_fd, &f) &&
          write_page(o.html, &run, &s, &f);
     int status = !ok ? 2 : run.io_errors ? 2 : report_all_good(&run) ? 0 : 1;
     free(f.folders);
+    strlist_free(&f.held);
+    strlist_free(&f.changed);
     summary_free(&s);
     check_run_free(&run);
     if (root_fd >= 0)

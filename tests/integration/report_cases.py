@@ -129,13 +129,16 @@ def through_a_mount():
         oiio_dpx(bad, "uint8")
         run = subprocess.run(["cp", bad, frame(m.point, LOG_SEQ, 5)], capture_output=True)
         check(run.returncode != 0, "the 8-bit frame is refused by the mount")
+        with open(os.path.join(m.point, LOG_SEQ, ".DS_Store"), "w") as f:
+            f.write("finder")  # held (N6): only the mount knows
         page = os.path.join(work, "mount.html")
         run = subprocess.run([NAMCTL, "report", "--html", page, "--profile", PROFILE, m.point],
                              capture_output=True, text=True)
         check(run.returncode == 1, "report of the mount: exit 1 (%d: %s)"
               % (run.returncode, run.stderr.strip()[-200:]))
         judge_page(page, [LOG_SEQ, "a namfs mount", "missing</dt><dd>3",
-                          "refused</dt><dd>5", ">R2<", "%s.0005.dpx" % LOG_SEQ],
+                          "refused</dt><dd>5", ">R2<", "%s.0005.dpx" % LOG_SEQ,
+                          "Held files", "%s/.DS_Store" % LOG_SEQ],
                    "mount")
 
 
