@@ -102,8 +102,9 @@ static bool add_quarantined(struct check_run *run, int root_fd)
         return true; /* an older mount: nothing to add */
     }
     while (ok && fgets(line, sizeof line, in)) {
-        char *path = strtok(line, "\t"), *rule = strtok(NULL, "\t"), *message = strtok(NULL, "\t");
-        char *where = strtok(NULL, "\n");
+        char *rest = line;
+        char *path = strsep(&rest, "\t"), *rule = strsep(&rest, "\t");
+        char *message = strsep(&rest, "\t"), *where = strsep(&rest, "\n");
         if (!path || !rule || !message || !where || strcmp(where, "quarantined") != 0)
             continue;
         struct frame_name name;
@@ -111,10 +112,11 @@ static bool add_quarantined(struct check_run *run, int root_fd)
         naming_parse(path, run->profile, &name, &v);
         size_t n = run->files.count;
         struct file_result *grown = realloc(run->results, (n + 1) * sizeof *grown);
+        if (grown)
+            run->results = grown;
         ok = grown && walk_add(&run->files, path, false);
         if (!ok)
             break;
-        run->results = grown;
         struct file_result *r = &run->results[n];
         *r = (struct file_result){.outcome = JUDGED_FAIL, .frame = -1};
         verdict_fail(&r->verdict, rule_from_name(rule), "%s", message);
@@ -152,7 +154,8 @@ static void checksum_state(const struct check_run *run, int root_fd, const char 
     }
     struct strlist names = {0};
     while (fgets(line, sizeof line, in)) {
-        char *name = strtok(line, "\t"), *size = strtok(NULL, "\t");
+        char *rest = line;
+        char *name = strsep(&rest, "\t"), *size = strsep(&rest, "\t");
         struct stat st;
         snprintf(path, sizeof path, "%s%s%s", folder, n ? "/" : "", name ? name : "");
         if (!name || !size)
@@ -165,7 +168,8 @@ static void checksum_state(const struct check_run *run, int root_fd, const char 
             wrong++;
     }
     fclose(in);
-    qsort(names.items, names.count, sizeof *names.items, compare_names);
+    if (names.count)
+        qsort(names.items, names.count, sizeof *names.items, compare_names);
     for (size_t i = 0; i < run->files.count; i++) {
         const char *rel = run->files.entries[i].relpath;
         if (run->results[i].outcome != JUDGED_PASS || strncmp(rel, folder, n) != 0 ||
