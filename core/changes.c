@@ -64,7 +64,7 @@ int stage_may_change(struct stage *s, const char *path)
         return -EPERM; /* namfs's own files and names */
     if (nested_history(path)) {
         stage_log(s, LOG_WARNING,
-                  "namfs: %s refused (M2): a folder named %s below the delivery root is a "
+                  "%s refused (M2): a folder named %s below the delivery root is a "
                   "nested MHL history to the ASC's tools; name it otherwise",
                   path, MHL_FOLDER);
         return -EPERM;
@@ -173,7 +173,7 @@ static bool unlink_held_refusal(struct stage *s, const char *path)
                    row->state == FILE_HELD && row->verdict.rule != RULE_NONE;
     pthread_mutex_unlock(&s->model);
     if (refused)
-        stage_refused(s, path, &row->verdict);
+        stage_refused(s, path, &row->verdict, "");
     free(row);
     return refused;
 }

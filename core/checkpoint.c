@@ -29,7 +29,7 @@ static void checkpoint(struct stage *s, bool forced)
         return;
     if (!stage_recover(s)) {
         stage_log(s, LOG_ERR,
-                  "namfs: manifests not written: the catalog in %s cannot record "
+                  "manifests not written: the catalog in %s cannot record "
                   "changes; they are written once it can, at the latest by the next "
                   "mount",
                   s->state_path);
@@ -44,9 +44,9 @@ static void checkpoint(struct stage *s, bool forced)
                   custody_update(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
                                  time(NULL), &g, NULL, err, sizeof err);
         if (!ok)
-            stage_log(s, LOG_ERR, "namfs: writing manifests: %s", err);
+            stage_log(s, LOG_ERR, "writing manifests: %s", err);
         else if (g.sequence)
-            stage_log(s, LOG_INFO, "namfs: manifests written, %s/%s", MHL_FOLDER, g.file);
+            stage_log(s, LOG_INFO, "manifests written, %s/%s", MHL_FOLDER, g.file);
         double deferred = ok ? s->checksums.retry_in : 0;
         s->dirty = !ok || deferred > 0;
         s->checkpoint_failed = !ok;
@@ -136,7 +136,7 @@ static void hold_pid(struct stage *s)
     snprintf(path, sizeof path, "%s/namfs.pid", s->state_path);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        stage_log(s, LOG_WARNING, "namfs: %s: %s: namctl unmount cannot wait for this daemon", path,
+        stage_log(s, LOG_WARNING, "%s: %s: namctl unmount cannot wait for this daemon", path,
                   strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -144,7 +144,7 @@ static void hold_pid(struct stage *s)
     }
     int len = snprintf(text, sizeof text, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)len, 0) != len)
-        stage_log(s, LOG_WARNING, "namfs: %s: %s", path, strerror(errno));
+        stage_log(s, LOG_WARNING, "%s: %s", path, strerror(errno));
     s->pid_fd = fd;
 }
 
@@ -156,7 +156,7 @@ void stage_start(struct stage *s)
     __atomic_store_n(&s->running, true, __ATOMIC_RELEASE);
     if (pthread_create(&s->thread, NULL, checkpoint_loop, s) != 0) {
         __atomic_store_n(&s->running, false, __ATOMIC_RELEASE);
-        stage_log(s, LOG_ERR, "namfs: no checkpoint thread: manifests are written at unmount");
+        stage_log(s, LOG_ERR, "no checkpoint thread: manifests are written at unmount");
     }
 }
 

@@ -316,7 +316,7 @@ static bool render_into(struct stage *s, struct catalog *view, const char *dir,
                                  checksum_out_emit, k, err, sizeof err) &&
               checksum_out_flush(k);
     if (!ok && !k->failed)
-        stage_log(s, LOG_ERR, "namfs: %s/%s as the mount shows it: %s", dir, CHECKSUM_NAME, err);
+        stage_log(s, LOG_ERR, "%s/%s as the mount shows it: %s", dir, CHECKSUM_NAME, err);
     r->len = k->total;
     return ok;
 }

@@ -31,6 +31,16 @@ static void written_by(const struct landing *r, char *out, size_t len)
         snprintf(out, len, " (written by uid %u)", (unsigned)r->writer_uid);
 }
 
+/* One info line per landing: what, how large, who wrote it. */
+static void log_landed(struct stage *s, const char *path, int fd, const char *by)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == 0)
+        stage_log(s, LOG_INFO, "landed %s (%lld bytes)%s", stage_relative(path),
+                  (long long)st.st_size, by);
+}
+
 /* Keeps the contiguous start of the file and judges the header as soon as
  * it is in, on the fields no writer patches later (rules.h JUDGE_EARLY).
  * The record's lock is held. */
@@ -63,8 +73,7 @@ void stage_judge_early(struct stage *s, struct landing *f, const char *path, con
         f->verdict = j.verdict;
         char by[64];
         written_by(f, by, sizeof by);
-        stage_log_refusal(s, path, &j.verdict, by);
-        stage_note_refused(s, path, &j.verdict);
+        stage_note_refused(s, path, &j.verdict, by);
     }
 }
 
@@ -223,7 +232,7 @@ static bool on_disk(struct stage *s, int fd, const char *path)
 {
     if (fdatasync(fd) == 0 || errno == EINVAL)
         return true; /* EINVAL: BACKING's filesystem has nothing to sync */
-    stage_log(s, LOG_ERR, "namfs: %s: not on disk (%s): not landed, write it again",
+    stage_log(s, LOG_ERR, "%s: not on disk (%s): not landed, write it again",
               path ? path : "(deleted file)", strerror(errno));
     return false;
 }
@@ -273,6 +282,8 @@ static enum settlement settle(struct stage *s, const char *path, struct stage_ha
         outcome == SETTLED_LANDED || outcome == SETTLED_HELD || outcome == SETTLED_UNRECORDED;
     if (settled && !make_durable(s, h, path))
         outcome = SETTLED_FAILED;
+    if (outcome == SETTLED_LANDED && !s->bare)
+        log_landed(s, path, h->fd, by);
     pthread_mutex_lock(&r->lock);
     if (settled && outcome != SETTLED_FAILED)
         r->written = false; /* what settled is all there is until the next write */
@@ -362,7 +373,7 @@ static void finish_abandoned(struct stage *s, struct stage_handle *h)
     pthread_mutex_unlock(&h->inode->lock);
     if (written)
         stage_log(s, LOG_WARNING,
-                  "namfs: %s was still being written at unmount: not landed; it stays in flight "
+                  "%s was still being written at unmount: not landed; it stays in flight "
                   "and the next mount moves it to the quarantine",
                   where);
     else

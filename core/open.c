@@ -263,7 +263,7 @@ static void sync_folder(struct stage *s, const char *path)
     if (dirfd >= 0) {
         int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY);
         if (fd >= 0 && fsync(fd) != 0 && errno != EINVAL)
-            stage_log(s, LOG_ERR, "namfs: syncing the folder of %s: %s", path, strerror(errno));
+            stage_log(s, LOG_ERR, "syncing the folder of %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         close(dirfd);
@@ -278,7 +278,7 @@ int stage_place(struct stage *s, struct stage_handle *h)
         return 0;
     int rc = inflight_place(&s->flights, h->flight, put_in_place, &p);
     if (rc != 0)
-        stage_log(s, LOG_ERR, "namfs: %s: cannot take its name in BACKING (%s): left in flight",
+        stage_log(s, LOG_ERR, "%s: cannot take its name in BACKING (%s): left in flight",
                   p.shown, strerror(-rc));
     else if (*p.shown) {
         sync_folder(s, p.shown);

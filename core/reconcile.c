@@ -50,7 +50,7 @@ static void changed_behind(struct stage *s, const char *rel, struct catalog_file
     if (fd >= 0)
         close(fd);
     if (!read && !sealed) {
-        stage_log(s, LOG_WARNING, "namfs: %s was removed from BACKING behind the mount", path);
+        stage_log(s, LOG_WARNING, "%s was removed from BACKING behind the mount", path);
         stage_removed(s, path);
         return;
     }
@@ -76,7 +76,7 @@ static void changed_behind(struct stage *s, const char *rel, struct catalog_file
                      was, read ? now.text[HASH_XXH128] : "nothing",
                      sealed ? "recorded as failed in the MHL history"
                             : "out of checksum.txt until it is written again through the mount");
-        stage_log(s, LOG_ERR, "namfs: %s: M3 %s", rel, row->verdict.message);
+        stage_log(s, LOG_ERR, "%s: M3 %s", rel, row->verdict.message);
     }
     if (!catalog_put_file(s->cat, row))
         stage_cannot_record(s, "recording", path);
@@ -137,7 +137,7 @@ static bool walk_landed(struct stage *s, const char *after, size_t limit, struct
     struct catalog *view = catalog_open_view(path, err, sizeof err);
     bool ok = view && catalog_each_brief_after(view, FILE_LANDED, after, limit, note_if_differs, w);
     if (!ok)
-        stage_log(s, LOG_ERR, "namfs: looking out for changes behind the mount: %s",
+        stage_log(s, LOG_ERR, "looking out for changes behind the mount: %s",
                   view ? catalog_error(view) : err);
     catalog_close(view);
     return ok;
@@ -224,7 +224,7 @@ bool stage_recover(struct stage *s)
     if (recorded) {
         __atomic_store_n(&s->read_only, false, __ATOMIC_RELEASE);
         stage_log(s, LOG_NOTICE,
-                  "namfs: read-write again: the catalog records changes; %zu file(s) "
+                  "read-write again: the catalog records changes; %zu file(s) "
                   "reconciled with BACKING",
                   changed);
     }
@@ -244,7 +244,7 @@ static void added_behind(struct stage *s, const char *rel, struct catalog_file *
     verdict_fail(&row->verdict, RULE_M3,
                  "added to BACKING behind the mount after its folder was sealed: in no "
                  "manifest; delete it from BACKING");
-    stage_log(s, LOG_ERR, "namfs: %s: M3 %s", rel, row->verdict.message);
+    stage_log(s, LOG_ERR, "%s: M3 %s", rel, row->verdict.message);
     pthread_mutex_lock(&s->model);
     if (!catalog_put_file(s->cat, row))
         stage_cannot_record(s, "recording", rel);
@@ -263,7 +263,7 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
     snprintf(path, sizeof path, "/%s", rel);
     int fd = backing_open_quietly(&s->backing, path, O_RDONLY);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        stage_log(s, LOG_ERR, "namfs: reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
+        stage_log(s, LOG_ERR, "reconcile %s: %s", rel, strerror(fd < 0 ? -fd : errno));
         if (fd >= 0)
             close(fd);
         return false;
@@ -288,8 +288,7 @@ static bool reconcile_file(struct stage *s, const char *rel, struct catalog_file
         return true;
     }
     if (unsynced_file) {
-        stage_log(s, LOG_WARNING, "namfs: %s not landed: its sync to disk failed; write it again",
-                  rel);
+        stage_log(s, LOG_WARNING, "%s not landed: its sync to disk failed; write it again", rel);
         close(fd);
         return false;
     }
@@ -348,8 +347,7 @@ static void quarantine_left_in_flight(struct stage *s, const char *rel)
     if (dirfd >= 0)
         close(dirfd);
     if (rc == 0) {
-        stage_log(s, LOG_WARNING, "namfs: %s: %s; moved to the quarantine as %s", as, v.message,
-                  target);
+        stage_log(s, LOG_WARNING, "%s: %s; moved to the quarantine as %s", as, v.message, target);
         struct catalog_file f = {.state = FILE_QUARANTINED, .verdict = v, .frame = -1};
         snprintf(f.path, sizeof f.path, "%s",
                  rel); /* listed; the name it would take may be landed */
@@ -359,7 +357,7 @@ static void quarantine_left_in_flight(struct stage *s, const char *rel)
         pthread_mutex_unlock(&s->model);
     } else
         stage_log(s, LOG_ERR,
-                  "namfs: %s: left in flight by a crash; cannot move it to the "
+                  "%s: left in flight by a crash; cannot move it to the "
                   "quarantine: %s",
                   rel, strerror(errno));
 }
@@ -378,9 +376,9 @@ static void remove_left_hidden(struct stage *s, const char *rel)
     if (dirfd >= 0)
         close(dirfd);
     if (rc == 0)
-        stage_log(s, LOG_NOTICE, "namfs: %s: removed (deleted while open before a crash)", rel);
+        stage_log(s, LOG_NOTICE, "%s: removed (deleted while open before a crash)", rel);
     else
-        stage_log(s, LOG_ERR, "namfs: %s: left from before a crash: %s", rel, strerror(-rc));
+        stage_log(s, LOG_ERR, "%s: left from before a crash: %s", rel, strerror(-rc));
 }
 
 bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
@@ -392,7 +390,7 @@ bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
 
     *count = 0;
     if (!row || !walk_tree(s->backing_path, &files, err, sizeof err)) {
-        stage_log(s, LOG_ERR, "namfs: reconcile: %s", row ? err : "out of memory");
+        stage_log(s, LOG_ERR, "reconcile: %s", row ? err : "out of memory");
         free(row);
         return false;
     }

@@ -148,7 +148,7 @@ int stage_seal(struct stage *s, const char *path)
     if (ok)
         stage_changed_now(s); /* the generation that lists its files is due */
     if (why.len)
-        stage_log(s, LOG_WARNING, "namfs: %s not sealed: %s", rel, why.data);
+        stage_log(s, LOG_WARNING, "%s not sealed: %s", rel, why.data);
     else if (!recorded)
         stage_cannot_record(s, "sealing", rel);
     pthread_mutex_unlock(&s->model);
@@ -157,9 +157,9 @@ int stage_seal(struct stage *s, const char *path)
         return -EBUSY;
     int synced = stage_sync(s); /* the generation that lists its files */
     if (synced)
-        stage_log(s, LOG_ERR, "namfs: %s sealed, but its generation is not written yet: %s",
+        stage_log(s, LOG_ERR, "%s sealed, but its generation is not written yet: %s",
                   *rel ? rel : "the delivery", strerror(-synced));
-    stage_log(s, LOG_INFO, "namfs: %s sealed: no change is accepted in it any more",
+    stage_log(s, LOG_INFO, "%s sealed: no change is accepted in it any more",
               *rel ? rel : "the delivery");
     return 0;
 }

@@ -69,7 +69,7 @@ void stage_remember_frame(struct stage *s, const char *path, int fd)
         return;
     pthread_mutex_lock(&s->model);
     if (!seqset_add(s->seq, &j.name, &j.info, &v))
-        stage_log(s, LOG_WARNING, "namfs: %s: %s %s (landed before; left as it is)", path,
+        stage_log(s, LOG_WARNING, "%s: %s %s (landed before; left as it is)", path,
                   rule_name(v.rule), v.message);
     pthread_mutex_unlock(&s->model);
 }
@@ -203,16 +203,15 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
     }
     if (early && early->rule != RULE_NONE) {
         if (!stage_unlink_refused(s, path)) /* moves it, once */
-            stage_refused(s, path, early);
+            stage_refused(s, path, early, by);
         return SETTLED_REFUSED;
     }
     if (!held && !stage_judge_whole(s, fd, path, CHUNKS_LEADERS, trail, &j)) {
-        stage_log_refusal(s, path, &j.verdict, by);
-        stage_refused(s, path, &j.verdict);
+        stage_refused(s, path, &j.verdict, by);
         return SETTLED_REFUSED;
     }
     if (hash_cursor_finish(cursor, fd, &d) < 0) {
-        stage_log(s, LOG_ERR, "namfs: %s: cannot hash: %s: not landed, write it again", path,
+        stage_log(s, LOG_ERR, "%s: cannot hash: %s: not landed, write it again", path,
                   strerror(errno));
         return SETTLED_FAILED;
     }
@@ -222,8 +221,7 @@ static enum settlement settle_locked(struct stage *s, const char *path, int fd,
         return hold(s, path, &st, &d);
     enum settlement outcome = land_as(s, path, NULL, &j, &st, &d, &v);
     if (outcome == SETTLED_REFUSED) {
-        stage_log_refusal(s, path, &v, by);
-        stage_refused(s, path, &v);
+        stage_refused(s, path, &v, by);
         if (j.is_frame)
             remember_landed(s, path);
     }
@@ -300,8 +298,8 @@ static void note_refused_rename(struct stage *s, const char *from, const char *t
 {
     struct catalog_file *row = malloc(sizeof *row);
 
-    stage_log(s, LOG_WARNING, "namfs: rename %s -> %s refused: %s %s (the file stays as %s)", from,
-              to, rule_name(v->rule), v->message, from);
+    stage_log(s, LOG_WARNING, "rename %s -> %s refused: %s %s (the file stays as %s)", from, to,
+              rule_name(v->rule), v->message, from);
     pthread_mutex_lock(&s->model);
     if (row && catalog_get_file(s->cat, stage_relative(from), row) && row->state == FILE_HELD) {
         row->verdict = *v;
@@ -353,7 +351,7 @@ int stage_land_renamed(struct stage *s, const char *from, const char *to, unsign
     if (outcome == SETTLED_UNRECORDED) /* the mount has just turned read-only */
         return -EROFS;
     if (outcome != SETTLED_LANDED) {
-        stage_log(s, LOG_ERR, "namfs: rename %s -> %s: cannot hash %s: %s", from, to, from,
+        stage_log(s, LOG_ERR, "rename %s -> %s: cannot hash %s: %s", from, to, from,
                   strerror(errno));
         return -EIO;
     }

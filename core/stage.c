@@ -35,7 +35,7 @@ void stage_log(struct stage *s, int priority, const char *fmt, ...)
 
 void stage_log_refusal(struct stage *s, const char *path, const struct verdict *v, const char *by)
 {
-    stage_log(s, LOG_WARNING, "namfs: %s: %s %s%s", path, rule_name(v->rule), v->message, by);
+    stage_log(s, LOG_WARNING, "%s: %s %s%s", path, rule_name(v->rule), v->message, by);
 }
 
 static bool remember_sealed(void *ctx, const char *folder, int generation)
@@ -236,7 +236,7 @@ bool stage_read_only(struct stage *s)
  * catalog writable again. Called with the lock held. */
 void stage_cannot_record(struct stage *s, const char *what, const char *path)
 {
-    stage_log(s, LOG_ERR, "namfs: %s %s: %s", what, path, catalog_error(s->cat));
+    stage_log(s, LOG_ERR, "%s %s: %s", what, path, catalog_error(s->cat));
     s->record_failures++;
     if (stage_read_only(s))
         return;
@@ -244,7 +244,7 @@ void stage_cannot_record(struct stage *s, const char *what, const char *path)
     s->read_only_since = time(NULL);
     __atomic_store_n(&s->read_only, true, __ATOMIC_RELEASE);
     stage_log(s, LOG_CRIT,
-              "namfs: read-only from now on: the catalog in %s cannot record changes (%s). "
+              "read-only from now on: the catalog in %s cannot record changes (%s). "
               "Free space there; writing resumes by itself once the catalog records again. "
               "Nothing written so far is lost: files it could not record are judged and "
               "hashed again then.",
@@ -456,7 +456,7 @@ static void refusal_key(struct stage *s, const char *path, char *key, size_t len
     free(row);
 }
 
-void stage_refused(struct stage *s, const char *path, const struct verdict *v)
+void stage_refused(struct stage *s, const char *path, const struct verdict *v, const char *by)
 {
     const char *rel = stage_relative(path);
     char target[PATH_MAX + 4200];
@@ -469,8 +469,12 @@ void stage_refused(struct stage *s, const char *path, const struct verdict *v)
     bool moved = move_to_quarantine(s, path, rel, v, target, sizeof target) == 0;
     if (!moved && errno == ENOENT)
         return; /* no longer there: an earlier settlement moved it */
-    stage_log(s, LOG_WARNING, "namfs: refused %s: %s %s%s", rel, rule_name(v->rule), v->message,
-              moved ? " (moved to the quarantine)" : " (could not be moved; kept in place)");
+    if (moved)
+        stage_log(s, LOG_WARNING, "refused %s: %s %s%s; in the quarantine as %s", rel,
+                  rule_name(v->rule), v->message, by, target);
+    else
+        stage_log(s, LOG_WARNING, "refused %s: %s %s%s; could not be moved, kept in place (%s)",
+                  rel, rule_name(v->rule), v->message, by, strerror(errno));
     f.state = moved ? FILE_QUARANTINED : FILE_REJECTED;
     f.verdict = *v;
     f.frame = -1;
@@ -502,7 +506,7 @@ bool stage_verdict(struct stage *s, const char *path, char *out, size_t len)
     return found;
 }
 
-void stage_note_refused(struct stage *s, const char *path, const struct verdict *v)
+void stage_note_refused(struct stage *s, const char *path, const struct verdict *v, const char *by)
 {
     pthread_mutex_lock(&s->model);
     struct refused_open *grown =
@@ -511,6 +515,7 @@ void stage_note_refused(struct stage *s, const char *path, const struct verdict 
         s->refused_open = grown;
         grown[s->refused_count].path = strdup(path);
         grown[s->refused_count].verdict = *v;
+        snprintf(grown[s->refused_count].by, sizeof grown[s->refused_count].by, "%s", by);
         if (grown[s->refused_count].path)
             s->refused_count++;
     }
@@ -520,18 +525,20 @@ void stage_note_refused(struct stage *s, const char *path, const struct verdict 
 bool stage_unlink_refused(struct stage *s, const char *path)
 {
     struct verdict v;
+    char by[64];
     bool found = false;
 
     pthread_mutex_lock(&s->model);
     for (size_t i = 0; i < s->refused_count && !found; i++)
         if (strcmp(s->refused_open[i].path, path) == 0) {
             v = s->refused_open[i].verdict;
+            memcpy(by, s->refused_open[i].by, sizeof by);
             free(s->refused_open[i].path);
             s->refused_open[i] = s->refused_open[--s->refused_count];
             found = true;
         }
     pthread_mutex_unlock(&s->model);
     if (found)
-        stage_refused(s, path, &v);
+        stage_refused(s, path, &v, by);
     return found;
 }

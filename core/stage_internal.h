@@ -49,6 +49,7 @@ struct view_end {
 struct refused_open {
     char *path;
     struct verdict verdict;
+    char by[64]; /* who wrote it, for the one log line of its refusal */
 };
 
 struct stage {
@@ -145,8 +146,11 @@ int64_t stage_ns(struct timespec t);
 bool stage_unchanged_since(const struct catalog_file *row, const struct stat *st);
 void stage_removed(struct stage *s, const char *path);
 void stage_renamed(struct stage *s, const char *from, const char *to);
-void stage_refused(struct stage *s, const char *path, const struct verdict *v);
-void stage_note_refused(struct stage *s, const char *path, const struct verdict *v);
+/* The refusal's one log line (by: who wrote it, or ""), the quarantine and
+ * the catalog's record. */
+void stage_refused(struct stage *s, const char *path, const struct verdict *v, const char *by);
+/* Refused early, still open: remembered until its close or unlink. */
+void stage_note_refused(struct stage *s, const char *path, const struct verdict *v, const char *by);
 bool stage_unlink_refused(struct stage *s, const char *path);
 void stage_not_on_disk(struct stage *s, const char *path);
 long stage_unsynced_index(struct stage *s, const char *rel); /* model held */

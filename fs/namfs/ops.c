@@ -152,7 +152,6 @@ static void *namfs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
      * invalidation drops the inode, not the name. */
     cfg->entry_timeout = 0;
     stage_start(n->stage);
-    __atomic_store_n(&n->fuse, fuse_get_context()->fuse, __ATOMIC_RELEASE);
     return n;
 }
 
@@ -487,7 +486,7 @@ static void widen_readahead(struct namfs *n)
     if (!n->readahead_kb || __atomic_exchange_n(&n->readahead_done, true, __ATOMIC_ACQ_REL))
         return;
     if (!readahead_set(n->mountpoint, n->readahead_kb))
-        namfs_log(LOG_NOTICE, "namfs: read-ahead stays at the kernel's (%s)", strerror(errno));
+        namfs_log(n->log, LOG_NOTICE, "read-ahead stays at the kernel's (%s)", strerror(errno));
 }
 
 static int namfs_open(const char *path, struct fuse_file_info *fi)

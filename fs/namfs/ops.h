@@ -1,7 +1,8 @@
 #ifndef NAMFS_OPS_H
 #define NAMFS_OPS_H
 
-#define FUSE_USE_VERSION 31
+#define FUSE_USE_VERSION 312
+#include "log.h"
 #include "namfs/stage.h"
 
 #include <fuse.h>
@@ -18,7 +19,7 @@ struct namfs {
     unsigned readahead_kb;
     bool readahead_done; /* __atomic */
     char mountpoint[4096];
-    struct fuse *fuse; /* __atomic: set once mounted, for ending it on a signal */
+    struct namfs_logger *log;
     pthread_mutex_t open_lock;
     struct open_file *open_files; /* every handle the kernel holds */
 };

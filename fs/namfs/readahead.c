@@ -1,57 +1,38 @@
 #include "readahead.h"
 
+#include "mountinfo.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-/* mountinfo writes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
+struct device_search {
+    const char *mountpoint;
+    char dev[64];
+};
+
+/* The last mount at the mount point wins: the one on top. */
+static bool note_device(void *ctx, const struct mount_entry *m)
 {
-    char *out = s;
+    struct device_search *d = ctx;
 
-    for (; *s; s++) {
-        unsigned code;
-        if (s[0] == '\\' && sscanf(s + 1, "%3o", &code) == 1 && strspn(s + 1, "01234567") >= 3) {
-            *out++ = (char)code;
-            s += 3;
-        } else {
-            *out++ = *s;
-        }
-    }
-    *out = '\0';
-}
-
-/* The "major:minor" of the last mount at mountpoint: the one on top. */
-static bool device_of(const char *mountpoint, char *dev, size_t len)
-{
-    FILE *in = fopen("/proc/self/mountinfo", "r");
-    char line[8192], majmin[64], where[4096];
-    bool found = false;
-
-    if (!in)
-        return false;
-    while (fgets(line, sizeof line, in)) {
-        if (sscanf(line, "%*s %*s %63s %*s %4095s", majmin, where) != 2)
-            continue;
-        unescape(where);
-        if (strcmp(where, mountpoint) == 0) {
-            snprintf(dev, len, "%s", majmin);
-            found = true;
-        }
-    }
-    fclose(in);
-    if (!found)
-        errno = ENOENT;
-    return found;
+    if (strcmp(m->mountpoint, d->mountpoint) == 0)
+        snprintf(d->dev, sizeof d->dev, "%s", m->device);
+    return true;
 }
 
 bool readahead_set(const char *mountpoint, unsigned kb)
 {
-    char dev[64], path[128];
+    struct device_search d = {.mountpoint = mountpoint};
+    char path[128];
 
-    if (!device_of(mountpoint, dev, sizeof dev))
+    if (!mountinfo_each(note_device, &d))
         return false;
-    snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", dev);
+    if (!d.dev[0]) {
+        errno = ENOENT;
+        return false;
+    }
+    snprintf(path, sizeof path, "/sys/class/bdi/%s/read_ahead_kb", d.dev);
     FILE *out = fopen(path, "w");
     if (!out)
         return false;
