@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define BIT(n) (1u << (n))
 
@@ -30,8 +31,9 @@ struct loader {
     char *err;
     size_t err_len;
     bool failed;
-    FILE *file;       /* reading a file, or ... */
-    const char *text; /* ... reading from memory */
+    const char *section; /* of the key being read, for messages */
+    FILE *file;          /* reading a file, or ... */
+    const char *text;    /* ... reading from memory */
 };
 
 void profile_default(struct profile *p)
@@ -92,7 +94,8 @@ static bool fail(struct loader *l, const char *key, const char *fmt, ...)
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     if (!l->failed) {
-        snprintf(l->err, l->err_len, "%s:%d: key '%s': %s", l->name, l->line, key, why);
+        snprintf(l->err, l->err_len, "%s:%d: key '%s.%s': %s", l->name, l->line,
+                 l->section ? l->section : "", key, why);
         l->failed_line = l->line;
     }
     l->failed = true;
@@ -110,7 +113,7 @@ static bool parse_bool(struct loader *l, const char *key, const char *v, bool *o
             return true;
         }
     }
-    return fail(l, key, "expected true or false, found '%s'", v);
+    return fail(l, key, "expected true/false, yes/no, on/off or 1/0, found '%s'", v);
 }
 
 /* Calls each(item) for every comma-separated, trimmed item of v; an
@@ -338,6 +341,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
 {
     struct loader *l = user;
 
+    l->section = section;
     if (l->failed || !first_time(l, section, key))
         return 0;
     if (strcmp(section, "delivery") == 0)
@@ -444,9 +448,16 @@ bool profile_load(const char *path, struct profile *p, char *err, size_t err_len
 {
     struct loader l = {.p = p, .name = path, .err = err, .err_len = err_len};
 
+    struct stat st;
     l.file = fopen(path, "r");
     if (!l.file) {
-        snprintf(err, err_len, "%s: cannot open profile: %s", path, strerror(errno));
+        snprintf(err, err_len, "profile %s: cannot open it: %s", path, strerror(errno));
+        return false;
+    }
+    if (fstat(fileno(l.file), &st) == 0 && !S_ISREG(st.st_mode)) {
+        snprintf(err, err_len, "profile %s: expected a profile file, found %s", path,
+                 S_ISDIR(st.st_mode) ? "a folder" : "something else (not a regular file)");
+        fclose(l.file);
         return false;
     }
     bool ok = load(&l);

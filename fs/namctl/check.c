@@ -186,7 +186,7 @@ static bool collect_assets(struct check_run *run, const struct seqset *seq)
 static void usage(FILE *out)
 {
     fputs("usage: namctl check [--profile FILE] [--format text|tsv|json] [--json] [--verbose]\n"
-          "                    [--quick|--deep] DIR\n"
+          "                    [--jobs N] [--quick|--deep] DIR\n"
           "Judges every file and sequence of the delivery folder DIR against the NAM rules.\n"
           "  --profile FILE  the delivery profile (default: the built-in one)\n"
           "  --format F      text (default: by folder, repeated failures grouped), tsv (one\n"
@@ -294,7 +294,10 @@ bool check_folder(struct check_run *run)
     char err[4200];
 
     if (!walk_tree(run->root, &run->files, err, sizeof err)) {
-        fprintf(stderr, "namctl: in %s: %s\n", run->root, err);
+        if (strncmp(err, run->root, strlen(run->root)) == 0) /* the root itself */
+            fprintf(stderr, "namctl: %s\n", err);
+        else
+            fprintf(stderr, "namctl: in %s: %s\n", run->root, err);
         return false;
     }
     int root = open(run->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

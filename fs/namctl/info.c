@@ -206,8 +206,12 @@ int cmd_info(int argc, char **argv)
             json = true;
             continue;
         }
-        fputs("usage: namctl info [--json] FILE...\nPrints what namfs reads in each frame's "
-              "header.\n",
+        fputs("usage: namctl info [--json] FILE...\n"
+              "Prints what namfs reads in each frame's header: format, size, depth, every\n"
+              "channel, compression, chunks, DPX codes with their names.\n"
+              "  --json      one JSON object per file (namctl(1) lists its fields)\n"
+              "  -h, --help  this\n"
+              "Exit status: 0 every file read, 2 usage, or a file that cannot be read.\n",
               c == 'h' ? stdout : stderr);
         return c == 'h' ? 0 : 2;
     }

@@ -8,6 +8,8 @@
 #include "status.h"
 #include "verify.h"
 
+#include "namfs/version.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +36,9 @@ static void usage(FILE *out)
     fputs("usage: namctl COMMAND [ARGS]\n\ncommands:\n", out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fputs("\n'namctl COMMAND --help' for a command's options; man namctl for more.\n", out);
+    fputs("\n'namctl COMMAND --help' for a command's options; man namctl for more.\n"
+          "namctl --version: its version and its libraries'.\n",
+          out);
 }
 
 /* A report that did not reach its reader (a full disk, a closed pipe) is
@@ -56,6 +60,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        version_print(stdout, "namctl", NULL);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -6,6 +6,8 @@
  * never as a new original. Files that break a rule are left out (M3). */
 #include "manifest.h"
 
+#include "delivery_root.h"
+
 #include "check.h"
 #include "json.h"
 #include "namfs/custody.h"
@@ -50,12 +52,20 @@ static void usage(FILE *out)
 {
     fputs("usage: namctl manifest [--profile FILE] [--state DIR] [--jobs N] [--rehash] [--json]\n"
           "                       [--seal FOLDER]... DIR\n"
-          "Hashes the delivery folder DIR, writes checksum.txt in every sequence folder and\n"
-          "brings the ASC MHL history in DIR/ascmhl up to date: a folder not sealed is left\n"
-          "out of it by an ignore pattern; --seal FOLDER (relative to DIR; . for the whole\n"
-          "delivery) lists its files once, in one generation. Exit status: 0 done, 1 files\n"
-          "were left out for breaking a rule, a seal was refused or a sealed file had\n"
-          "changed (recorded as failed), 2 usage or I/O error.\n",
+          "Hashes the delivery folder DIR (its root, not a sequence folder), writes\n"
+          "checksum.txt in every sequence folder and brings the ASC MHL history in\n"
+          "DIR/ascmhl up to date: a folder not sealed is left out of it by an ignore pattern.\n"
+          "  --profile FILE  the delivery profile (default: the built-in one)\n"
+          "  --state DIR     where the catalog of digests is kept (default:\n"
+          "                  $XDG_STATE_HOME/namfs or ~/.local/state/namfs)\n"
+          "  --jobs N        hash N files at once (default: the cores online)\n"
+          "  --rehash        hash every file again, not only new or changed ones\n"
+          "  --json          the result as JSON (namctl(1))\n"
+          "  --seal FOLDER   seal FOLDER (relative to DIR; . for the whole delivery): its\n"
+          "                  files are listed once, in one generation; may be repeated\n"
+          "  -h, --help      this\n"
+          "Exit status: 0 done, 1 files were left out for breaking a rule, a seal was\n"
+          "refused or a sealed file had changed (recorded as failed), 2 usage or I/O error.\n",
           out);
 }
 
@@ -501,6 +511,8 @@ int cmd_manifest(int argc, char **argv)
     int parsed = parse_args(argc, argv, &opt);
     if (parsed >= 0)
         return parsed;
+    if (!delivery_root_ok("manifest", opt.root))
+        return 2;
     if (!check_load_profile(opt.profile, &profile))
         return 2;
     if (!state_catalog_path(opt.root, opt.state, o.catalog, sizeof o.catalog, root_name,

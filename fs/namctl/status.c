@@ -50,7 +50,9 @@ int cmd_status(int argc, char **argv)
               "Shows what a namfs mount has landed and refused.\n"
               "  --json   the mount's .namfs/status.json (namctl(1) documents it)\n"
               "  --watch  a live view, redrawn twice a second: counts, the landing rate of\n"
-              "           the last 5 s, each asset's gaps, refusals as they come; q quits\n",
+              "           the last 5 s, each asset's gaps, refusals as they come; q quits\n"
+              "  -h, --help  this\n"
+              "Exit status: 0 shown, 2 usage or not a namfs mount.\n",
               c == 'h' ? stdout : stderr);
         return c == 'h' ? 0 : 2;
     }

@@ -79,10 +79,13 @@ static int parse_args(int argc, char **argv, bool *json, int *jobs)
         else if (c == 'J' && (*jobs = atoi(optarg)) >= 1)
             continue;
         else {
-            fputs("usage: namctl verify [--jobs N] [--json] DIR\nRe-hashes DIR and compares it "
-                  "with its ASC MHL history (as the ASC's reference tool reads it)\nand its "
-                  "checksum.txt files. Exit status: 0 all match, 1 differences, 2 usage or\nI/O "
-                  "error.\n",
+            fputs("usage: namctl verify [--jobs N] [--json] DIR\n"
+                  "Re-hashes DIR and compares it with its ASC MHL history (as the ASC's\n"
+                  "reference tool reads it) and its checksum.txt files.\n"
+                  "  --jobs N    hash N files at once (default: the cores online)\n"
+                  "  --json      the result as JSON (namctl(1))\n"
+                  "  -h, --help  this\n"
+                  "Exit status: 0 all match, 1 differences, 2 usage or I/O error.\n",
                   c == 'h' ? stdout : stderr);
             return c == 'h' ? 0 : 2;
         }

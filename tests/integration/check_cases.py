@@ -258,7 +258,7 @@ def cli_cases():
                 "allow_dpx10 = maybe\n")
     run = subprocess.run([NAMCTL, "check", "--profile", bad, work], capture_output=True,
                          text=True)
-    if run.returncode != 2 or "bad.ini:5: key 'allow_dpx10'" not in run.stderr:
+    if run.returncode != 2 or "bad.ini:5: key 'delivery.allow_dpx10'" not in run.stderr:
         failures.append("bad profile: expected exit 2 naming line 5, found %d %s"
                         % (run.returncode, run.stderr))
     run = subprocess.run([NAMCTL, "check"], capture_output=True, text=True)

@@ -852,7 +852,9 @@ def startup_errors():
     check(run.returncode != 0 and "BACKING" in run.stderr, "missing BACKING: clear error")
     bad = os.path.join(work, "bad.ini")
     open(bad, "w").write("[delivery]\nformats = dpx\n")
-    run = subprocess.run([NAMFS, "-o", "profile=" + bad, work, point], capture_output=True,
+    backing = os.path.join(work, "start-backing")
+    os.makedirs(backing)
+    run = subprocess.run([NAMFS, "-o", "profile=" + bad, backing, point], capture_output=True,
                          text=True)
     check(run.returncode != 0 and "missing required key" in run.stderr, "bad profile: clear error")
     with Mount("busy", daemon=True) as m:

@@ -258,9 +258,9 @@ static void bad_bool(void **state)
 {
     (void)state;
     EXPECT_ERROR(BASE "allow_dpx10 = maybe\n", "bad.ini:5:", "allow_dpx10",
-                 "expected true or false", "'maybe'");
-    EXPECT_ERROR(BASE "; comment\n\nreels = 2\n", "bad.ini:7:", "reels", "expected true or false",
-                 "'2'");
+                 "expected true/false, yes/no, on/off or 1/0", "'maybe'");
+    EXPECT_ERROR(BASE "; comment\n\nreels = 2\n", "bad.ini:7:", "reels",
+                 "expected true/false, yes/no", "'2'");
 }
 
 static void first_mistake_wins(void **state)
@@ -280,18 +280,18 @@ static void unknown_key_delivery(void **state)
 static void unknown_key_other_sections(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "[manifest]\nhash = md5\n", "bad.ini:6:", "'hash'", "unknown key",
+    EXPECT_ERROR(BASE "[manifest]\nhash = md5\n", "bad.ini:6:", ".hash'", "unknown key",
                  "expected checksum, mhl");
-    EXPECT_ERROR(BASE "[naming]\ncheck = off\n", "bad.ini:6:", "'check'", "expected checks");
-    EXPECT_ERROR(BASE "[rules]\nrelaxed = N1\n", "bad.ini:6:", "'relaxed'", "expected relax");
-    EXPECT_ERROR(BASE "[testing]\nfloor = 1x1\n", "bad.ini:6:", "'floor'",
+    EXPECT_ERROR(BASE "[naming]\ncheck = off\n", "bad.ini:6:", ".check'", "expected checks");
+    EXPECT_ERROR(BASE "[rules]\nrelaxed = N1\n", "bad.ini:6:", ".relaxed'", "expected relax");
+    EXPECT_ERROR(BASE "[testing]\nfloor = 1x1\n", "bad.ini:6:", ".floor'",
                  "expected resolution_floor");
 }
 
 static void unknown_section(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "[extra]\nkey = value\n", "bad.ini:6:", "'key'", "unknown section [extra]",
+    EXPECT_ERROR(BASE "[extra]\nkey = value\n", "bad.ini:6:", ".key'", "unknown section [extra]",
                  "expected delivery, rules, naming, manifest, testing");
 }
 
@@ -299,7 +299,7 @@ static void bad_resolution(void **state)
 {
     (void)state;
     EXPECT_ERROR("[delivery]\nformats = dpx\nresolution = 4k\ncolour = aces\n",
-                 "bad.ini:3:", "'resolution'", "expected WIDTHxHEIGHT", "'4k'");
+                 "bad.ini:3:", ".resolution'", "expected WIDTHxHEIGHT", "'4k'");
     EXPECT_ERROR("[delivery]\nformats = dpx\nresolution = 3840x\ncolour = aces\n",
                  "bad.ini:3:", "'3840x'");
     EXPECT_ERROR("[delivery]\nformats = dpx\nresolution = 0x2160\ncolour = aces\n",
@@ -337,7 +337,7 @@ static void missing_required_keys(void **state)
 static void relax_forbidden_rule(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "[rules]\nrelax = R9, R4\n", "bad.ini:6:", "'relax'",
+    EXPECT_ERROR(BASE "[rules]\nrelax = R9, R4\n", "bad.ini:6:", ".relax'",
                  "expected rule ids that may be relaxed (R9, N1..N6)", "'R4'");
     EXPECT_ERROR(BASE "[rules]\nrelax = S2\n", "bad.ini:6:", "'S2'");
     EXPECT_ERROR(BASE "[rules]\nrelax = X7\n", "bad.ini:6:", "'X7'");
@@ -346,7 +346,7 @@ static void relax_forbidden_rule(void **state)
 static void bad_codec(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "exr_compression = piz, zip2\n", "bad.ini:5:", "'exr_compression'",
+    EXPECT_ERROR(BASE "exr_compression = piz, zip2\n", "bad.ini:5:", ".exr_compression'",
                  "expected none, zip, zips and/or piz", "'zip2'");
 }
 
@@ -354,15 +354,15 @@ static void bad_codec(void **state)
 static void lossy_codec_refused(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "exr_compression = piz, dwaa\n", "bad.ini:5:", "'exr_compression'",
+    EXPECT_ERROR(BASE "exr_compression = piz, dwaa\n", "bad.ini:5:", ".exr_compression'",
                  "expected", "dwaa");
-    EXPECT_ERROR(BASE "exr_compression = b44\n", "bad.ini:5:", "'exr_compression'", "b44");
+    EXPECT_ERROR(BASE "exr_compression = b44\n", "bad.ini:5:", ".exr_compression'", "b44");
 }
 
 static void bad_transfer(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "dpx_transfer = 1, 14\n", "bad.ini:5:", "'dpx_transfer'",
+    EXPECT_ERROR(BASE "dpx_transfer = 1, 14\n", "bad.ini:5:", ".dpx_transfer'",
                  "expected DPX transfer codes 0..13", "'14'");
     EXPECT_ERROR(BASE "dpx_transfer = log\n", "bad.ini:5:", "'log'");
 }
@@ -370,9 +370,9 @@ static void bad_transfer(void **state)
 static void bad_checksum(void **state)
 {
     (void)state;
-    EXPECT_ERROR(BASE "[manifest]\nchecksum = sha256\n", "bad.ini:6:", "'checksum'",
+    EXPECT_ERROR(BASE "[manifest]\nchecksum = sha256\n", "bad.ini:6:", ".checksum'",
                  "expected xxh128, xxh64be or md5", "'sha256'");
-    EXPECT_ERROR(BASE "[manifest]\nmhl = xxh128, crc32\n", "bad.ini:6:", "'mhl'",
+    EXPECT_ERROR(BASE "[manifest]\nmhl = xxh128, crc32\n", "bad.ini:6:", ".mhl'",
                  "expected ASC MHL hash formats", "'crc32'");
 }
 
@@ -380,16 +380,16 @@ static void other_bad_values(void **state)
 {
     (void)state;
     EXPECT_ERROR("[delivery]\nformats = dpx, mov\nresolution = any\ncolour = aces\n",
-                 "bad.ini:2:", "'formats'", "expected dpx and/or exr", "'mov'");
+                 "bad.ini:2:", ".formats'", "expected dpx and/or exr", "'mov'");
     EXPECT_ERROR("[delivery]\nformats =\nresolution = any\ncolour = aces\n",
-                 "bad.ini:2:", "'formats'", "expected a comma-separated list");
+                 "bad.ini:2:", ".formats'", "expected a comma-separated list");
     EXPECT_ERROR("[delivery]\nformats = dpx\nresolution = any\ncolour = rec709\n",
-                 "bad.ini:4:", "'colour'", "expected camera-native or aces", "'rec709'");
-    EXPECT_ERROR(BASE "aces_container_flag = maybe\n", "bad.ini:5:", "'aces_container_flag'",
+                 "bad.ini:4:", ".colour'", "expected camera-native or aces", "'rec709'");
+    EXPECT_ERROR(BASE "aces_container_flag = maybe\n", "bad.ini:5:", ".aces_container_flag'",
                  "expected optional or required");
-    EXPECT_ERROR(BASE "[naming]\nchecks = perhaps\n", "bad.ini:6:", "'checks'",
-                 "expected true or false");
-    EXPECT_ERROR(BASE "[testing]\nresolution_floor = small\n", "bad.ini:6:", "'resolution_floor'",
+    EXPECT_ERROR(BASE "[naming]\nchecks = perhaps\n", "bad.ini:6:", ".checks'",
+                 "expected true/false, yes/no, on/off or 1/0");
+    EXPECT_ERROR(BASE "[testing]\nresolution_floor = small\n", "bad.ini:6:", ".resolution_floor'",
                  "expected WIDTHxHEIGHT", "'small'");
 }
 
@@ -412,6 +412,19 @@ static void unterminated_section_line(void **state)
 
 /* ---- files ---- */
 
+/* A folder opens for reading on Linux; it must not read as an empty
+ * profile ("missing required key"). */
+static void load_folder(void **state)
+{
+    (void)state;
+    struct profile p;
+    char err[400] = "";
+
+    assert_false(profile_load("/tmp", &p, err, sizeof err));
+    assert_contains(err, "/tmp");
+    assert_contains(err, "expected a profile file, found a folder");
+}
+
 static void load_missing_path(void **state)
 {
     (void)state;
@@ -421,7 +434,7 @@ static void load_missing_path(void **state)
 
     assert_false(profile_load(path, &p, err, sizeof err));
     assert_contains(err, path);
-    assert_contains(err, "cannot open profile");
+    assert_contains(err, "cannot open it");
 }
 
 static char *write_temp(const char *text)
@@ -459,7 +472,7 @@ static void load_real_file(void **state)
     assert_false(ok);
     snprintf(want, sizeof want, "%s:6:", path);
     assert_contains(err, want);
-    assert_contains(err, "'allow_dpx10'");
+    assert_contains(err, ".allow_dpx10'");
     assert_contains(err, "'sometimes'");
 }
 
@@ -515,6 +528,7 @@ int main(void)
         cmocka_unit_test(unterminated_section_line),
         cmocka_unit_test(silent_traps_are_errors),
         cmocka_unit_test(load_missing_path),
+        cmocka_unit_test(load_folder),
         cmocka_unit_test(load_real_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
