@@ -310,13 +310,10 @@ static int serve_mounted(struct daemon *d, struct fuse *fuse)
     return EXIT_FAILED;
 }
 
-static int serve(struct daemon *d, struct fuse_args *args)
+static int serve(struct daemon *d, struct fuse *fuse)
 {
     /* the kernel has applied the caller's umask to every mode it sends */
     umask(0);
-    struct fuse *fuse = fuse_new(args, &namfs_operations, sizeof namfs_operations, &d->mount);
-    if (!fuse)
-        return EXIT_USAGE; /* libfuse said why: an option it does not know */
     handle_signals(fuse, &d->log);
     int status = EXIT_FAILED;
     if (fuse_mount(fuse, d->layout.mountpoint) == 0) {
@@ -324,7 +321,6 @@ static int serve(struct daemon *d, struct fuse_args *args)
         fuse_unmount(fuse);
     }
     serving = NULL;
-    fuse_destroy(fuse); /* the destroy operation writes the last manifests */
     return status;
 }
 
@@ -358,9 +354,16 @@ static int run(struct settings *s, struct fuse_args *args)
         perror("namfs: going to the background");
         return EXIT_FAILED;
     }
+    /* before anything is made: libfuse refuses options it does not know here */
+    struct fuse *fuse = fuse_new(args, &namfs_operations, sizeof namfs_operations, &d.mount);
+    if (!fuse) {
+        free(d.cmdline.mountpoint);
+        return EXIT_USAGE; /* libfuse said why */
+    }
     status = prepare(&d);
     if (status == EXIT_SERVED)
-        status = serve(&d, args);
+        status = serve(&d, fuse);
+    fuse_destroy(fuse); /* after a mount, the destroy operation writes the last manifests */
     if (d.mount.stage) {
         stage_free(d.mount.stage);
         namfs_log(&d.log, LOG_INFO, "unmounted, exit %d", status);

@@ -209,6 +209,10 @@ def command_lines():
         check(run.returncode == 2 and all(w in run.stderr for w in words) and
               "namfs: namfs:" not in run.stderr,
               "namfs %s: exit 2, %r" % (" ".join(args), run.stderr.strip()[:200]))
+    run = namfs("-o", "frobnicate", backing, point)
+    check(run.returncode == 2 and "frobnicate" in run.stderr and
+          not os.path.exists(backing + ".namfs"),
+          "an option nobody knows: exit 2 before a state folder is made %r" % run.stderr.strip())
     run = subprocess.run([NAMCTL, "--version"], capture_output=True, text=True)
     check(run.returncode == 0 and run.stdout.startswith("namctl "), "namctl --version")
     for command, option in (("check", "--jobs"), ("info", "--json"), ("manifest", "--rehash"),
