@@ -102,7 +102,7 @@ bool logger_open(struct namfs_logger *l, const char *log, const char *level, boo
 
 void logger_detached(struct namfs_logger *l)
 {
-    l->echo = false;
+    __atomic_store_n(&l->echo, false, __ATOMIC_RELAXED); /* threads may be logging */
 }
 
 void logger_set_mount_id(struct namfs_logger *l, const char *id)
@@ -152,7 +152,7 @@ void namfs_log_sink(void *ctx, int priority, const char *message)
     if ((priority & LOG_PRIMASK) > l->level)
         return;
     text_escape(message, escaped, sizeof escaped);
-    if (l->echo && (priority & LOG_PRIMASK) <= LOG_NOTICE)
+    if (__atomic_load_n(&l->echo, __ATOMIC_RELAXED) && (priority & LOG_PRIMASK) <= LOG_NOTICE)
         fprintf(stderr, "namfs: %s\n", escaped);
     if (l->target == LOG_TO_SYSLOG) {
         syslog(priority, "mount=%s %s", l->mount_id, escaped);

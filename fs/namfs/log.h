@@ -20,10 +20,10 @@ enum log_target { LOG_TO_SYSLOG, LOG_TO_STDERR, LOG_TO_FILE };
 
 struct namfs_logger {
     enum log_target target;
-    int level;           /* a syslog priority: less urgent lines are dropped */
-    int fd;              /* LOG_TO_STDERR, LOG_TO_FILE: where lines go */
-    bool journal;        /* standard error is the journal's stream */
-    bool echo;           /* until the daemon detaches: notices and worse on the terminal too */
+    int level;    /* a syslog priority: less urgent lines are dropped */
+    int fd;       /* LOG_TO_STDERR, LOG_TO_FILE: where lines go */
+    bool journal; /* standard error is the journal's stream */
+    bool echo;    /* __atomic; until the daemon detaches: notices and worse on the terminal too */
     char path[PATH_MAX]; /* LOG_TO_FILE: absolute, for reopening */
     char mount_id[16];   /* set once the layout is known; "-" before */
 };

@@ -348,8 +348,10 @@ static int run(struct settings *s, struct fuse_args *args)
     if ((!s->has_fsname && !add_source(args, d.layout.backing)) ||
         fuse_opt_add_arg(args, "-osubtype=namfs") != 0 ||
         fuse_opt_add_arg(args, "-odefault_permissions") != 0 ||
-        fuse_parse_cmdline(args, &d.cmdline) != 0)
+        fuse_parse_cmdline(args, &d.cmdline) != 0) {
+        free(d.cmdline.mountpoint);
         return EXIT_USAGE; /* libfuse said why */
+    }
     if (!detach_begin(&d.detach, d.cmdline.foreground)) {
         perror("namfs: going to the background");
         return EXIT_FAILED;
