@@ -454,9 +454,10 @@ bool profile_load(const char *path, struct profile *p, char *err, size_t err_len
         snprintf(err, err_len, "profile %s: cannot open it: %s", path, strerror(errno));
         return false;
     }
-    if (fstat(fileno(l.file), &st) == 0 && !S_ISREG(st.st_mode)) {
-        snprintf(err, err_len, "profile %s: expected a profile file, found %s", path,
-                 S_ISDIR(st.st_mode) ? "a folder" : "something else (not a regular file)");
+    /* a folder opens for reading and would read as an empty profile; a pipe
+     * (--profile <(...)) is a profile like a file */
+    if (fstat(fileno(l.file), &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, err_len, "profile %s: expected a profile file, found a folder", path);
         fclose(l.file);
         return false;
     }

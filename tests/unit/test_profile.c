@@ -425,6 +425,24 @@ static void load_folder(void **state)
     assert_contains(err, "expected a profile file, found a folder");
 }
 
+/* namctl --profile <(...) hands a pipe over: it is a profile like a file. */
+static void load_pipe(void **state)
+{
+    (void)state;
+    static const char text[] = "[delivery]\nformats = dpx\nresolution = any\ncolour = aces\n";
+    struct profile p;
+    char err[400] = "", path[64];
+    int fds[2];
+
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fds[1]);
+    snprintf(path, sizeof path, "/dev/fd/%d", fds[0]);
+    assert_true(profile_load(path, &p, err, sizeof err));
+    assert_int_equal(p.colour, COLOUR_ACES);
+    close(fds[0]);
+}
+
 static void load_missing_path(void **state)
 {
     (void)state;
@@ -529,6 +547,7 @@ int main(void)
         cmocka_unit_test(silent_traps_are_errors),
         cmocka_unit_test(load_missing_path),
         cmocka_unit_test(load_folder),
+        cmocka_unit_test(load_pipe),
         cmocka_unit_test(load_real_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
