@@ -1,8 +1,10 @@
 /* The catalog: one staging area's single source of truth about its files
  * (size, mtime, digests, verdict, state), assets and manifest generations.
- * Nothing else sees SQL; this interface is narrow so that a PostgreSQL
- * implementation can replace SQLite for farms writing from many hosts.
- * Writes are meant to be batched: catalog_begin() ... catalog_commit(). */
+ * Nothing else sees SQL. Two backends answer this one interface: a SQLite
+ * file (the embedded default: one mount per catalog) and PostgreSQL (a
+ * postgresql:// URL: many mounts over one shared BACKING, one on each
+ * host, sharing one truth). Writes are meant to be batched:
+ * catalog_begin() ... catalog_commit(). */
 #ifndef NAMFS_CATALOG_H
 #define NAMFS_CATALOG_H
 
@@ -52,13 +54,19 @@ struct catalog_generation {
 
 struct catalog;
 
-/* Opens (creating or migrating) the catalog at path. NULL with err. */
-struct catalog *catalog_open(const char *path, char *err, size_t err_len);
+/* True when `where` names a catalog many mounts share (a postgresql:// or
+ * postgres:// URL); false for a SQLite file's path. */
+bool catalog_is_shared(const char *where);
+
+/* Opens (creating or migrating) the catalog `where` names: a SQLite
+ * file's path, or a PostgreSQL URL (libpq's connection URI). NULL with
+ * err. */
+struct catalog *catalog_open(const char *where, char *err, size_t err_len);
 
 /* A read-only connection to an existing catalog, for views (status, the
  * checksum.txt the mount shows): it reads beside the writer, never waits
  * for it (WAL), and cannot change anything (CATALOG_FAULT_READ_ONLY). */
-struct catalog *catalog_open_view(const char *path, char *err, size_t err_len);
+struct catalog *catalog_open_view(const char *where, char *err, size_t err_len);
 void catalog_close(struct catalog *cat);
 
 /* The last error, for messages, and what kind of failure it was, for
@@ -67,11 +75,12 @@ void catalog_close(struct catalog *cat);
  * first). CATALOG_FAULT_NONE after a call that succeeded. */
 enum catalog_fault {
     CATALOG_FAULT_NONE,
-    CATALOG_FAULT_BUSY,      /* locked by another writer, or a serialization failure */
-    CATALOG_FAULT_FULL,      /* its disk or quota is full */
-    CATALOG_FAULT_CONFLICT,  /* a conditional put lost: the row it needed is another's */
-    CATALOG_FAULT_READ_ONLY, /* a view, or a file it may not write */
-    CATALOG_FAULT_BROKEN,    /* I/O error or a damaged database */
+    CATALOG_FAULT_BUSY,        /* locked by another writer, or a serialization failure */
+    CATALOG_FAULT_FULL,        /* its disk or quota is full */
+    CATALOG_FAULT_CONFLICT,    /* a conditional put lost: the row it needed is another's */
+    CATALOG_FAULT_READ_ONLY,   /* a view, or a file it may not write */
+    CATALOG_FAULT_BROKEN,      /* I/O error or a damaged database */
+    CATALOG_FAULT_UNREACHABLE, /* a shared catalog's server cannot be reached (tried again) */
     CATALOG_FAULT_OTHER,
 };
 const char *catalog_error(const struct catalog *cat);
@@ -81,9 +90,10 @@ enum catalog_fault catalog_fault(const struct catalog *cat);
  * version, which takes a page of the log, the least any change takes. */
 bool catalog_probe(struct catalog *cat);
 
-/* How many writes this connection has made: a version for what is
- * rendered from it (a view is current while the count is). */
-uint64_t catalog_writes(const struct catalog *cat);
+/* A version for what is rendered from the catalog (a view is current
+ * while it is): how many writes this connection made, and on a shared
+ * catalog every mount's too. */
+uint64_t catalog_writes(struct catalog *cat);
 
 bool catalog_begin(struct catalog *cat);
 bool catalog_commit(struct catalog *cat);
@@ -236,5 +246,12 @@ bool catalog_add_generation(struct catalog *cat, const struct catalog_generation
 
 /* The newest generation; false when there is none. */
 bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out);
+
+/* The lease `name`: held by one connection among all the mounts sharing
+ * the catalog, taken here when free and kept while this connection lives
+ * (a host that dies loses it with its database session). *held says
+ * whether this connection holds it now. On a SQLite catalog, which one
+ * mount uses, it is always held. */
+bool catalog_lease(struct catalog *cat, const char *name, bool *held);
 
 #endif
