@@ -18,6 +18,21 @@ bool catalog_is_shared(const char *where)
            (strncmp(where, "postgresql://", 13) == 0 || strncmp(where, "postgres://", 11) == 0);
 }
 
+void catalog_describe(const char *where, char *out, size_t len)
+{
+    if (!where) {
+        snprintf(out, len, "SQLite, in the state folder");
+        return;
+    }
+    const char *user = strstr(where, "://");
+    const char *at = user ? strchr(user + 3, '@') : NULL;
+    const char *colon = at ? memchr(user + 3, ':', (size_t)(at - user - 3)) : NULL;
+    if (!colon || !catalog_is_shared(where))
+        snprintf(out, len, "%s", where);
+    else
+        snprintf(out, len, "%.*s:***%s", (int)(colon - where), where, at);
+}
+
 struct catalog *catalog_open(const char *where, char *err, size_t err_len)
 {
     return catalog_is_shared(where) ? catalog_pg_open(where, false, err, err_len)
@@ -268,6 +283,24 @@ bool catalog_lease(struct catalog *cat, const char *name, bool *held)
 {
     cleared(cat);
     return cat->ops->lease(cat, name, held);
+}
+
+bool catalog_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewhere)
+{
+    cleared(cat);
+    return cat->ops->lease_elsewhere(cat, name, elsewhere);
+}
+
+bool catalog_put_mark(struct catalog *cat, const char *name, int64_t value)
+{
+    cleared(cat);
+    return cat->ops->put_mark(cat, name, value);
+}
+
+bool catalog_get_mark(struct catalog *cat, const char *name, int64_t *value)
+{
+    cleared(cat);
+    return cat->ops->get_mark(cat, name, value);
 }
 
 bool catalog_transaction(struct catalog *cat, catalog_work_fn work, void *ctx)

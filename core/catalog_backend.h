@@ -54,6 +54,9 @@ struct catalog_ops {
     bool (*add_generation)(struct catalog *cat, const struct catalog_generation *g);
     bool (*last_generation)(struct catalog *cat, struct catalog_generation *out);
     bool (*lease)(struct catalog *cat, const char *name, bool *held);
+    bool (*lease_elsewhere)(struct catalog *cat, const char *name, bool *elsewhere);
+    bool (*put_mark)(struct catalog *cat, const char *name, int64_t value);
+    bool (*get_mark)(struct catalog *cat, const char *name, int64_t *value);
 };
 
 struct catalog {

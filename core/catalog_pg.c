@@ -70,6 +70,9 @@ enum statement {
     ST_EACH_CHANGE_IN_DIR,
     ST_PROBE,
     ST_LEASE,
+    ST_LEASE_FREE,
+    ST_PUT_MARK,
+    ST_GET_MARK,
     ST_COUNT
 };
 
@@ -157,6 +160,13 @@ static const char *const statements[ST_COUNT] = {
     /* the least a change takes: a write of the schema's row */
     [ST_PROBE] = "UPDATE namfs_meta SET value = value WHERE key = 'schema'",
     [ST_LEASE] = "SELECT pg_try_advisory_lock(1851878758, hashtext($1))",
+    /* taken and let go at once: true when nobody held it */
+    [ST_LEASE_FREE] = "SELECT pg_try_advisory_lock(1851878758, hashtext($1))"
+                      " AND pg_advisory_unlock(1851878758, hashtext($1))",
+    [ST_PUT_MARK] = NEXT_CHANGE "INSERT INTO namfs_meta (key, value) SELECT 'mark:' || $1,"
+                                " $2::bigint FROM c ON CONFLICT (key) DO UPDATE"
+                                " SET value = excluded.value",
+    [ST_GET_MARK] = "SELECT value FROM namfs_meta WHERE key = 'mark:' || $1",
 };
 
 /* The tally of catalog_sqlite.c's schema 7, kept by one trigger. */
@@ -989,6 +999,42 @@ static bool pg_lease(struct catalog *cat, const char *name, bool *held)
     return res != NULL;
 }
 
+static bool pg_put_mark(struct catalog *cat, const char *name, int64_t value)
+{
+    struct params p = {0};
+
+    text_param(&p, name);
+    int_param(&p, value);
+    return run_write(cat, ST_PUT_MARK, &p, "storing a mark");
+}
+
+static bool pg_get_mark(struct catalog *cat, const char *name, int64_t *value)
+{
+    struct params p = {0};
+
+    text_param(&p, name);
+    PGresult *res = run(cat, ST_GET_MARK, &p, "reading a mark");
+    *value = res && PQntuples(res) ? number(res, 0, 0) : 0;
+    PQclear(res);
+    return res != NULL;
+}
+
+static bool pg_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewhere)
+{
+    struct pg_catalog *pg = PG(cat);
+
+    *elsewhere = false;
+    for (int i = 0; i < LEASES_MAX; i++)
+        if (name[0] && strcmp(pg->leases[i], name) == 0)
+            return true; /* this connection's own */
+    struct params p = {0};
+    text_param(&p, name);
+    PGresult *res = run(cat, ST_LEASE_FREE, &p, "asking after a lease");
+    *elsewhere = res && PQntuples(res) && strcmp(PQgetvalue(res, 0, 0), "t") != 0;
+    PQclear(res);
+    return res != NULL;
+}
+
 static const struct catalog_ops pg_ops = {
     .close = pg_close,
     .probe = pg_probe,
@@ -1023,4 +1069,7 @@ static const struct catalog_ops pg_ops = {
     .add_generation = pg_add_generation,
     .last_generation = pg_last_generation,
     .lease = pg_lease,
+    .lease_elsewhere = pg_lease_elsewhere,
+    .put_mark = pg_put_mark,
+    .get_mark = pg_get_mark,
 };

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SCHEMA_VERSION 8
+#define SCHEMA_VERSION 9
 
 enum statement {
     ST_PUT_FILE,
@@ -37,6 +37,8 @@ enum statement {
     ST_EACH_DIGEST_IN_DIR,
     ST_LAST_CHANGE,
     ST_EACH_CHANGE_IN_DIR,
+    ST_PUT_MARK,
+    ST_GET_MARK,
     ST_COUNT
 };
 
@@ -118,6 +120,8 @@ static const char *const statements[ST_COUNT] = {
         "SELECT path, asset, frame, size, mtime_ns, ctime_ns, xxh128, xxh64,"
         " xxh3, md5, sha1, c4, state FROM files INDEXED BY files_changed WHERE changed > ?2"
         " AND dir = ?1 AND listed_bytes IS NOT NULL ORDER BY path",
+    [ST_PUT_MARK] = "INSERT OR REPLACE INTO marks (name, value) VALUES (?1, ?2)",
+    [ST_GET_MARK] = "SELECT value FROM marks WHERE name = ?1",
 };
 
 /* The tally's triggers (schema 7): a row counted in, a row counted out
@@ -198,6 +202,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
      * frames land, issue 17) */
     "ALTER TABLE files ADD COLUMN changed INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX files_changed ON files (changed);",
+    /* 9: marks (catalog_put_mark) */
+    "CREATE TABLE marks (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 struct sqlite_catalog {
@@ -915,6 +921,35 @@ static bool sq_lease(struct catalog *cat, const char *name, bool *held)
     return true;
 }
 
+static bool sq_put_mark(struct catalog *cat, const char *name, int64_t value)
+{
+    sqlite3_stmt *st = SQ(cat)->st[ST_PUT_MARK];
+
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, value);
+    return run(cat, st, "storing a mark");
+}
+
+static bool sq_get_mark(struct catalog *cat, const char *name, int64_t *value)
+{
+    sqlite3_stmt *st = SQ(cat)->st[ST_GET_MARK];
+
+    bind_text(st, 1, name);
+    int rc = sqlite3_step(st);
+    *value = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE || failed(cat, "reading a mark");
+}
+
+static bool sq_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewhere)
+{
+    (void)cat;
+    (void)name;
+    *elsewhere = false;
+    return true;
+}
+
 static const struct catalog_ops sqlite_ops = {
     .close = sq_close,
     .probe = sq_probe,
@@ -949,4 +984,7 @@ static const struct catalog_ops sqlite_ops = {
     .add_generation = sq_add_generation,
     .last_generation = sq_last_generation,
     .lease = sq_lease,
+    .lease_elsewhere = sq_lease_elsewhere,
+    .put_mark = sq_put_mark,
+    .get_mark = sq_get_mark,
 };

@@ -38,11 +38,17 @@ static void checkpoint(struct stage *s, bool forced)
     if (landing_any_unsynced(s->landings) || !stage_refresh_landed(s))
         return; /* a landed file is not on disk yet: the next pause writes them */
     pthread_mutex_lock(&s->model);
+    if (s->dirty && !stage_writes_manifests(s))
+        s->dirty = false; /* another host's mount holds the lease: it writes them */
     if (s->dirty && !stage_read_only(s)) { /* not from a catalog that just missed a change */
-        bool ok = checksum_write_all(s->cat, s->backing.root, s->profile.checksum_hash, s->algos,
+        int64_t signature = 0;
+        bool ok = stage_shared_signature(s, &signature) &&
+                  checksum_write_all(s->cat, s->backing.root, s->profile.checksum_hash, s->algos,
                                      &s->checksums, forced, err, sizeof err) &&
                   custody_update(s->cat, s->backing.root, s->root_name, s->profile.mhl_hashes,
                                  time(NULL), &g, NULL, err, sizeof err);
+        if (ok)
+            stage_shared_written(s, signature);
         if (!ok)
             stage_log(s, LOG_ERR, "writing manifests: %s", err);
         else if (g.sequence)
@@ -93,6 +99,8 @@ static void *checkpoint_loop(void *arg)
         nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
         if (++ticks % 100 == 0 && stage_recover(s))
             stage_look_out(s, LOOK_OUT_SLICE);
+        if (ticks % (SHARED_ROUND_MS / 50) == 0)
+            stage_shared_round(s);
         pthread_mutex_lock(&s->model);
         bool due = s->dirty && seconds_since(&s->last_change) >= s->quiet_after &&
                    seconds_since(&s->checkpoint_due) >= 0 && !stage_read_only(s);
@@ -105,6 +113,9 @@ static void *checkpoint_loop(void *arg)
 
 int stage_sync(struct stage *s)
 {
+    int shared = s->shared && !s->bare ? stage_shared_sync(s) : 1;
+    if (shared <= 0)
+        return shared; /* the lease holder wrote them, or could not */
     for (int waited_ms = 0;; waited_ms += 20) {
         stage_checkpoint(s);
         pthread_mutex_lock(&s->model);
@@ -153,6 +164,7 @@ void stage_start(struct stage *s)
     if (s->bare)
         return;
     hold_pid(s);
+    stage_shared_round(s); /* the first mount of a shared catalog writes its manifests */
     __atomic_store_n(&s->running, true, __ATOMIC_RELEASE);
     if (pthread_create(&s->thread, NULL, checkpoint_loop, s) != 0) {
         __atomic_store_n(&s->running, false, __ATOMIC_RELEASE);
@@ -164,5 +176,6 @@ void stage_stop(struct stage *s)
 {
     if (__atomic_exchange_n(&s->running, false, __ATOMIC_ACQ_REL))
         pthread_join(s->thread, NULL);
+    stage_shared_round(s); /* the lease, if it is free: the last mount writes them */
     stage_checkpoint(s);
 }

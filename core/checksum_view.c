@@ -323,13 +323,12 @@ static bool render_into(struct stage *s, struct catalog *view, const char *dir,
 
 static int render(struct stage *s, const char *path, const char *dir, struct rendering *r)
 {
-    char db[PATH_MAX + 32], err[300];
+    char err[600];
     struct catalog_folder tally;
     const char *name;
     struct checksum_out *k = malloc(sizeof *k);
 
-    snprintf(db, sizeof db, "%s/catalog.sqlite", s->state_path);
-    struct catalog *view = catalog_open_view(db, err, sizeof err);
+    struct catalog *view = catalog_open_view(s->catalog_where, err, sizeof err);
     struct folder_check check = {.s = s, .folder = backing_parent(&s->backing, path, &name)};
     int rc = !k || !view ? -ENOMEM : check.folder < 0 ? check.folder : 0;
     if (rc == 0) {

@@ -39,36 +39,65 @@ static const char *last_component(const char *path)
     return slash ? slash + 1 : path;
 }
 
-char *inflight_name_for(const char *path)
+/* ".namfs~" OWNER "." TAG "~" NAME; before owners, ".namfs~" TAG "~" NAME */
+#define OWNED_PREFIX_LEN (sizeof PREFIX - 1 + 8 + 1 + 8 + 1)
+#define OLD_PREFIX_LEN (sizeof PREFIX - 1 + 8 + 1)
+
+static bool hex8(const char *p)
+{
+    for (int i = 0; i < 8; i++)
+        if (!strchr("0123456789abcdef", p[i]) || !p[i])
+            return false;
+    return true;
+}
+
+char *inflight_name_for(const char *path, const char *owner)
 {
     uint32_t tag;
     const char *name = last_component(path);
     int folder = (int)(name - path);
-    char *out = malloc(strlen(path) + sizeof PREFIX + 16);
+    char *out = malloc(strlen(path) + OWNED_PREFIX_LEN + 1);
 
     if (getrandom(&tag, sizeof tag, 0) != sizeof tag)
         tag = (uint32_t)(uintptr_t)out ^ (uint32_t)rand();
     if (!out)
         return NULL;
     /* the shown name is kept in it for a crash's leftover, when it fits */
-    if (sizeof PREFIX - 1 + 9 + strlen(name) <= NAME_MAX_BYTES)
-        sprintf(out, "%.*s" PREFIX "%08x~%s", folder, path, tag, name);
-    else
-        sprintf(out, "%.*s" PREFIX "%08x~", folder, path, tag);
+    bool fits = OWNED_PREFIX_LEN + strlen(name) <= NAME_MAX_BYTES;
+    sprintf(out, "%.*s" PREFIX "%.8s.%08x~%s", folder, path, owner, tag, fits ? name : "");
     return out;
+}
+
+/* Where the shown name starts in an in-flight name (its last component);
+ * NULL when it is not one. */
+static const char *shown_part(const char *name)
+{
+    if (strncmp(name, PREFIX, sizeof PREFIX - 1) != 0 || strlen(name) < OLD_PREFIX_LEN)
+        return NULL;
+    const char *p = name + sizeof PREFIX - 1;
+    if (!hex8(p))
+        return NULL;
+    if (p[8] == '.' && strlen(name) >= OWNED_PREFIX_LEN && hex8(p + 9) && p[17] == '~')
+        return p + 18;
+    return p[8] == '~' ? p + 9 : NULL;
 }
 
 bool inflight_is_name(const char *path)
 {
-    const char *name = last_component(path);
-    return strncmp(name, PREFIX, sizeof PREFIX - 1) == 0 && strlen(name) >= sizeof PREFIX - 1 + 9 &&
-           name[sizeof PREFIX - 1 + 8] == '~';
+    return shown_part(last_component(path)) != NULL;
 }
 
 void inflight_shown_name(const char *name, char *out, size_t len)
 {
-    snprintf(out, len, "%s",
-             inflight_is_name(name) ? last_component(name) + sizeof PREFIX + 8 : "");
+    const char *shown = shown_part(last_component(name));
+    snprintf(out, len, "%s", shown ? shown : "");
+}
+
+void inflight_owner(const char *name, char *out, size_t len)
+{
+    const char *last = last_component(name), *shown = shown_part(last);
+    bool owned = shown && shown - last == (long)OWNED_PREFIX_LEN;
+    snprintf(out, len, "%.8s", owned ? last + sizeof PREFIX - 1 : "");
 }
 
 /* Table lock held. */

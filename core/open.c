@@ -91,7 +91,7 @@ static int new_in_flight(struct stage *s, const char *path, int flags, mode_t mo
                          const struct stage_caller *who, const struct stat *was, bool copy,
                          char **backing)
 {
-    char *name = inflight_name_for(path);
+    char *name = inflight_name_for(path, s->owner);
     if (!name)
         return -ENOMEM;
     /* read-write whatever the caller asked: namfs copies into it and reads
@@ -278,8 +278,8 @@ int stage_place(struct stage *s, struct stage_handle *h)
         return 0;
     int rc = inflight_place(&s->flights, h->flight, put_in_place, &p);
     if (rc != 0)
-        stage_log(s, LOG_ERR, "%s: cannot take its name in BACKING (%s): left in flight",
-                  p.shown, strerror(-rc));
+        stage_log(s, LOG_ERR, "%s: cannot take its name in BACKING (%s): left in flight", p.shown,
+                  strerror(-rc));
     else if (*p.shown) {
         sync_folder(s, p.shown);
         stage_retimed(s, p.shown); /* the rename moved its ctime */

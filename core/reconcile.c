@@ -131,10 +131,9 @@ static bool note_if_differs(void *ctx, const struct catalog_brief *f)
  * creates waited seconds on the look-out). */
 static bool walk_landed(struct stage *s, const char *after, size_t limit, struct walk *w)
 {
-    char path[PATH_MAX + 32], err[300];
+    char err[600];
 
-    snprintf(path, sizeof path, "%s/catalog.sqlite", s->state_path);
-    struct catalog *view = catalog_open_view(path, err, sizeof err);
+    struct catalog *view = catalog_open_view(s->catalog_where, err, sizeof err);
     bool ok = view && catalog_each_brief_after(view, FILE_LANDED, after, limit, note_if_differs, w);
     if (!ok)
         stage_log(s, LOG_ERR, "looking out for changes behind the mount: %s",
@@ -362,6 +361,41 @@ static void quarantine_left_in_flight(struct stage *s, const char *rel)
                   rel, strerror(errno));
 }
 
+bool stage_left_in_flight(struct stage *s, const char *rel)
+{
+    char owner[9], lease[32];
+    bool elsewhere = true;
+
+    inflight_owner(rel, owner, sizeof owner);
+    if (strcmp(owner, s->owner) == 0)
+        return false;
+    if (!s->shared || !owner[0])
+        return true; /* one mount per catalog: whoever wrote it is gone */
+    snprintf(lease, sizeof lease, "mount:%s", owner);
+    pthread_mutex_lock(&s->model);
+    bool asked = catalog_lease_elsewhere(s->cat, lease, &elsewhere);
+    pthread_mutex_unlock(&s->model);
+    if (!asked)
+        stage_log(s, LOG_ERR, "%s: whose is it? %s", rel, catalog_error(s->cat));
+    return asked && !elsewhere;
+}
+
+void stage_sweep_in_flight(struct stage *s)
+{
+    struct walk_list files;
+    char err[4200];
+
+    if (!walk_tree(s->backing_path, &files, err, sizeof err)) {
+        stage_log(s, LOG_ERR, "looking for files left in flight: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < files.count; i++)
+        if (inflight_is_name(files.entries[i].relpath) &&
+            stage_left_in_flight(s, files.entries[i].relpath))
+            quarantine_left_in_flight(s, files.entries[i].relpath);
+    walk_free(&files);
+}
+
 /* A file deleted while open that a crash left under libfuse's hidden
  * name: its user deleted it, so it goes (at mount only: while mounted, it
  * may still be open). */
@@ -396,9 +430,9 @@ bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
     }
     for (size_t i = 0; i < files.count; i++) {
         const char *rel = files.entries[i].relpath;
-        if (backing_hidden_by_fuse(rel) && at_mount)
-            remove_left_hidden(s, rel);
-        else if (inflight_is_name(rel) && at_mount)
+        if (backing_hidden_by_fuse(rel) && at_mount && !s->shared)
+            remove_left_hidden(s, rel); /* shared: it may be another host's, still open */
+        else if (inflight_is_name(rel) && at_mount && stage_left_in_flight(s, rel))
             quarantine_left_in_flight(s, rel);
         else if (!files.entries[i].is_symlink && !stage_is_manifest(rel) &&
                  !backing_hidden_by_fuse(rel) && !inflight_is_name(rel))

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,8 +65,8 @@ static bool name_backing(struct stage *s, const char *backing, char *err, size_t
 
 /* The state folder, made 0700; absolute, since the daemon leaves its
  * working folder when it detaches. */
-static bool open_state(struct stage *s, const char *backing, const char *state_dir, char *err,
-                       size_t err_len)
+static bool open_state(struct stage *s, const char *backing, const char *state_dir,
+                       const char *catalog, char *err, size_t err_len)
 {
     char dir[PATH_MAX], path[PATH_MAX + 32];
     size_t n = strlen(backing);
@@ -85,14 +86,34 @@ static bool open_state(struct stage *s, const char *backing, const char *state_d
         snprintf(err, err_len, "state folder %s: %s", dir, strerror(errno));
         return false;
     }
-    snprintf(path, sizeof path, "%s/quarantine", s->state_path);
+    /* a shared catalog's quarantine is every host's: beside BACKING, on
+     * the storage they share */
+    if (catalog_is_shared(catalog))
+        snprintf(path, sizeof path, "%s.quarantine", s->backing_path);
+    else
+        snprintf(path, sizeof path, "%s/quarantine", s->state_path);
     if (!quarantine_open(&s->quarantine, path, err, err_len))
         return false;
-    snprintf(path, sizeof path, "%s/catalog.sqlite", s->state_path);
-    if (!(s->cat = catalog_open(path, err, err_len)))
+    if (catalog)
+        snprintf(s->catalog_where, sizeof s->catalog_where, "%s", catalog);
+    else
+        snprintf(s->catalog_where, sizeof s->catalog_where, "%s/catalog.sqlite", s->state_path);
+    s->shared = catalog_is_shared(s->catalog_where);
+    if (!(s->cat = catalog_open(s->catalog_where, err, err_len)))
         return false;
+    /* this mount's own lease: while it stands, its files in flight are not
+     * another host's to quarantine */
+    char lease[32];
+    bool held = false;
+    snprintf(lease, sizeof lease, "mount:%s", s->owner);
+    if (!catalog_lease(s->cat, lease, &held) || !held) {
+        snprintf(err, err_len, "%s: %s", lease, held ? catalog_error(s->cat) : "taken already");
+        return false;
+    }
     if (!catalog_each_sealed(s->cat, remember_sealed, s)) {
-        snprintf(err, err_len, "%s: %s", path, catalog_error(s->cat));
+        char where[600];
+        catalog_describe(catalog, where, sizeof where);
+        snprintf(err, err_len, "%s: %s", catalog ? where : s->catalog_where, catalog_error(s->cat));
         return false;
     }
     return true;
@@ -130,10 +151,14 @@ struct stage *stage_new(const struct stage_config *c, char *err, size_t err_len)
     /* the first checkpoint writes what a crash kept from the last one
      * (manifests are written only where they changed) */
     s->dirty = true;
+    uint32_t owner;
+    if (getrandom(&owner, sizeof owner, 0) != sizeof owner)
+        owner = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    snprintf(s->owner, sizeof s->owner, "%08x", owner);
     s->landings = landing_table_new();
     s->seq = seqset_new();
     if (!s->landings || !s->seq || !name_backing(s, c->backing, err, err_len) ||
-        !open_state(s, c->backing, c->state_dir, err, err_len)) {
+        !open_state(s, c->backing, c->state_dir, c->catalog, err, err_len)) {
         if (!s->landings || !s->seq)
             snprintf(err, err_len, "out of memory");
         stage_free(s);

@@ -58,9 +58,15 @@ struct stage {
     bool bare;
     stage_log_fn log;
     void *log_ctx;
-    char root_name[256];         /* BACKING's own name, the MHL's root */
-    char backing_path[PATH_MAX]; /* absolute */
-    char state_path[PATH_MAX];   /* absolute */
+    char root_name[256];               /* BACKING's own name, the MHL's root */
+    char backing_path[PATH_MAX];       /* absolute */
+    char state_path[PATH_MAX];         /* absolute */
+    char catalog_where[PATH_MAX + 32]; /* the catalog's SQLite file, or its URL */
+    bool shared;                       /* the catalog is shared with other hosts' mounts */
+    char owner[9];                     /* this mount's in in-flight names (namfs/inflight.h) */
+    bool sweep_due;                    /* model lock: look for others' files left in flight */
+    bool lease_held;                   /* model lock: this mount writes the manifests (shared.c) */
+    int64_t signature_seen;            /* model lock: the catalog's state at the last round */
     struct backing backing;
     struct quarantine quarantine;
     struct sealed_set sealed;
@@ -206,8 +212,26 @@ gid_t stage_new_group(int dirfd, const struct stage_caller *who);
 void checksum_view_init(struct checksum_view *v);
 void checksum_view_free(struct checksum_view *v);
 
+/* shared.c: a mount sharing its catalog (-o catalog=postgresql://...) */
+/* Each SHARED_ROUND_MS: the manifests lease, other hosts' changes, seals. */
+#define SHARED_ROUND_MS 1000
+void stage_shared_round(struct stage *s);
+bool stage_writes_manifests(struct stage *s);                  /* model held */
+bool stage_shared_signature(struct stage *s, int64_t *out);    /* model held */
+void stage_shared_written(struct stage *s, int64_t signature); /* model held */
+/* namctl sync on a shared catalog: 1 when this mount holds the lease (its
+ * own checkpoint writes them), 0 once the holder's manifests include what
+ * the catalog held at the call, or -EROFS, -EAGAIN, -EIO. */
+int stage_shared_sync(struct stage *s);
+
 /* reconcile.c */
 bool stage_recover(struct stage *s);
+/* An in-flight file (relative path) whose mount is gone: this mount's
+ * never; another host's while its mount's lease stands never. */
+bool stage_left_in_flight(struct stage *s, const char *rel);
+/* Every file in BACKING left in flight by a mount that is gone, moved to
+ * the quarantine and reported (a shared catalog's new lease holder). */
+void stage_sweep_in_flight(struct stage *s);
 /* Every landed file against BACKING (before a checkpoint lists them). */
 bool stage_refresh_landed(struct stage *s);
 

@@ -152,8 +152,8 @@ bool layout_resolve(struct layout *l, const char *backing, const char *mountpoin
     return true;
 }
 
-/* /proc/locks: "1: FLOCK  ADVISORY  WRITE 4242 00:2c:1234 0 EOF"; waiters
- * are listed as "1: -> FLOCK ...". */
+/* /proc/locks: "1: FLOCK  ADVISORY  WRITE 4242 00:2c:1234 0 EOF" (READ for
+ * a shared claim); waiters are listed as "1: -> FLOCK ...". */
 static int flock_holder(const struct stat *st)
 {
     FILE *in = fopen("/proc/locks", "r");
@@ -166,7 +166,7 @@ static int flock_holder(const struct stat *st)
         unsigned maj, min;
         unsigned long inode;
         int p;
-        if (sscanf(line, "%*d: FLOCK %*s WRITE %d %x:%x:%lu", &p, &maj, &min, &inode) == 4 &&
+        if (sscanf(line, "%*d: FLOCK %*s %*s %d %x:%x:%lu", &p, &maj, &min, &inode) == 4 &&
             inode == st->st_ino && maj == major(st->st_dev) && min == minor(st->st_dev))
             pid = p;
     }
@@ -189,24 +189,26 @@ static void name_holder(const struct layout *l, char *err, size_t err_len)
     if (q.found[0])
         snprintf(err, err_len,
                  "BACKING %s is mounted already, at %s by namfs%s: expected one mount of a BACKING "
-                 "on a machine, whatever its -o state (two would keep two catalogs of one tree); "
-                 "unmount it first (namctl unmount %s)",
+                 "on a machine, whatever its -o state (two would keep two catalogs of one tree), "
+                 "unless every mount of it shares one PostgreSQL catalog (-o catalog=); unmount "
+                 "it first (namctl unmount %s)",
                  l->backing, q.found, pid, q.found);
     else
         snprintf(err, err_len,
                  "BACKING %s is held by another namfs%s, starting or ending its mount: expected "
-                 "one mount of a BACKING on a machine, whatever its -o state",
+                 "one mount of a BACKING on a machine, whatever its -o state, unless every mount "
+                 "of it shares one PostgreSQL catalog (-o catalog=)",
                  l->backing, pid);
 }
 
-bool layout_claim(struct layout *l, char *err, size_t err_len)
+bool layout_claim(struct layout *l, bool shared, char *err, size_t err_len)
 {
     l->claim = open(l->backing, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (l->claim < 0) {
         snprintf(err, err_len, "BACKING %s: %s", l->backing, strerror(errno));
         return false;
     }
-    if (flock(l->claim, LOCK_EX | LOCK_NB) == 0)
+    if (flock(l->claim, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
         return true;
     if (errno == EWOULDBLOCK)
         name_holder(l, err, err_len);

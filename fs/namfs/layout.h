@@ -9,7 +9,10 @@
  * One BACKING takes one mount on a machine, whatever its -o state: two
  * would keep two catalogs of one tree, each accepting what the other
  * refuses. The claim is an flock(2) on BACKING's own directory, held by
- * the daemon until it exits. */
+ * the daemon until it exits: exclusive, except for mounts that share one
+ * catalog on purpose (-o catalog=postgresql://...), whose claims are
+ * shared: they may stand side by side, and no mount with a catalog of its
+ * own may join them. */
 #ifndef NAMFS_LAYOUT_H
 #define NAMFS_LAYOUT_H
 
@@ -30,8 +33,9 @@ struct layout {
  * a busy mount point or folders inside one another. */
 bool layout_resolve(struct layout *l, const char *backing, const char *mountpoint,
                     const char *state, char *err, size_t err_len);
-/* Takes the claim on BACKING; false, naming the mount that has it. */
-bool layout_claim(struct layout *l, char *err, size_t err_len);
+/* Takes the claim on BACKING (shared: the catalog is); false, naming the
+ * mount that has it. */
+bool layout_claim(struct layout *l, bool shared, char *err, size_t err_len);
 void layout_release(struct layout *l);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "namfs/catalog.h"
 #include "namfs/profile.h"
 #include "namfs/version.h"
 
@@ -32,6 +33,7 @@ enum { EXIT_SERVED = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
 struct settings {
     char *profile; /* fuse_opt_parse allocates these */
     char *state;
+    char *catalog;
     char *log;
     char *loglevel;
     double quiet;
@@ -52,6 +54,7 @@ struct settings {
 static const struct fuse_opt options[] = {
     OPTION("profile=%s", profile, 0),
     OPTION("state=%s", state, 0),
+    OPTION("catalog=%s", catalog, 0),
     OPTION("log=%s", log, 0),
     OPTION("loglevel=%s", loglevel, 0),
     OPTION("quiet=%lf", quiet, 0),
@@ -238,7 +241,15 @@ static int prepare(struct daemon *d)
         fprintf(stderr, "namfs: %s\n", err);
         return EXIT_USAGE;
     }
-    if (!layout_claim(&d->layout, err, sizeof err)) {
+    if (s->catalog && !catalog_is_shared(s->catalog)) {
+        fprintf(stderr,
+                "namfs: -o catalog=%s: expected a PostgreSQL URL, "
+                "postgresql://USER@HOST:PORT/DATABASE (without it the catalog is a SQLite file in "
+                "the state folder)\n",
+                s->catalog);
+        return EXIT_USAGE;
+    }
+    if (!layout_claim(&d->layout, s->catalog != NULL, err, sizeof err)) {
         fprintf(stderr, "namfs: %s\n", err);
         return EXIT_USAGE;
     }
@@ -252,6 +263,7 @@ static int prepare(struct daemon *d)
     snprintf(d->mount.mountpoint, sizeof d->mount.mountpoint, "%s", d->layout.mountpoint);
     struct stage_config config = {.backing = d->layout.backing,
                                   .state_dir = d->layout.state,
+                                  .catalog = s->catalog,
                                   .profile = &d->profile,
                                   .quiet_seconds = s->quiet,
                                   .bare = s->bare,
@@ -261,8 +273,10 @@ static int prepare(struct daemon *d)
         fprintf(stderr, "namfs: %s\n", err);
         return EXIT_USAGE;
     }
-    namfs_log(&d->log, LOG_INFO, "mounting BACKING %s at %s (state %s, profile %s)",
-              d->layout.backing, d->layout.mountpoint, d->layout.state,
+    char catalog[600];
+    catalog_describe(s->catalog, catalog, sizeof catalog);
+    namfs_log(&d->log, LOG_INFO, "mounting BACKING %s at %s (state %s, catalog %s, profile %s)",
+              d->layout.backing, d->layout.mountpoint, d->layout.state, catalog,
               s->profile ? s->profile : "built in");
     size_t changed = 0;
     if (!s->bare)
@@ -385,6 +399,7 @@ static int parse_and_run(int argc, char **argv)
     fuse_opt_free_args(&args);
     free(s.profile);
     free(s.state);
+    free(s.catalog);
     free(s.log);
     free(s.loglevel);
     return rc;

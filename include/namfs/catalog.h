@@ -58,6 +58,10 @@ struct catalog;
  * postgres:// URL); false for a SQLite file's path. */
 bool catalog_is_shared(const char *where);
 
+/* `where` as a log may show it: a URL's password left out; NULL (the
+ * state folder's SQLite file) as "SQLite, in the state folder". */
+void catalog_describe(const char *where, char *out, size_t len);
+
 /* Opens (creating or migrating) the catalog `where` names: a SQLite
  * file's path, or a PostgreSQL URL (libpq's connection URI). NULL with
  * err. */
@@ -253,5 +257,15 @@ bool catalog_last_generation(struct catalog *cat, struct catalog_generation *out
  * whether this connection holds it now. On a SQLite catalog, which one
  * mount uses, it is always held. */
 bool catalog_lease(struct catalog *cat, const char *name, bool *held);
+
+/* *elsewhere: another connection holds the lease `name` now (its mount
+ * lives). Never on SQLite: one mount per catalog. */
+bool catalog_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewhere);
+
+/* Marks: named numbers every mount sharing the catalog reads, such as the
+ * state of the catalog the manifests were last written from (shared.c).
+ * catalog_get_mark gives 0 for a mark never put. */
+bool catalog_put_mark(struct catalog *cat, const char *name, int64_t value);
+bool catalog_get_mark(struct catalog *cat, const char *name, int64_t *value);
 
 #endif

@@ -1,5 +1,7 @@
 /* Files in flight: a file written through the mount lives in BACKING under
- * a hidden in-flight name in its folder, ".namfs~XXXXXXXX~NAME", from its
+ * a hidden in-flight name in its folder, ".namfs~OOOOOOOO.XXXXXXXX~NAME"
+ * (OOOOOOOO: the mount that writes it, so that mounts of one BACKING on
+ * several hosts tell their own from another's left by a crash), from its
  * open until its last release, when it has landed (or been held) and is
  * on disk; then it is renamed to the name the mount shows for it all
  * along. So BACKING never holds a partial or unjudged file under a final
@@ -34,8 +36,9 @@ struct inflight_table {
 void inflight_init(struct inflight_table *t);
 void inflight_destroy(struct inflight_table *t);
 
-/* An in-flight name for path, in its folder (mount path, malloc'd). */
-char *inflight_name_for(const char *path);
+/* An in-flight name for path, in its folder (mount path, malloc'd), for
+ * the mount owner (8 hex digits). */
+char *inflight_name_for(const char *path, const char *owner);
 
 /* The last component of path is an in-flight name. */
 bool inflight_is_name(const char *path);
@@ -43,6 +46,10 @@ bool inflight_is_name(const char *path);
 /* The name the mount showed for an in-flight name (its NAME part, or ""
  * when it was too long to keep), in out. */
 void inflight_shown_name(const char *name, char *out, size_t len);
+
+/* The mount that wrote an in-flight name, in out: "" for a name from
+ * before owners were written in them. */
+void inflight_owner(const char *name, char *out, size_t len);
 
 /* The BACKING path that the mount's path names now: its in-flight file's
  * while in flight, else path itself. */

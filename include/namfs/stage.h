@@ -55,6 +55,8 @@ typedef void (*stage_log_fn)(void *ctx, int priority, const char *message);
 struct stage_config {
     const char *backing;           /* the BACKING folder */
     const char *state_dir;         /* NULL: "<BACKING>.namfs" beside it */
+    const char *catalog;           /* NULL: catalog.sqlite in the state folder; or a
+                                      PostgreSQL URL that every host's mount shares */
     const struct profile *profile; /* copied */
     double quiet_seconds;          /* pause in landings before manifests are written */
     bool bare;                     /* a plain passthrough: no hashing, judging or manifests */

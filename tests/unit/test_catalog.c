@@ -529,7 +529,7 @@ static void tallies_of_an_older_catalog(void **state)
     raw_sql("DROP TRIGGER tally_in; DROP TRIGGER tally_out;"
             " DROP TRIGGER tally_moved; DROP TABLE tally;"
             " DROP INDEX files_aside; ALTER TABLE files DROP COLUMN listed_bytes;"
-            " DROP INDEX files_changed; ALTER TABLE files DROP COLUMN changed;"
+            " DROP INDEX files_changed; ALTER TABLE files DROP COLUMN changed; DROP TABLE marks;"
             " PRAGMA user_version = 6",
             NULL);
     assert_non_null(*state = cat = catalog_open(path, err, sizeof err));
@@ -685,6 +685,15 @@ static void a_lease_has_one_holder(void **state)
     assert_non_null(other = catalog_open(path, err, sizeof err));
     assert_true(catalog_lease(other, "manifests", &held));
     assert_int_equal(held, !on_pg);
+    bool elsewhere = true;
+    assert_true(catalog_lease_elsewhere(cat, "manifests", &elsewhere));
+    assert_false(elsewhere); /* its own */
+    assert_true(catalog_lease_elsewhere(other, "manifests", &elsewhere));
+    assert_int_equal(elsewhere, on_pg);
+    assert_true(catalog_lease_elsewhere(other, "nobody's", &elsewhere));
+    assert_false(elsewhere);
+    assert_true(catalog_lease(other, "manifests", &held)); /* the question took nothing */
+    assert_int_equal(held, !on_pg);
     if (!on_pg) {
         catalog_close(other);
         return;
@@ -695,6 +704,26 @@ static void a_lease_has_one_holder(void **state)
     *state = NULL;
     assert_true(catalog_lease(other, "manifests", &held));
     assert_true(held);
+    catalog_close(other);
+}
+
+/* A mark put through one connection is read through another; one never
+ * put reads 0. */
+static void marks_are_read_by_every_connection(void **state)
+{
+    struct catalog *cat = *state, *other;
+    char err[300];
+    int64_t value = -1;
+
+    assert_true(catalog_get_mark(cat, "manifests", &value));
+    assert_int_equal(value, 0);
+    assert_true(catalog_put_mark(cat, "manifests", 1234567890123LL));
+    assert_true(catalog_put_mark(cat, "manifests", 1234567890124LL));
+    assert_non_null(other = catalog_open(path, err, sizeof err));
+    assert_true(catalog_get_mark(other, "manifests", &value));
+    assert_true(value == 1234567890124LL);
+    assert_true(catalog_get_mark(other, "other", &value));
+    assert_int_equal(value, 0);
     catalog_close(other);
 }
 
@@ -756,6 +785,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_race_for_one_frame_has_one_winner, open_fresh,
                                         close_catalog),
         cmocka_unit_test_setup_teardown(a_lease_has_one_holder, open_fresh, close_catalog),
+        cmocka_unit_test_setup_teardown(marks_are_read_by_every_connection, open_fresh,
+                                        close_catalog),
         cmocka_unit_test_setup_teardown(an_unreachable_server_comes_back, open_fresh,
                                         close_catalog),
     };
