@@ -37,11 +37,14 @@ bool stage_is_manifest(const char *path)
            (strncmp(rel, MHL_FOLDER, n) == 0 && (rel[n] == '\0' || rel[n] == '/'));
 }
 
-/* A sealed asset is nobody's to change; nothing is while the catalog
- * cannot record changes. A file deleted while open is no part of either. */
+/* A sealed asset is nobody's to change (on a shared catalog, sealed
+ * through any host); nothing is while the catalog cannot record changes. A file deleted while open
+ * is no part of either. */
 int stage_frozen(struct stage *s, const char *path)
 {
     bool deleted = !path || backing_hidden_by_fuse(path);
+    if (!deleted && s->shared)
+        stage_shared_seals(s); /* sealed through another host a moment ago */
     return !deleted && (sealed_covers(&s->sealed, path) || stage_read_only(s)) ? -EROFS : 0;
 }
 

@@ -28,11 +28,12 @@ static void checkpoint(struct stage *s, bool forced)
     if (s->bare)
         return;
     if (!stage_recover(s)) {
+        char where[PATH_MAX + 64];
         stage_log(s, LOG_ERR,
-                  "manifests not written: the catalog in %s cannot record "
+                  "manifests not written: the catalog %s cannot record "
                   "changes; they are written once it can, at the latest by the next "
                   "mount",
-                  s->state_path);
+                  stage_catalog_place(s, where, sizeof where));
         return;
     }
     if (landing_any_unsynced(s->landings) || !stage_refresh_landed(s))

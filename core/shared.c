@@ -33,8 +33,8 @@
  * SEALS
  *
  *   A folder sealed through any host is sealed on all of them: the
- *   sealed set is read again from the catalog every round (and sealing
- *   only adds). */
+ *   sealed set is read again from the catalog before every change is
+ *   allowed, and every round (sealing only adds). */
 #include "stage_internal.h"
 
 #include <errno.h>
@@ -65,6 +65,20 @@ static bool remember_sealed(void *ctx, const char *folder, int generation)
 {
     (void)generation;
     return sealed_add(&((struct stage *)ctx)->sealed, folder);
+}
+
+/* Model lock held. */
+static void read_seals(struct stage *s)
+{
+    if (!catalog_each_sealed(s->cat, remember_sealed, s))
+        stage_log(s, LOG_ERR, "reading sealed folders: %s", catalog_error(s->cat));
+}
+
+void stage_shared_seals(struct stage *s)
+{
+    pthread_mutex_lock(&s->model);
+    read_seals(s);
+    pthread_mutex_unlock(&s->model);
 }
 
 /* Model lock held. */
@@ -102,8 +116,7 @@ void stage_shared_round(struct stage *s)
             clock_gettime(CLOCK_MONOTONIC, &s->last_change);
         }
     }
-    if (!catalog_each_sealed(s->cat, remember_sealed, s))
-        stage_log(s, LOG_ERR, "reading sealed folders: %s", catalog_error(s->cat));
+    read_seals(s);
     bool sweep = s->sweep_due;
     s->sweep_due = false;
     pthread_mutex_unlock(&s->model);

@@ -268,12 +268,33 @@ void stage_cannot_record(struct stage *s, const char *what, const char *path)
     snprintf(s->read_only_reason, sizeof s->read_only_reason, "%s", catalog_error(s->cat));
     s->read_only_since = time(NULL);
     __atomic_store_n(&s->read_only, true, __ATOMIC_RELEASE);
+    char where[PATH_MAX + 64];
     stage_log(s, LOG_CRIT,
-              "read-only from now on: the catalog in %s cannot record changes (%s). "
-              "Free space there; writing resumes by itself once the catalog records again. "
+              "read-only from now on: the catalog %s cannot record changes (%s). "
+              "%s; writing resumes by itself once the catalog records again. "
               "Nothing written so far is lost: files it could not record are judged and "
               "hashed again then.",
-              s->state_path, s->read_only_reason);
+              stage_catalog_place(s, where, sizeof where), s->read_only_reason,
+              stage_catalog_remedy(s));
+}
+
+const char *stage_catalog_place(const struct stage *s, char *buf, size_t len)
+{
+    char url[PATH_MAX + 32];
+
+    if (!s->shared) {
+        snprintf(buf, len, "in %s", s->state_path);
+        return buf;
+    }
+    catalog_describe(s->catalog_where, url, sizeof url);
+    snprintf(buf, len, "at %s", url);
+    return buf;
+}
+
+const char *stage_catalog_remedy(const struct stage *s)
+{
+    return s->shared ? "Bring the PostgreSQL server, or the network to it, back (or free its disk)"
+                     : "Free space there";
 }
 
 int64_t stage_ns(struct timespec t)

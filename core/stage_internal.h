@@ -148,6 +148,10 @@ const char *stage_relative(const char *path);
 bool stage_read_only(struct stage *s);
 void stage_changed_now(struct stage *s);                                       /* model held */
 void stage_cannot_record(struct stage *s, const char *what, const char *path); /* model held */
+/* Where the catalog is, for a message: "in STATE" or "at URL" (no
+ * password); and what brings it back ("Free space there"). */
+const char *stage_catalog_place(const struct stage *s, char *buf, size_t len);
+const char *stage_catalog_remedy(const struct stage *s);
 int64_t stage_ns(struct timespec t);
 bool stage_unchanged_since(const struct catalog_file *row, const struct stat *st);
 void stage_removed(struct stage *s, const char *path);
@@ -216,6 +220,8 @@ void checksum_view_free(struct checksum_view *v);
 /* Each SHARED_ROUND_MS: the manifests lease, other hosts' changes, seals. */
 #define SHARED_ROUND_MS 1000
 void stage_shared_round(struct stage *s);
+/* The sealed set, read again from the catalog (model lock taken). */
+void stage_shared_seals(struct stage *s);
 bool stage_writes_manifests(struct stage *s);                  /* model held */
 bool stage_shared_signature(struct stage *s, int64_t *out);    /* model held */
 void stage_shared_written(struct stage *s, int64_t signature); /* model held */

@@ -36,16 +36,11 @@ static struct status_asset *asset_of(struct status *st, const char *key)
     return &grown[st->count++];
 }
 
-bool status_count_landed(void *ctx, const struct catalog_file *f)
+bool status_count_frame(struct status *st, const char *asset, int64_t frame, uint64_t size)
 {
-    struct status *st = ctx;
-    struct status_asset *a;
+    struct status_asset *a = asset_of(st, asset);
 
-    st->files++;
-    st->bytes += f->size;
-    if (f->frame < 0)
-        return true;
-    if (!(a = asset_of(st, f->asset))) {
+    if (!a) {
         st->failed = true;
         return false;
     }
@@ -58,9 +53,18 @@ bool status_count_landed(void *ctx, const struct catalog_file *f)
         a->frames = grown;
         a->cap = a->cap ? a->cap * 2 : 64;
     }
-    a->frames[a->count++] = f->frame;
-    a->bytes += f->size;
+    a->frames[a->count++] = frame;
+    a->bytes += size;
     return true;
+}
+
+bool status_count_landed(void *ctx, const struct catalog_file *f)
+{
+    struct status *st = ctx;
+
+    st->files++;
+    st->bytes += f->size;
+    return f->frame < 0 || status_count_frame(st, f->asset, f->frame, f->size);
 }
 
 /* n refusals in folder dir (dir_len bytes of it): each asset there

@@ -48,6 +48,10 @@ struct status {
     bool failed; /* out of memory while counting */
 };
 
+/* One landed frame of asset: its number and size (not counted as a file:
+ * the tallies count files, status_count_tally). */
+bool status_count_frame(struct status *st, const char *asset, int64_t frame, uint64_t size);
+
 /* catalog_file_fn's, ctx a struct status. */
 bool status_count_landed(void *ctx, const struct catalog_file *f);
 bool status_count_refused(void *ctx, const struct catalog_file *f);

@@ -99,8 +99,10 @@ class Mount:
     reports included, are caught; daemon=True mounts as users do. A daemon
     killed on purpose (expect_exit) is not held against it."""
 
-    def __init__(self, name, *options, daemon=False):
-        self.backing = os.path.join(_work, name + "-backing")
+    def __init__(self, name, *options, daemon=False, backing=None):
+        """backing: a BACKING of its own unless given (mounts sharing one
+        catalog share one BACKING)."""
+        self.backing = backing or os.path.join(_work, name + "-backing")
         self.point = os.path.join(_work, name + "-mnt")
         self.log = os.path.join(_work, name + ".log")
         os.makedirs(self.backing, exist_ok=True)

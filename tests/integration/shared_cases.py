@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Many hosts, one delivery (DESIGN.md, "Beyond one machine"): several
+mounts of one BACKING, each with its own state folder, sharing one
+PostgreSQL catalog (-o catalog=postgresql://...), as hosts over shared
+storage would. Run beside a server of its own: tests/with-postgres gives
+its URL in NAMFS_TEST_PG and its pg_ctl in NAMFS_TEST_PG_CTL; every case
+makes a database of its own.
+
+Judged by the ASC's reference tool (ascmhl verify), namctl verify, the
+daemons' logs, BACKING as os.listdir sees it and checksum.txt's lines.
+
+Usage: tests/with-postgres shared_cases.py NAMFS NAMGEN NAMCTL [ASCMHL_DIR]
+SHARED_CASES="three_hosts" runs a subset.
+"""
+import errno
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import harness
+from harness import Mount, check, eventually
+
+NAMFS, NAMGEN, NAMCTL = sys.argv[1:4]
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ASCMHL_DIR = os.path.abspath(sys.argv[4] if len(sys.argv) > 4 else
+                             os.path.join(SOURCE, "..", "shared", "ascmhl"))
+ASCMHL_TOOL = os.path.join(os.path.dirname(ASCMHL_DIR), "tools", "ascmhl")
+PG = os.environ.get("NAMFS_TEST_PG")
+PG_CTL = os.environ.get("NAMFS_TEST_PG_CTL")
+if not PG:
+    print("shared_cases: no PostgreSQL (run it through tests/with-postgres)")
+    sys.exit(77)
+work = tempfile.mkdtemp(prefix="namfs-shared-")
+harness.use(NAMFS, work)
+SEQ = harness.SEQ
+PROFILE = harness.small_profile(work)
+LEASE_LINE = "this mount writes the manifests now"
+
+
+def asset(episode, title="show"):
+    return SEQ.replace("show_s01e01_", "%s_s01e%02d_" % (title, episode))
+
+
+def frame(name, n, digits=4):
+    return "%s/%s.%0*d.dpx" % (name, name, digits, n)
+
+
+def run(*cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+
+
+def tail(done, lines=3):
+    out = [l.strip() for l in (done.stdout + "\n" + done.stderr).splitlines()
+           if l.strip() and "lowers the resolution floor" not in l]
+    return " | ".join(out[-lines:])[-400:]
+
+
+_made = {}
+
+
+def made(seed):
+    """A 64x32 DPX frame from namgen, outside the mount: its bytes."""
+    if seed not in _made:
+        path = os.path.join(work, "src-%d.dpx" % seed)
+        subprocess.run([NAMGEN, "dpx", path, "--seed", str(seed)], check=True,
+                       capture_output=True)
+        _made[seed] = open(path, "rb").read()
+    return _made[seed]
+
+
+def write(path, data):
+    """open, write, close through a mount: 0 or the errno close() (or
+    open) gave."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    except OSError as e:
+        return e.errno
+    try:
+        os.write(fd, data)
+    finally:
+        try:
+            os.close(fd)
+        except OSError as e:
+            return e.errno
+    return 0
+
+
+def database(name):
+    """A database of the case's own on the test server: its URL."""
+    done = run("psql", PG, "-qc", "DROP DATABASE IF EXISTS %s" % name, "-c",
+               "CREATE DATABASE %s" % name)
+    if done.returncode != 0:
+        raise RuntimeError("createdb: " + done.stderr)
+    return PG.rsplit("/", 1)[0] + "/" + name
+
+
+class Hosts:
+    """count mounts of one BACKING sharing the catalog at url, each with
+    its own state folder: host i mounted at work/NAME-hI-mnt."""
+
+    def __init__(self, name, url, count=3):
+        self.backing = os.path.join(work, name + "-backing")
+        os.makedirs(self.backing, exist_ok=True)
+        self.mounts = [Mount("%s-h%d" % (name, i + 1), "-o",
+                             "profile=%s,quiet=0.2,catalog=%s,state=%s" %
+                             (PROFILE, url, os.path.join(work, "%s-h%d.state" % (name, i + 1))),
+                             backing=self.backing) for i in range(count)]
+
+    def __enter__(self):
+        for m in self.mounts:
+            m.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        for m in reversed(self.mounts):
+            m.__exit__(*exc)
+        return False
+
+
+def holder(mounts):
+    """The mount whose log says it writes the manifests (the last to say so)."""
+    said = [(os.path.getmtime(m.log), m) for m in mounts
+            if not m.killed and LEASE_LINE in open(m.log, errors="replace").read()]
+    return max(said, key=lambda t: t[0])[1] if said else None
+
+
+def verify_delivery(backing, what, frames):
+    """ascmhl verify and namctl verify pass; each asset's checksum.txt
+    lists each of its frames in BACKING exactly once, and nothing else."""
+    done = run(ASCMHL_TOOL, "verify", backing)
+    check(done.returncode == 0, "%s: ascmhl verify BACKING exits 0 (exit %d: %s)" %
+          (what, done.returncode, tail(done)))
+    done = run(NAMCTL, "verify", backing)
+    check(done.returncode == 0, "%s: namctl verify BACKING exits 0 (exit %d: %s)" %
+          (what, done.returncode, tail(done)))
+    for name, count in frames.items():
+        folder = os.path.join(backing, name)
+        on_disk = sorted(n for n in os.listdir(folder) if n.endswith(".dpx"))
+        lines = [l.split()[0] for l in open(os.path.join(folder, "checksum.txt"))
+                 if l.strip()]  # NAME DIGEST if os.path.exists(os.path.join(folder, "checksum.txt")) else []
+        check(len(on_disk) == count and sorted(lines) == on_disk and
+              len(set(lines)) == len(lines),
+              "%s: %s's checksum.txt lists its %d frames once each (%d lines, %d on disk: %r)" %
+              (what, name, count, len(lines), len(on_disk), lines[:1] + on_disk[:1]))
+
+
+def three_hosts():
+    """Three mounts land one asset at once, a third of its frames each;
+    every host's status shows the whole asset the moment the writers'
+    close()s have returned; of two hosts racing for one frame number under
+    two names (x.1301.dpx, x.01301.dpx), exactly one close() succeeds
+    (SPEC S5); a fourth mount with a catalog of its own is refused; the
+    asset sealed from the third host is sealed on the first; then BACKING
+    verifies."""
+    url = database("three_hosts")
+    main, frames = asset(1), 24
+    with Hosts("three", url) as hosts:
+        ms = hosts.mounts
+        os.makedirs(os.path.join(ms[0].point, main))
+        results = {}
+
+        def writer(i):
+            for n in range(1001 + i, 1001 + frames, 3):
+                results[n] = write(os.path.join(ms[i].point, frame(main, n)), made(n))
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(sorted(results) == list(range(1001, 1001 + frames)) and
+              not any(results.values()),
+              "24 frames written through 3 mounts at once all land: %r" %
+              {n: errno.errorcode.get(e, e) for n, e in results.items() if e})
+        for i, m in enumerate(ms):
+            status = open(os.path.join(m.point, ".namfs", "status")).read()
+            check("%s\t%d frames" % (main, frames) in status,
+                  "host %d's .namfs/status shows all %d frames of the asset: %s" %
+                  (i + 1, frames, status[:600]))
+
+        # the cross-host S5 race, on assets of fresh titles (no padding
+        # chosen yet: S3 has nothing to say)
+        wins = []
+        for episode in range(2, 6):
+            name = asset(episode, "race%d" % episode)
+            os.makedirs(os.path.join(ms[0].point, name))
+            paths = [os.path.join(ms[0].point, frame(name, 1301)),
+                     os.path.join(ms[1].point, frame(name, 1301, 5))]
+            fds = [os.open(p, os.O_WRONLY | os.O_CREAT, 0o644) for p in paths]
+            for fd, seed in zip(fds, (1301, 1302)):
+                os.write(fd, made(seed))
+            start, closed = threading.Barrier(2), [None, None]
+
+            def close(k):
+                start.wait()
+                try:
+                    os.close(fds[k])
+                    closed[k] = 0
+                except OSError as e:
+                    closed[k] = e.errno
+            racers = [threading.Thread(target=close, args=(k,)) for k in (0, 1)]
+            for t in racers:
+                t.start()
+            for t in racers:
+                t.join()
+            in_backing = sorted(n for n in os.listdir(os.path.join(hosts.backing, name))
+                                if n.endswith(".dpx"))
+            loser = ms[closed.index(errno.EINVAL)] if errno.EINVAL in closed else ms[0]
+            rejected = open(os.path.join(loser.point, ".namfs", "rejected")).read()
+            wins.append(closed.count(0) == 1 and errno.EINVAL in closed and
+                        len(in_backing) == 1 and "S5" in rejected)
+            if not wins[-1]:
+                print("     race %d: close() gave %r; BACKING has %r; rejected: %s" %
+                      (episode, closed, in_backing, rejected[-300:]))
+        check(all(wins), "of two hosts closing x.1301.dpx and x.01301.dpx at once, exactly "
+              "one close() succeeds and BACKING keeps one (S5), %d races of %d" %
+              (wins.count(True), len(wins)))
+
+        alone = Mount("three-alone", "-o", "profile=" + PROFILE, backing=hosts.backing)
+        done = run(NAMFS, "-o", "profile=" + PROFILE, hosts.backing, alone.point)
+        check(done.returncode == 2 and "mounted already" in done.stderr and
+              "PostgreSQL catalog" in done.stderr,
+              "a mount with a catalog of its own beside them is refused, exit 2 "
+              "(exit %d: %s)" % (done.returncode, done.stderr.strip()[-300:]))
+
+        done = run(NAMCTL, "seal", os.path.join(ms[2].point, main))
+        check(done.returncode == 0, "namctl seal through the third host exits 0 (exit %d: %s)"
+              % (done.returncode, tail(done)))
+        refused = write(os.path.join(ms[0].point, frame(main, 1001 + frames)), made(99))
+        check(refused == errno.EROFS, "right after, a new frame through the first host is "
+              "refused, EROFS (sealed through another host): %s" %
+              errno.errorcode.get(refused, refused))
+    # the race assets stay unsealed: their refused frame waits for a
+    # replacement (namctl seal says so)
+    verify_delivery(hosts.backing, "three hosts",
+                    {main: frames, **{asset(n, "race%d" % n): 1 for n in range(2, 6)}})
+
+
+def lease_holder_killed():
+    """The mount writing the manifests is killed -9 with a frame half
+    written: another takes the lease within 10 s, quarantines the dead
+    host's file in flight, and the delivery is finished through the
+    others; nothing landed is lost or listed twice."""
+    url = database("lease_killed")
+    name = asset(1)
+    with Hosts("lease", url) as hosts:
+        ms = hosts.mounts
+        os.makedirs(os.path.join(ms[0].point, name))
+        for n in range(1, 7):
+            check(write(os.path.join(ms[n % 3].point, frame(name, 1000 + n)), made(n)) == 0,
+                  "frame %d lands through host %d" % (1000 + n, n % 3 + 1))
+        first = holder(ms)
+        check(first is ms[0], "the first mount holds the manifests lease")
+        done = run(NAMCTL, "sync", ms[1].point)
+        check(done.returncode == 0, "namctl sync through a mount that does not hold the lease "
+              "exits 0 once the holder wrote them (exit %d: %s)" %
+              (done.returncode, tail(done)))
+        check(os.path.exists(os.path.join(hosts.backing, name, "checksum.txt")),
+              "then checksum.txt is in BACKING")
+        half = os.open(os.path.join(first.point, frame(name, 1007)), os.O_WRONLY | os.O_CREAT,
+                       0o644)
+        os.write(half, made(7)[:4000])
+        killed_at = time.monotonic()
+        first.kill()
+        try:
+            os.close(half)  # its daemon is gone: the writer never closed it
+        except OSError:
+            pass
+        survivors = [m for m in ms if m is not first]
+        took = eventually(lambda: holder(survivors) is not None, 15)
+        took_s = time.monotonic() - killed_at
+        check(took and took_s < 10,
+              "another mount takes the lease within 10 s of the holder's kill -9 (%.1f s)" %
+              took_s)
+        print("     takeover: %.2f s" % took_s)
+        left = lambda: [n for n in os.listdir(os.path.join(hosts.backing, name))
+                        if n.startswith(".namfs~")]
+        check(eventually(lambda: not left(), 10),
+              "the dead host's file in flight leaves BACKING: %r" % left())
+        quarantine = hosts.backing + ".quarantine"
+        kept = [f for _, _, files in os.walk(quarantine) for f in files
+                if f.endswith(".dpx") or ".dpx." in f]
+        check(any("1007" in f for f in kept),
+              "and is kept in the shared quarantine beside BACKING: %r" % kept)
+        for n in range(7, 13):
+            m = survivors[n % 2]
+            check(write(os.path.join(m.point, frame(name, 1000 + n)), made(n)) == 0,
+                  "frame %d lands through a survivor" % (1000 + n))
+        done = run(NAMCTL, "seal", os.path.join(survivors[1].point, name))
+        check(done.returncode == 0, "the asset is sealed through the third host (exit %d: %s)"
+              % (done.returncode, tail(done)))
+        rejected = open(os.path.join(survivors[0].point, ".namfs", "rejected")).read()
+        check("1007" in rejected and "left in flight" in rejected,
+              "every host's .namfs/rejected lists the frame left in flight")
+    verify_delivery(hosts.backing, "after the holder's death", {name: 12})
+
+
+def server_stopped():
+    """PostgreSQL stopped under a mount: the mount turns read-only and
+    says why; started again, the mount takes changes again by itself."""
+    if not PG_CTL:
+        check(False, "NAMFS_TEST_PG_CTL is set by tests/with-postgres")
+        return
+    url = database("stopped")
+    name = asset(1)
+    with Hosts("stopped", url, count=1) as hosts:
+        m = hosts.mounts[0]
+        os.makedirs(os.path.join(m.point, name))
+        check(write(os.path.join(m.point, frame(name, 1001)), made(1)) == 0, "a frame lands")
+        subprocess.run(PG_CTL + " stop -m fast", shell=True, check=True, capture_output=True)
+        try:
+            first = write(os.path.join(m.point, frame(name, 1002)), made(2))
+            later = write(os.path.join(m.point, frame(name, 1003)), made(3))
+            status = open(os.path.join(m.point, ".namfs", "status")).read()
+        finally:
+            subprocess.run(PG_CTL + " start -w", shell=True, check=True, capture_output=True)
+        check(later == errno.EROFS, "with the server stopped the mount is read-only: EROFS "
+              "(first write %s, next %s)" % (errno.errorcode.get(first, first),
+                                             errno.errorcode.get(later, later)))
+        check(re.search(r"read-only.*catalog at postgresql://.*server", status, re.S | re.I),
+              ".namfs/status says why: %s" % status[:300].replace("\n", " | "))
+        check(eventually(lambda: write(os.path.join(m.point, frame(name, 1003)), made(3)) == 0,
+                         20), "once the server is back the mount takes frames again")
+        check(write(os.path.join(m.point, frame(name, 1004)), made(4)) == 0, "and the next")
+        done = run(NAMCTL, "seal", os.path.join(m.point, name))
+        check(done.returncode == 0, "and seals (exit %d: %s)" % (done.returncode, tail(done)))
+    have = sorted(n for n in os.listdir(os.path.join(hosts.backing, name)) if n.endswith(".dpx"))
+    verify_delivery(hosts.backing, "after the server came back", {name: len(have)})
+
+
+harness.run_cases([three_hosts, lease_holder_killed, server_stopped], "SHARED_CASES")
