@@ -291,6 +291,13 @@ bool catalog_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewh
     return cat->ops->lease_elsewhere(cat, name, elsewhere);
 }
 
+bool catalog_claim(struct catalog *cat, const char *key, const char *landed_asset, const char *text,
+                   char *out, size_t out_len)
+{
+    cleared(cat);
+    return cat->ops->claim(cat, key, landed_asset, text, out, out_len);
+}
+
 bool catalog_put_mark(struct catalog *cat, const char *name, int64_t value)
 {
     cleared(cat);

@@ -55,6 +55,8 @@ struct catalog_ops {
     bool (*last_generation)(struct catalog *cat, struct catalog_generation *out);
     bool (*lease)(struct catalog *cat, const char *name, bool *held);
     bool (*lease_elsewhere)(struct catalog *cat, const char *name, bool *elsewhere);
+    bool (*claim)(struct catalog *cat, const char *key, const char *landed_asset, const char *text,
+                  char *out, size_t out_len);
     bool (*put_mark)(struct catalog *cat, const char *name, int64_t value);
     bool (*get_mark)(struct catalog *cat, const char *name, int64_t *value);
 };

@@ -73,6 +73,7 @@ enum statement {
     ST_LEASE_FREE,
     ST_PUT_MARK,
     ST_GET_MARK,
+    ST_CLAIM_STANDING,
     ST_COUNT
 };
 
@@ -167,6 +168,9 @@ static const char *const statements[ST_COUNT] = {
                                 " $2::bigint FROM c ON CONFLICT (key) DO UPDATE"
                                 " SET value = excluded.value",
     [ST_GET_MARK] = "SELECT value FROM namfs_meta WHERE key = 'mark:' || $1",
+    /* $2 NULL: it stands for good */
+    [ST_CLAIM_STANDING] = "SELECT properties FROM assets WHERE key = $1 AND ($2::text IS NULL"
+                          " OR EXISTS (SELECT 1 FROM files WHERE asset = $2 AND state = 1))",
 };
 
 /* The tally of catalog_sqlite.c's schema 7, kept by one trigger. */
@@ -1035,6 +1039,44 @@ static bool pg_lease_elsewhere(struct catalog *cat, const char *name, bool *else
     return res != NULL;
 }
 
+/* The standing claim, if any, then this one: in one transaction holding
+ * the change counter, so that of two hosts claiming at once one is first. */
+static bool claim_in_transaction(struct catalog *cat, const char *key, const char *landed_asset,
+                                 const char *text, char *out, size_t out_len)
+{
+    struct params p = {0};
+
+    text_param(&p, key);
+    text_param(&p, landed_asset);
+    PGresult *res = run(cat, ST_CLAIM_STANDING, &p, "reading a claim");
+    bool standing = res && PQntuples(res) > 0;
+    if (standing)
+        copy_text(res, 0, 0, out, out_len);
+    PQclear(res);
+    if (!res || standing)
+        return res != NULL;
+    snprintf(out, out_len, "%s", text);
+    return pg_put_asset(cat, key, text, 0);
+}
+
+static bool pg_claim(struct catalog *cat, const char *key, const char *landed_asset,
+                     const char *text, char *out, size_t out_len)
+{
+    bool own = !pg_in_transaction(cat);
+    if (own && !pg_begin(cat))
+        return false;
+    bool ok = claim_in_transaction(cat, key, landed_asset, text, out, out_len);
+    if (!own)
+        return ok;
+    if (ok)
+        return pg_commit(cat);
+    char keep[sizeof cat->error];
+    memcpy(keep, cat->error, sizeof keep);
+    pg_rollback(cat);
+    memcpy(cat->error, keep, sizeof keep);
+    return false;
+}
+
 static const struct catalog_ops pg_ops = {
     .close = pg_close,
     .probe = pg_probe,
@@ -1070,6 +1112,7 @@ static const struct catalog_ops pg_ops = {
     .last_generation = pg_last_generation,
     .lease = pg_lease,
     .lease_elsewhere = pg_lease_elsewhere,
+    .claim = pg_claim,
     .put_mark = pg_put_mark,
     .get_mark = pg_get_mark,
 };

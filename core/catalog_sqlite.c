@@ -39,6 +39,7 @@ enum statement {
     ST_EACH_CHANGE_IN_DIR,
     ST_PUT_MARK,
     ST_GET_MARK,
+    ST_CLAIM_STANDING,
     ST_COUNT
 };
 
@@ -122,6 +123,9 @@ static const char *const statements[ST_COUNT] = {
         " AND dir = ?1 AND listed_bytes IS NOT NULL ORDER BY path",
     [ST_PUT_MARK] = "INSERT OR REPLACE INTO marks (name, value) VALUES (?1, ?2)",
     [ST_GET_MARK] = "SELECT value FROM marks WHERE name = ?1",
+    /* ?2 NULL: it stands for good */
+    [ST_CLAIM_STANDING] = "SELECT properties FROM assets WHERE key = ?1 AND (?2 IS NULL OR EXISTS"
+                          " (SELECT 1 FROM files WHERE asset = ?2 AND state = 1))",
 };
 
 /* The tally's triggers (schema 7): a row counted in, a row counted out
@@ -950,6 +954,27 @@ static bool sq_lease_elsewhere(struct catalog *cat, const char *name, bool *else
     return true;
 }
 
+static bool sq_claim(struct catalog *cat, const char *key, const char *landed_asset,
+                     const char *text, char *out, size_t out_len)
+{
+    sqlite3_stmt *st = SQ(cat)->st[ST_CLAIM_STANDING];
+
+    bind_text(st, 1, key);
+    if (landed_asset)
+        bind_text(st, 2, landed_asset);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        column_text(st, 0, out, out_len);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc == SQLITE_ROW)
+        return true;
+    if (rc != SQLITE_DONE)
+        return failed(cat, "reading a claim");
+    snprintf(out, out_len, "%s", text);
+    return sq_put_asset(cat, key, text, 0);
+}
+
 static const struct catalog_ops sqlite_ops = {
     .close = sq_close,
     .probe = sq_probe,
@@ -985,6 +1010,7 @@ static const struct catalog_ops sqlite_ops = {
     .last_generation = sq_last_generation,
     .lease = sq_lease,
     .lease_elsewhere = sq_lease_elsewhere,
+    .claim = sq_claim,
     .put_mark = sq_put_mark,
     .get_mark = sq_get_mark,
 };

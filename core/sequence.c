@@ -78,6 +78,33 @@ void frame_props_describe(const struct frame_props *p, char *out, size_t len)
                  p->chromaticities[0] != 0.0f ? "" : " no-chromaticities");
 }
 
+/* Every field, the channels last (they hold spaces); floats as %a, which
+ * reads back exactly. */
+void frame_props_encode(const struct frame_props *p, char *out, size_t len)
+{
+    const float *c = p->chromaticities;
+    snprintf(out, len, "1 %d %u %u %d %d %d %d %d %d %a %a %a %a %a %a %a %a %s", (int)p->format,
+             p->width, p->height, p->bit_depth, p->components, p->codec, p->packing, p->transfer,
+             p->colorimetric, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], p->channels);
+}
+
+bool frame_props_decode(const char *text, struct frame_props *p)
+{
+    float *c = p->chromaticities;
+    int format, used = 0;
+
+    memset(p, 0, sizeof *p);
+    if (sscanf(text, "1 %d %u %u %d %d %d %d %d %d %a %a %a %a %a %a %a %a %n", &format, &p->width,
+               &p->height, &p->bit_depth, &p->components, &p->codec, &p->packing, &p->transfer,
+               &p->colorimetric, &c[0], &c[1], &c[2], &c[3], &c[4], &c[5], &c[6], &c[7],
+               &used) < 17 ||
+        !used)
+        return false;
+    p->format = (enum frame_format)format;
+    snprintf(p->channels, sizeof p->channels, "%s", text + used);
+    return true;
+}
+
 static bool differs(char *why, size_t len, const char *what, long want, long got)
 {
     snprintf(why, len, "%s: expected %ld, found %ld", what, want, got);
@@ -290,6 +317,37 @@ static bool title_record(struct seqset *set, const struct frame_name *name)
 
     if (t)
         numbering_record(&t->numbering, name->padding, name->frame);
+    return t != NULL;
+}
+
+void seqset_first_of(const struct frame_name *name, const struct frame_info *info,
+                     struct frame_props *props, int *exact, int *at_most)
+{
+    struct numbering n = {0};
+
+    frame_props_from_info(info, props);
+    numbering_record(&n, name->padding, name->frame);
+    *exact = n.exact;
+    *at_most = n.at_most;
+}
+
+bool seqset_knows(const struct seqset *set, const struct frame_name *name, bool *asset, bool *title)
+{
+    *asset = find_asset(set, name->asset) >= 0;
+    *title = find_title(set, name->title) != NULL;
+    return *asset && *title;
+}
+
+bool seqset_adopt(struct seqset *set, const struct frame_name *name,
+                  const struct frame_props *props, int exact, int at_most)
+{
+    if (props && find_asset(set, name->asset) < 0 && !new_asset(set, name, props))
+        return false;
+    if (exact < 0 || find_title(set, name->title))
+        return true;
+    struct title_numbering *t = title_of(set, name->title);
+    if (t)
+        t->numbering = (struct numbering){.exact = exact, .at_most = at_most};
     return t != NULL;
 }
 

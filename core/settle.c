@@ -138,6 +138,7 @@ static enum settlement land_as(struct stage *s, const char *name, const char *gi
         stage_forget_frame(s, name); /* a rewrite gives way */
         if (gives_way)
             stage_forget_frame(s, gives_way);
+        stage_shared_sequence(s, &j->name, &j->info); /* another host's first frame */
         outcome = seqset_add(s->seq, &j->name, &j->info, v) ? SETTLED_LANDED : SETTLED_REFUSED;
     }
     if (outcome == SETTLED_LANDED)

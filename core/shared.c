@@ -30,6 +30,17 @@
  *   quarantines them as a crash's leftovers (as every mount does at its
  *   start): the host that died never saw them land.
  *
+ * THE SEQUENCE RULES
+ *
+ *   Each mount judges S1 and S3 against its own memory of what landed,
+ *   which another host's landings do not reach. What those rules hang on
+ *   is what an asset's first frame fixed (its properties) and what a
+ *   title's first frame fixed (its numbering): the first host to land
+ *   one claims it in the catalog (catalog_claim), and every other host
+ *   adopts the claim before it judges its own first frame of that asset
+ *   or title. Two names for one frame (S5) are kept apart by the
+ *   catalog's reservation (catalog_put_frame).
+ *
  * SEALS
  *
  *   A folder sealed through any host is sealed on all of them: the
@@ -38,6 +49,8 @@
 #include "stage_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 static bool add_tally(void *ctx, const struct catalog_tally *t)
@@ -122,6 +135,44 @@ void stage_shared_round(struct stage *s)
     pthread_mutex_unlock(&s->model);
     if (sweep)
         stage_sweep_in_flight(s);
+}
+
+/* The claim standing under key (text: this frame's), in standing; false
+ * when the catalog could not be asked (logged). Model lock held. */
+static bool claimed(struct stage *s, const char *kind, const char *name, const char *landed_asset,
+                    const char *text, char *standing, size_t len)
+{
+    char key[CATALOG_PATH_MAX + 16];
+
+    snprintf(key, sizeof key, "%s:%s", kind, name);
+    if (catalog_claim(s->cat, key, landed_asset, text, standing, len))
+        return true;
+    stage_log(s, LOG_ERR, "%s %s: what its first frame fixed: %s", kind, name,
+              catalog_error(s->cat));
+    return false;
+}
+
+void stage_shared_sequence(struct stage *s, const struct frame_name *name,
+                           const struct frame_info *info)
+{
+    bool asset, title;
+    struct frame_props mine, theirs;
+    int exact, at_most, their_exact = -1, their_most = 0;
+    char text[512], standing[512];
+
+    if (!s->shared || seqset_knows(s->seq, name, &asset, &title))
+        return;
+    seqset_first_of(name, info, &mine, &exact, &at_most);
+    frame_props_encode(&mine, text, sizeof text);
+    bool adopt_props =
+        !asset && claimed(s, "asset", name->asset, name->asset, text, standing, sizeof standing) &&
+        strcmp(standing, text) != 0 && frame_props_decode(standing, &theirs);
+    snprintf(text, sizeof text, "%d %d", exact, at_most);
+    if (!title && claimed(s, "title", name->title, NULL, text, standing, sizeof standing) &&
+        strcmp(standing, text) != 0 && sscanf(standing, "%d %d", &their_exact, &their_most) != 2)
+        their_exact = -1;
+    if (!seqset_adopt(s->seq, name, adopt_props ? &theirs : NULL, their_exact, their_most))
+        stage_log(s, LOG_ERR, "%s: out of memory", name->asset);
 }
 
 bool stage_writes_manifests(struct stage *s)

@@ -220,6 +220,10 @@ void checksum_view_free(struct checksum_view *v);
 /* Each SHARED_ROUND_MS: the manifests lease, other hosts' changes, seals. */
 #define SHARED_ROUND_MS 1000
 void stage_shared_round(struct stage *s);
+/* Before a frame is judged against the sequence memory: what another
+ * host's first frame of its asset or title fixed, adopted (model held). */
+void stage_shared_sequence(struct stage *s, const struct frame_name *name,
+                           const struct frame_info *info);
 /* The sealed set, read again from the catalog (model lock taken). */
 void stage_shared_seals(struct stage *s);
 bool stage_writes_manifests(struct stage *s);                  /* model held */

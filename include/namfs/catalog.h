@@ -262,6 +262,15 @@ bool catalog_lease(struct catalog *cat, const char *name, bool *held);
  * lives). Never on SQLite: one mount per catalog. */
 bool catalog_lease_elsewhere(struct catalog *cat, const char *name, bool *elsewhere);
 
+/* A first comer's claim, such as what an asset's first frame fixed, for
+ * every mount sharing the catalog: text is stored under key unless a
+ * claim stands there already, and one stands while landed_asset (when not
+ * NULL) still has a landed frame. out gets the claim that stands: text,
+ * or the earlier one. Claims share the assets table (key prefixes keep
+ * them apart from namctl manifest's asset rows). */
+bool catalog_claim(struct catalog *cat, const char *key, const char *landed_asset, const char *text,
+                   char *out, size_t out_len);
+
 /* Marks: named numbers every mount sharing the catalog reads, such as the
  * state of the catalog the manifests were last written from (shared.c).
  * catalog_get_mark gives 0 for a mark never put. */

@@ -30,6 +30,11 @@ void frame_props_from_info(const struct frame_info *info, struct frame_props *pr
 /* One line such as "EXR 3840x2160 half B:half G:half R:half PIZ". */
 void frame_props_describe(const struct frame_props *props, char *out, size_t len);
 
+/* Every field as one line of text, for a catalog shared between hosts,
+ * and back; false for text that is not one. */
+void frame_props_encode(const struct frame_props *props, char *out, size_t len);
+bool frame_props_decode(const char *text, struct frame_props *props);
+
 /* Writes the first difference ("bit depth: expected 16, found 10") and
  * returns false, or returns true when equal. */
 bool frame_props_same(const struct frame_props *want, const struct frame_props *got, char *why,
@@ -74,6 +79,23 @@ bool seqset_expect_padding(struct seqset *set, const char *title, int digits);
  * zero-padded, it fixes the width (returns digits); unpadded, the width
  * is at most digits (returns -digits). */
 int seqset_padding_fits(int digits, uint64_t frame);
+
+/* What a frame fixes when it lands first: its asset's properties (S1)
+ * and its title's numbering (S3: exact width when zero-padded, else the
+ * width at most). */
+void seqset_first_of(const struct frame_name *name, const struct frame_info *info,
+                     struct frame_props *props, int *exact, int *at_most);
+
+/* Whether the memory knows the frame's asset and its title already. */
+bool seqset_knows(const struct seqset *set, const struct frame_name *name, bool *asset,
+                  bool *title);
+
+/* What another host's first frame fixed, taken as this memory's own: the
+ * asset's properties (props NULL: not given) and the title's numbering
+ * (exact -1: not given), each only where nothing is known yet. False when
+ * out of memory. */
+bool seqset_adopt(struct seqset *set, const struct frame_name *name,
+                  const struct frame_props *props, int exact, int at_most);
 
 size_t seqset_asset_count(const struct seqset *set);
 

@@ -62,14 +62,15 @@ def tail(done, lines=3):
 _made = {}
 
 
-def made(seed):
-    """A 64x32 DPX frame from namgen, outside the mount: its bytes."""
-    if seed not in _made:
-        path = os.path.join(work, "src-%d.dpx" % seed)
-        subprocess.run([NAMGEN, "dpx", path, "--seed", str(seed)], check=True,
-                       capture_output=True)
-        _made[seed] = open(path, "rb").read()
-    return _made[seed]
+def made(seed, *options):
+    """A 64x32 DPX frame from namgen (options: namgen's), outside the
+    mount: its bytes."""
+    if (seed, options) not in _made:
+        path = os.path.join(work, "src-%d-%s.dpx" % (seed, "-".join(options)))
+        subprocess.run([NAMGEN, "dpx", path, "--seed", str(seed), *options],
+                       check=True, capture_output=True)
+        _made[seed, options] = open(path, "rb").read()
+    return _made[seed, options]
 
 
 def write(path, data):
@@ -210,14 +211,36 @@ def three_hosts():
                                 if n.endswith(".dpx"))
             loser = ms[closed.index(errno.EINVAL)] if errno.EINVAL in closed else ms[0]
             rejected = open(os.path.join(loser.point, ".namfs", "rejected")).read()
+            # the loser is refused S5 (the frame's reservation) or S3 (the
+            # title's numbering, claimed by the winner's first frame)
             wins.append(closed.count(0) == 1 and errno.EINVAL in closed and
-                        len(in_backing) == 1 and "S5" in rejected)
+                        len(in_backing) == 1 and re.search(r"\.0?1301\.dpx\tS[35]\t", rejected))
             if not wins[-1]:
                 print("     race %d: close() gave %r; BACKING has %r; rejected: %s" %
                       (episode, closed, in_backing, rejected[-300:]))
         check(all(wins), "of two hosts closing x.1301.dpx and x.01301.dpx at once, exactly "
-              "one close() succeeds and BACKING keeps one (S5), %d races of %d" %
+              "one close() succeeds and BACKING keeps one (S5, or S3), %d races of %d" %
               (wins.count(True), len(wins)))
+
+        # what one host's first frame fixed holds on the others (S1, S3)
+        first, other = asset(1, "props"), asset(1, "pad")
+        for n in (first, other, asset(2, "pad")):
+            os.makedirs(os.path.join(ms[0].point, n))
+        check(write(os.path.join(ms[0].point, frame(first, 1001)), made(1)) == 0 and
+              write(os.path.join(ms[0].point, frame(other, 1001)), made(2)) == 0,
+              "first frames of two new assets land through host 1")
+        got = write(os.path.join(ms[1].point, frame(first, 1002)),
+                    made(3, "--colorimetric", "4"))
+        rejected = open(os.path.join(ms[1].point, ".namfs", "rejected")).read()
+        check(got == errno.EINVAL and re.search(r"props_s01e01\S*1002\.dpx\tS1\t", rejected),
+              "host 2's first frame of that asset, of another colorimetric code than host 1's, "
+              "is refused S1 (%s; %s)" % (errno.errorcode.get(got, got), rejected.strip()[-200:]))
+        got = write(os.path.join(ms[2].point, frame(asset(2, "pad"), 1001, 5)), made(4))
+        rejected = open(os.path.join(ms[2].point, ".namfs", "rejected")).read()
+        check(got == errno.EINVAL and re.search(r"pad_s01e02\S*01001\.dpx\tS3\t", rejected),
+              "host 3's first frame of the title's second asset, padded to 5 digits against "
+              "host 1's 4, is refused S3 (%s; %s)" % (errno.errorcode.get(got, got),
+                                                      rejected.strip()[-200:]))
 
         alone = Mount("three-alone", "-o", "profile=" + PROFILE, backing=hosts.backing)
         done = run(NAMFS, "-o", "profile=" + PROFILE, hosts.backing, alone.point)
@@ -236,7 +259,8 @@ def three_hosts():
     # the race assets stay unsealed: their refused frame waits for a
     # replacement (namctl seal says so)
     verify_delivery(hosts.backing, "three hosts",
-                    {main: frames, **{asset(n, "race%d" % n): 1 for n in range(2, 6)}})
+                    {main: frames, asset(1, "props"): 1, asset(1, "pad"): 1,
+                     **{asset(n, "race%d" % n): 1 for n in range(2, 6)}})
 
 
 def lease_holder_killed():

@@ -734,6 +734,30 @@ static void marks_are_read_by_every_connection(void **state)
     catalog_close(other);
 }
 
+/* The first claim stands for every connection; an asset's claim stands
+ * while the asset has a landed frame, and gives way once it has none. */
+static void the_first_claim_stands(void **state)
+{
+    struct catalog *cat = *state, *other;
+    char err[300], out[64], holder[CATALOG_PATH_MAX];
+
+    assert_non_null(other = catalog_open(path, err, sizeof err));
+    assert_true(catalog_claim(cat, "title:show", NULL, "0 4", out, sizeof out));
+    assert_string_equal(out, "0 4");
+    assert_true(catalog_claim(other, "title:show", NULL, "5 0", out, sizeof out));
+    assert_string_equal(out, "0 4");
+    assert_true(catalog_claim(cat, "asset:seq/seq", "seq/seq", "first", out, sizeof out));
+    assert_string_equal(out, "first"); /* no frame yet: the claim is put, no other stood */
+    assert_true(
+        catalog_put_frame(cat, file("seq/seq.1001.dpx", FILE_LANDED, 1001), holder, sizeof holder));
+    assert_true(catalog_claim(other, "asset:seq/seq", "seq/seq", "second", out, sizeof out));
+    assert_string_equal(out, "first");
+    assert_true(catalog_delete_file(cat, "seq/seq.1001.dpx"));
+    assert_true(catalog_claim(other, "asset:seq/seq", "seq/seq", "second", out, sizeof out));
+    assert_string_equal(out, "second");
+    catalog_close(other);
+}
+
 /* PostgreSQL stopped: a write fails as unreachable (the mount turns
  * read-only on it) and the probe fails too; once the server is back the
  * probe connects again and the catalog records as before. */
@@ -794,6 +818,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_lease_has_one_holder, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(marks_are_read_by_every_connection, open_fresh,
                                         close_catalog),
+        cmocka_unit_test_setup_teardown(the_first_claim_stands, open_fresh, close_catalog),
         cmocka_unit_test_setup_teardown(an_unreachable_server_comes_back, open_fresh,
                                         close_catalog),
     };

@@ -792,12 +792,72 @@ static void remove_many(void **state)
     assert_int_equal(r.last, 9999);
 }
 
+/* A frame's properties survive their text form (a shared catalog's
+ * claims) exactly, chromaticities and channels included; junk is no
+ * properties. */
+static void props_round_trip_as_text(void **state)
+{
+    (void)state;
+    struct frame_info infos[] = {exr(EXR_CODEC_PIZ, ap0), exr(EXR_CODEC_ZIP, NULL),
+                                 dpx(3840, 2160, 10)};
+    struct frame_props props, back;
+    char text[512], why[200];
+
+    for (size_t i = 0; i < sizeof infos / sizeof *infos; i++) {
+        frame_props_from_info(&infos[i], &props);
+        frame_props_encode(&props, text, sizeof text);
+        assert_true(frame_props_decode(text, &back));
+        assert_true(frame_props_same(&props, &back, why, sizeof why));
+        assert_string_equal(back.channels, props.channels);
+        assert_memory_equal(back.chromaticities, props.chromaticities, sizeof props.chromaticities);
+    }
+    assert_false(frame_props_decode("2 0 0", &back));
+    assert_false(frame_props_decode("", &back));
+}
+
+/* Another host's first frame, adopted: this memory's first frame of the
+ * asset is judged against it (S1), and the title's numbering it fixed
+ * holds here too (S3); what is known already is not overridden. */
+static void adopted_first_frames_judge(void **state)
+{
+    (void)state;
+    struct seqset *s = new_set();
+    struct frame_info theirs = dpx(3840, 2160, 16), mine = dpx(3840, 2160, 10);
+    struct frame_props props;
+    struct verdict v;
+    struct frame_name n = name("a/show_s01e01", "show", 1002, 4);
+    bool asset, title;
+    int exact, at_most;
+
+    assert_false(seqset_knows(s, &n, &asset, &title));
+    struct frame_name first = name("a/show_s01e01", "show", 1001, 4);
+    seqset_first_of(&first, &theirs, &props, &exact, &at_most);
+    assert_int_equal(exact, 0); /* 1001: four digits, no zero: at most 4 */
+    assert_int_equal(at_most, 4);
+    assert_true(seqset_adopt(s, &n, &props, exact, at_most));
+    assert_true(seqset_knows(s, &n, &asset, &title));
+    assert_false(seqset_add(s, &n, &mine, &v));
+    assert_int_equal(v.rule, RULE_S1);
+    assert_true(seqset_add(s, &n, &theirs, &v));
+    struct frame_name other = name("b/show_s01e02", "show", 1301, 5); /* 01301 */
+    assert_false(seqset_add(s, &other, &theirs, &v));
+    assert_int_equal(v.rule, RULE_S3);
+    /* known already: an adoption changes nothing */
+    seqset_first_of(&n, &mine, &props, &exact, &at_most);
+    assert_true(seqset_adopt(s, &n, &props, 5, 0));
+    n.frame = 1003;
+    assert_true(seqset_add(s, &n, &theirs, &v));
+    end_set();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(remove_and_fits, teardown),
         cmocka_unit_test_teardown(remove_many, teardown),
         cmocka_unit_test_teardown(props_from_dpx, teardown),
+        cmocka_unit_test_teardown(props_round_trip_as_text, teardown),
+        cmocka_unit_test_teardown(adopted_first_frames_judge, teardown),
         cmocka_unit_test_teardown(props_from_exr, teardown),
         cmocka_unit_test_teardown(props_same_names_the_difference, teardown),
         cmocka_unit_test_teardown(s1_identical_frames_pass, teardown),
