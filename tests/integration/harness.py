@@ -99,9 +99,11 @@ class Mount:
     reports included, are caught; daemon=True mounts as users do. A daemon
     killed on purpose (expect_exit) is not held against it."""
 
-    def __init__(self, name, *options, daemon=False, backing=None):
+    def __init__(self, name, *options, daemon=False, backing=None, prefix=()):
         """backing: a BACKING of its own unless given (mounts sharing one
-        catalog share one BACKING)."""
+        catalog share one BACKING); prefix: what runs the daemon (nsenter
+        --net=..., for a host in a network namespace of its own)."""
+        self.prefix = list(prefix)
         self.backing = backing or os.path.join(_work, name + "-backing")
         self.point = os.path.join(_work, name + "-mnt")
         self.log = os.path.join(_work, name + ".log")
@@ -120,7 +122,8 @@ class Mount:
             if run.returncode != 0:
                 raise RuntimeError("mount failed: " + run.stderr)
             return self
-        self.proc = subprocess.Popen([_namfs, "-f", *cmd[1:]], stderr=open(self.log, "w"))
+        self.proc = subprocess.Popen([*self.prefix, _namfs, "-f", *cmd[1:]],
+                                     stderr=open(self.log, "w"))
         for _ in range(100):
             if mounted(self.point):
                 return self

@@ -100,16 +100,19 @@ def database(name):
 
 
 class Hosts:
-    """count mounts of one BACKING sharing the catalog at url, each with
-    its own state folder: host i mounted at work/NAME-hI-mnt."""
+    """count mounts of one BACKING sharing the catalog at url (or host i at
+    urls[i], its daemon run through prefixes[i]), each with its own state
+    folder: host i mounted at work/NAME-hI-mnt."""
 
-    def __init__(self, name, url, count=3):
+    def __init__(self, name, url, count=3, urls=None, prefixes=None):
         self.backing = os.path.join(work, name + "-backing")
         os.makedirs(self.backing, exist_ok=True)
+        urls = urls or [url] * count
+        prefixes = prefixes or [()] * count
         self.mounts = [Mount("%s-h%d" % (name, i + 1), "-o",
                              "profile=%s,quiet=0.2,catalog=%s,state=%s" %
-                             (PROFILE, url, os.path.join(work, "%s-h%d.state" % (name, i + 1))),
-                             backing=self.backing) for i in range(count)]
+                             (PROFILE, urls[i], os.path.join(work, "%s-h%d.state" % (name, i + 1))),
+                             backing=self.backing, prefix=prefixes[i]) for i in range(count)]
 
     def __enter__(self):
         for m in self.mounts:
@@ -355,4 +358,83 @@ def server_stopped():
     verify_delivery(hosts.backing, "after the server came back", {name: len(have)})
 
 
-harness.run_cases([three_hosts, lease_holder_killed, server_stopped], "SHARED_CASES")
+def sh(command):
+    return subprocess.run(command, shell=True, capture_output=True, text=True)
+
+
+def network_namespaces():
+    """Each host's daemon and writers in a network namespace of its own
+    (ip netns, a veth pair each), reaching PostgreSQL over its own address;
+    the mounts are every namespace's (nsenter --net enters no mount
+    namespace, where ip netns exec would make one). Landing at once, the
+    lease holder killed -9 and taken over, a seal through a third host;
+    then BACKING verifies."""
+    tag = os.getpid() % 10000
+    nets = ["namfs%d-h%d" % (tag, i) for i in (1, 2, 3)]
+    port = PG.rsplit(":", 1)[1].split("/")[0]
+    url = database("netns")
+    try:
+        for i, ns in enumerate(nets, 1):
+            done = sh("ip netns add {ns} && ip link add nfv{i}a type veth peer name nfv{i}b &&"
+                      " ip link set nfv{i}b netns {ns} && ip addr add 10.77.{i}.1/24 dev nfv{i}a &&"
+                      " ip link set nfv{i}a up && ip -n {ns} addr add 10.77.{i}.2/24 dev nfv{i}b &&"
+                      " ip -n {ns} link set nfv{i}b up && ip -n {ns} link set lo up"
+                      .format(ns=ns, i=i))
+            if done.returncode != 0:
+                raise RuntimeError("network namespace %s: %s" % (ns, done.stderr))
+        listen = ",".join(["127.0.0.1"] + ["10.77.%d.1" % i for i in (1, 2, 3)])
+        subprocess.run(PG_CTL + " restart -w -m fast -o '-c listen_addresses=%s'" % listen,
+                       shell=True, check=True, capture_output=True)
+        urls = [url.replace("127.0.0.1", "10.77.%d.1" % i) for i in (1, 2, 3)]
+        enter = [("nsenter", "--net=/run/netns/" + ns) for ns in nets]
+        name = asset(1)
+        with Hosts("netns", None, urls=urls, prefixes=enter) as hosts:
+            ms = hosts.mounts
+            os.makedirs(os.path.join(ms[0].point, name))
+            sources = {n: os.path.join(work, "src-%d-.dpx" % n) for n in range(1, 13)}
+            for n in sources:
+                made(n)
+
+            def writer(i):
+                for n in range(1 + i, 10, 3):
+                    subprocess.run([*enter[i], "cp", sources[n],
+                                    os.path.join(ms[i].point, frame(name, 1000 + n))])
+            threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            landed = sorted(n for n in os.listdir(os.path.join(hosts.backing, name))
+                            if n.endswith(".dpx"))
+            check(len(landed) == 9, "9 frames copied in by cp inside three network "
+                  "namespaces land: %d" % len(landed))
+            peers = run("psql", PG, "-Atc", "SELECT DISTINCT client_addr FROM pg_stat_activity"
+                        " WHERE application_name = 'namfs' ORDER BY 1").stdout.split()
+            check(peers == ["10.77.1.2", "10.77.2.2", "10.77.3.2"],
+                  "the three daemons reach PostgreSQL each from its own address: %r" % peers)
+            first = holder(ms)
+            killed_at = time.monotonic()
+            first.kill()
+            survivors = [m for m in ms if m is not first]
+            took = eventually(lambda: holder(survivors) is not None, 15)
+            check(took and time.monotonic() - killed_at < 10,
+                  "across namespaces, the lease is taken over within 10 s of the holder's "
+                  "kill -9 (%.1f s)" % (time.monotonic() - killed_at))
+            for k, n in enumerate(range(10, 13)):
+                i = ms.index(survivors[k % 2])
+                done = subprocess.run([*enter[i], "cp", sources[n],
+                                       os.path.join(ms[i].point, frame(name, 1000 + n))])
+                check(done.returncode == 0, "frame %d copied in through a survivor" % (1000 + n))
+            i = ms.index(survivors[-1])
+            done = run(*enter[i], NAMCTL, "seal", os.path.join(ms[i].point, name))
+            check(done.returncode == 0, "the asset sealed from a third host, inside its "
+                  "namespace (exit %d: %s)" % (done.returncode, tail(done)))
+        verify_delivery(hosts.backing, "hosts in network namespaces", {name: 12})
+    finally:
+        for i, ns in enumerate(nets, 1):
+            sh("ip link del nfv%d" % i + "a; ip netns del " + ns)
+        subprocess.run(PG_CTL + " restart -w -m fast", shell=True, capture_output=True)
+
+
+harness.run_cases([three_hosts, lease_holder_killed, server_stopped, network_namespaces],
+                  "SHARED_CASES")
