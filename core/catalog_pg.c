@@ -22,9 +22,9 @@
  *
  *   A lost connection is CATALOG_FAULT_UNREACHABLE: the stage turns the
  *   mount read-only, and catalog_probe() connects again (statements are
- *   prepared anew, leases are lost with the old session). Leases are
- *   session advisory locks: a host that dies (kill -9) drops its session
- *   and its lease with it.
+ *   prepared anew; the old session's leases are taken again where nobody
+ *   took them meanwhile). Leases are session advisory locks: a host that
+ *   dies (kill -9) drops its session and its lease with it.
  *
  * Rows are fetched whole before each() is called, so that each() may use
  * the catalog as it does on SQLite (a nested write per listed row). */
@@ -483,8 +483,25 @@ static void pg_close(struct catalog *cat)
     free(cat);
 }
 
+static bool pg_lease(struct catalog *cat, const char *name, bool *held);
+
+/* The leases the lost session held, taken again where nobody took them
+ * meanwhile (a mount's own lease; the manifests lease, unless another
+ * mount took it over). */
+static bool take_again(struct catalog *cat)
+{
+    char names[LEASES_MAX][64];
+    bool held, ok = true;
+
+    memcpy(names, PG(cat)->leases, sizeof names);
+    memset(PG(cat)->leases, 0, sizeof PG(cat)->leases);
+    for (int i = 0; ok && i < LEASES_MAX; i++)
+        ok = !names[i][0] || pg_lease(cat, names[i], &held);
+    return ok;
+}
+
 /* Connects again when the server was lost (its URL is the connection's
- * own), then writes the least a change takes. */
+ * own), takes its leases again, then writes the least a change takes. */
 static bool pg_probe(struct catalog *cat)
 {
     struct pg_catalog *pg = PG(cat);
@@ -492,9 +509,10 @@ static bool pg_probe(struct catalog *cat)
     if (PQstatus(pg->conn) == CONNECTION_BAD) {
         PQreset(pg->conn);
         memset(pg->prepared, 0, sizeof pg->prepared);
-        memset(pg->leases, 0, sizeof pg->leases);
         if (PQstatus(pg->conn) != CONNECTION_OK)
             return failed(cat, NULL, "connecting again");
+        if (!take_again(cat))
+            return false;
     }
     return run_write(cat, ST_PROBE, NULL, "probing");
 }
@@ -530,6 +548,21 @@ static bool pg_in_transaction(struct catalog *cat)
 {
     PGTransactionStatusType t = PQtransactionStatus(PG(cat)->conn);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+/* Ends a transaction of the backend's own that failed: rolled back, the
+ * error that failed it kept for the caller; false. */
+static bool given_up(struct catalog *cat)
+{
+    char keep[sizeof cat->error];
+    enum catalog_fault fault = cat->fault;
+
+    memcpy(keep, cat->error, sizeof keep);
+    if (pg_in_transaction(cat))
+        pg_rollback(cat);
+    memcpy(cat->error, keep, sizeof keep);
+    cat->fault = fault;
+    return false;
 }
 
 /* The parameters of ST_PUT_FILE and ST_PUT_FRAME. */
@@ -600,19 +633,8 @@ static bool pg_put_frame(struct catalog *cat, const struct catalog_file *f, char
         catalog_failed(cat, CATALOG_FAULT_CONFLICT, "frame %lld of %s is %s's", (long long)f->frame,
                        f->asset, holder);
     }
-    if (own) {
-        char keep[sizeof cat->error];
-        enum catalog_fault fault = cat->fault;
-        memcpy(keep, cat->error, sizeof keep);
-        bool ended = stored ? pg_commit(cat) : pg_rollback(cat);
-        if (!stored || !ended) {
-            if (!stored) {
-                memcpy(cat->error, keep, sizeof keep);
-                cat->fault = fault;
-            }
-            return false;
-        }
-    }
+    if (own)
+        return stored ? pg_commit(cat) : given_up(cat);
     return stored;
 }
 
@@ -719,16 +741,7 @@ static bool move_rows(struct catalog *cat, const char *from, const char *to)
 
 static bool pg_rename(struct catalog *cat, const char *from, const char *to)
 {
-    bool ok = pg_begin(cat) && move_rows(cat, from, to);
-    if (ok)
-        return pg_commit(cat);
-    if (pg_in_transaction(cat)) {
-        char keep[sizeof cat->error];
-        memcpy(keep, cat->error, sizeof keep);
-        pg_rollback(cat);
-        memcpy(cat->error, keep, sizeof keep);
-    }
-    return false;
+    return pg_begin(cat) && move_rows(cat, from, to) ? pg_commit(cat) : given_up(cat);
 }
 
 static long pg_count_frames_under(struct catalog *cat, const char *dir)
@@ -1068,13 +1081,7 @@ static bool pg_claim(struct catalog *cat, const char *key, const char *landed_as
     bool ok = claim_in_transaction(cat, key, landed_asset, text, out, out_len);
     if (!own)
         return ok;
-    if (ok)
-        return pg_commit(cat);
-    char keep[sizeof cat->error];
-    memcpy(keep, cat->error, sizeof keep);
-    pg_rollback(cat);
-    memcpy(cat->error, keep, sizeof keep);
-    return false;
+    return ok ? pg_commit(cat) : given_up(cat);
 }
 
 static const struct catalog_ops pg_ops = {

@@ -12,6 +12,7 @@
 #include "namfs/manifest.h"
 #include "namfs/walk.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -142,10 +143,43 @@ static bool walk_landed(struct stage *s, const char *after, size_t limit, struct
     return ok;
 }
 
+/* Another host's mount is landing rel now: its row is recorded before its
+ * file in flight takes the name (namfs/inflight.h), so for that moment
+ * BACKING has the row's file missing, or its old bytes; that is no
+ * change behind the mount. Shared catalogs only. */
+static bool landing_elsewhere(struct stage *s, const char *rel)
+{
+    char path[CATALOG_PATH_MAX + 1], shown[300], owner[9], lease[32];
+    const char *name;
+
+    snprintf(path, sizeof path, "/%s", rel);
+    int dirfd = backing_parent(&s->backing, path, &name);
+    DIR *dir = dirfd < 0 ? NULL : fdopendir(dirfd);
+    bool found = false;
+    for (struct dirent *e; !found && dir && (e = readdir(dir));) {
+        inflight_shown_name(e->d_name, shown, sizeof shown);
+        inflight_owner(e->d_name, owner, sizeof owner);
+        if (!inflight_is_name(e->d_name) || strcmp(shown, name) != 0 ||
+            strcmp(owner, s->owner) == 0)
+            continue;
+        bool alive = false;
+        snprintf(lease, sizeof lease, "mount:%s", owner);
+        pthread_mutex_lock(&s->model);
+        found = owner[0] && catalog_lease_elsewhere(s->cat, lease, &alive) && alive;
+        pthread_mutex_unlock(&s->model);
+    }
+    if (dir)
+        closedir(dir);
+    else if (dirfd >= 0)
+        close(dirfd);
+    return found;
+}
+
 /* Each suspect looked at again under the changes lock, against the
  * catalog's row of now (it may have been renamed or rewritten through the
  * mount meanwhile: a rename half done is not a change behind). False
- * while one is being rewritten through the mount. */
+ * while one is being rewritten through the mount, or through another
+ * host's. */
 static bool judge_suspects(struct stage *s, const struct strlist *suspects)
 {
     struct catalog_file *row = malloc(sizeof *row);
@@ -159,8 +193,8 @@ static bool judge_suspects(struct stage *s, const struct strlist *suspects)
         pthread_mutex_lock(&s->model);
         bool landed = catalog_get_file(s->cat, rel, row) && row->state == FILE_LANDED;
         pthread_mutex_unlock(&s->model);
-        if (stage_busy(s, path)) /* being written, or in flight to its name */
-            ready = false;
+        if (stage_busy(s, path) || (s->shared && landed && landing_elsewhere(s, rel)))
+            ready = false; /* being written, or in flight to its name, here or elsewhere */
         else if (landed && !still_as_catalogued(s, row))
             changed_behind(s, rel, row);
         pthread_rwlock_unlock(&s->changes);
@@ -438,7 +472,10 @@ bool stage_reconcile(struct stage *s, bool at_mount, size_t *count)
                  !backing_hidden_by_fuse(rel) && !inflight_is_name(rel))
             changed += reconcile_file(s, rel, row);
     }
-    changed += drop_gone(s, &files);
+    /* shared: a row without its file may be another host's landing that
+     * is not in place yet; the look-out tells them apart (landing_elsewhere) */
+    if (!s->shared)
+        changed += drop_gone(s, &files);
     walk_free(&files);
     free(row);
     *count = changed;

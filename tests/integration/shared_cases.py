@@ -143,6 +143,9 @@ def verify_delivery(backing, what, frames):
           (what, done.returncode, tail(done)))
     for name, count in frames.items():
         folder = os.path.join(backing, name)
+        if not os.path.isdir(folder):
+            check(False, "%s: %s is in BACKING" % (what, name))
+            continue
         on_disk = sorted(n for n in os.listdir(folder) if n.endswith(".dpx"))
         lines = [l.split()[0] for l in open(os.path.join(folder, "checksum.txt"))
                  if l.strip()]  # NAME DIGEST if os.path.exists(os.path.join(folder, "checksum.txt")) else []
