@@ -25,10 +25,12 @@
  * FILES LEFT IN FLIGHT
  *
  *   Each mount holds a lease of its own ("mount:" and its owner tag, the
- *   one in its in-flight names). A mount that takes the manifests lease
- *   walks BACKING for in-flight files whose mount's lease is gone, and
+ *   one in its in-flight names). The holder of the manifests lease walks
+ *   BACKING for in-flight files whose mount's lease is gone, and
  *   quarantines them as a crash's leftovers (as every mount does at its
- *   start): the host that died never saw them land.
+ *   start): the host that died never saw them land. It walks when it
+ *   takes the lease (the holder died) and every SWEEP_ROUNDS rounds (any
+ *   other mount may have).
  *
  * THE SEQUENCE RULES
  *
@@ -52,6 +54,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* Rounds between the lease holder's walks for files left in flight: one
+ * walk of BACKING's names every 10 s, on one host. */
+#define SWEEP_ROUNDS 10
 
 static bool add_tally(void *ctx, const struct catalog_tally *t)
 {
@@ -130,8 +136,12 @@ void stage_shared_round(struct stage *s)
         }
     }
     read_seals(s);
+    if (s->lease_held && ++s->rounds_since_sweep >= SWEEP_ROUNDS)
+        s->sweep_due = true;
     bool sweep = s->sweep_due;
     s->sweep_due = false;
+    if (sweep)
+        s->rounds_since_sweep = 0;
     pthread_mutex_unlock(&s->model);
     if (sweep)
         stage_sweep_in_flight(s);

@@ -65,6 +65,7 @@ struct stage {
     bool shared;                       /* the catalog is shared with other hosts' mounts */
     char owner[9];                     /* this mount's in in-flight names (namfs/inflight.h) */
     bool sweep_due;                    /* model lock: look for others' files left in flight */
+    unsigned rounds_since_sweep;       /* model lock: shared.c's rounds since the last */
     bool lease_held;                   /* model lock: this mount writes the manifests (shared.c) */
     int64_t signature_seen;            /* model lock: the catalog's state at the last round */
     struct backing backing;

@@ -315,17 +315,34 @@ def lease_holder_killed():
                 if f.endswith(".dpx") or ".dpx." in f]
         check(any("1007" in f for f in kept),
               "and is kept in the shared quarantine beside BACKING: %r" % kept)
-        for n in range(7, 13):
-            m = survivors[n % 2]
+        # a mount that does not hold the lease dies too, a frame half
+        # written: the holder finds its file on its next walk (every 10 s)
+        bystander = next(m for m in survivors if m is not holder(survivors))
+        half = os.open(os.path.join(bystander.point, frame(name, 1013)),
+                       os.O_WRONLY | os.O_CREAT, 0o644)
+        os.write(half, made(13)[:4000])
+        bystander.kill()
+        try:
+            os.close(half)
+        except OSError:
+            pass
+        survivors.remove(bystander)
+        check(eventually(lambda: not left(), 20),
+              "a non-holder's file in flight is quarantined by the holder too: %r" % left())
+        for n in range(7, 14):
+            m = survivors[0]
             check(write(os.path.join(m.point, frame(name, 1000 + n)), made(n)) == 0,
                   "frame %d lands through a survivor" % (1000 + n))
-        done = run(NAMCTL, "seal", os.path.join(survivors[1].point, name))
-        check(done.returncode == 0, "the asset is sealed through the third host (exit %d: %s)"
-              % (done.returncode, tail(done)))
+        third = Mount("lease-h4", *ms[0].options[:-1], ms[0].options[-1].replace(
+            "lease-h1.state", "lease-h4.state"), backing=hosts.backing)
+        with third:
+            done = run(NAMCTL, "seal", os.path.join(third.point, name))
+            check(done.returncode == 0, "the asset is sealed through a third, new host "
+                  "(exit %d: %s)" % (done.returncode, tail(done)))
         rejected = open(os.path.join(survivors[0].point, ".namfs", "rejected")).read()
-        check("1007" in rejected and "left in flight" in rejected,
-              "every host's .namfs/rejected lists the frame left in flight")
-    verify_delivery(hosts.backing, "after the holder's death", {name: 12})
+        check("1007" in rejected and "1013" in rejected and "left in flight" in rejected,
+              "the survivor's .namfs/rejected lists both frames left in flight")
+    verify_delivery(hosts.backing, "after the holder's death", {name: 13})
 
 
 def server_stopped():
