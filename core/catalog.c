@@ -31,6 +31,14 @@ void catalog_describe(const char *where, char *out, size_t len)
         snprintf(out, len, "%s", where);
     else
         snprintf(out, len, "%.*s:***%s", (int)(colon - where), where, at);
+    /* and a password given as a parameter (?password=...&...) */
+    char *given = strstr(out, "password=");
+    if (given) {
+        const char *end = strchr(given, '&');
+        char *rest = strdup(end ? end : "");
+        snprintf(given + 9, len - (size_t)(given + 9 - out), "***%s", rest ? rest : "");
+        free(rest);
+    }
 }
 
 struct catalog *catalog_open(const char *where, char *err, size_t err_len)

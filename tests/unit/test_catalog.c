@@ -787,6 +787,24 @@ static void an_unreachable_server_comes_back(void **state)
     assert_false(catalog_get_file(cat, "during.txt", &got));
 }
 
+/* A catalog as the log shows it: a URL's password never. */
+static void a_described_url_hides_its_password(void **state)
+{
+    char out[200];
+
+    (void)state;
+    catalog_describe(NULL, out, sizeof out);
+    assert_string_equal(out, "SQLite, in the state folder");
+    catalog_describe("postgresql://namfs@db:5432/show", out, sizeof out);
+    assert_string_equal(out, "postgresql://namfs@db:5432/show");
+    catalog_describe("postgresql://namfs:secret@db:5432/show", out, sizeof out);
+    assert_string_equal(out, "postgresql://namfs:***@db:5432/show");
+    catalog_describe("postgres://db/show?user=n&password=s3&sslmode=require", out, sizeof out);
+    assert_string_equal(out, "postgres://db/show?user=n&password=***&sslmode=require");
+    catalog_describe("postgresql://db/show?password=x", out, sizeof out);
+    assert_string_equal(out, "postgresql://db/show?password=***");
+}
+
 int main(void)
 {
     const char *pg = getenv("NAMFS_TEST_PG");
@@ -819,6 +837,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(marks_are_read_by_every_connection, open_fresh,
                                         close_catalog),
         cmocka_unit_test_setup_teardown(the_first_claim_stands, open_fresh, close_catalog),
+        cmocka_unit_test(a_described_url_hides_its_password),
         cmocka_unit_test_setup_teardown(an_unreachable_server_comes_back, open_fresh,
                                         close_catalog),
     };
