@@ -185,8 +185,12 @@ void stage_shared_sequence(struct stage *s, const struct frame_name *name,
         stage_log(s, LOG_ERR, "%s: out of memory", name->asset);
 }
 
+/* Asked again right before writing: a mount back from an outage may have
+ * lost the lease to another without a round seeing it yet. */
 bool stage_writes_manifests(struct stage *s)
 {
+    if (s->shared)
+        take_lease(s);
     return !s->shared || s->lease_held;
 }
 
