@@ -21,7 +21,7 @@ import tempfile
 import time
 
 import harness
-from harness import SEQ, Mount, check
+from harness import SEQ, Mount, check, eventually
 
 NAMFS, NAMGEN, NAMCTL, BUILDDIR, ASCMHL = sys.argv[1:6]
 work = tempfile.mkdtemp(prefix="namfs-service-")
@@ -168,9 +168,17 @@ def unsafe_layouts():
           "BACKING as its own mount point: refused %r" % run.stderr)
 
 
+def daemon_pid(m):
+    """The pid namfs.pid names: written as the kernel's INIT reaches the
+    daemon, a moment after the mount shows in /proc/mounts."""
+    path = m.backing + ".namfs/namfs.pid"
+    eventually(lambda: os.path.exists(path) and open(path).read().strip(), 10)
+    return open(path).read().strip()
+
+
 def second_mount():
     with Mount("first") as m:
-        pid = open(m.backing + ".namfs/namfs.pid").read().strip()
+        pid = daemon_pid(m)
         other = os.path.join(work, "second-mnt")
         os.makedirs(other)
         run = namfs("-o", "state=" + os.path.join(work, "second-state"), m.backing, other)
@@ -254,7 +262,7 @@ def log_lines():
     with Mount("logged", "-o", "profile=%s,log=%s" % (profile, log)) as m:
         frame(m.point, 1001)
         frame(m.point, 1002, "--bits", "8")
-        pid = open(m.backing + ".namfs/namfs.pid").read().strip()
+        pid = daemon_pid(m)
         lines = open(log).read().splitlines()
         landed = [l for l in lines if " landed " in l]
         refusals = [l for l in lines if "refused" in l]
